@@ -1,0 +1,86 @@
+using System.Collections.Generic;
+using System.Linq;
+using Iced.Intel;
+
+namespace ExectOS.StubAssembler;
+
+/// <summary>Emits one stub's instructions, reading its arguments where the layout says they are.</summary>
+public delegate void StubBody(Assembler asm, ArgumentLayout args);
+
+/// <summary>A stub ready to assemble for one architecture.</summary>
+public sealed record StubDefinition(StubDeclaration Declaration, StubArchitecture Architecture, StubBody Body)
+{
+    public string Name => Declaration.Name;
+
+    public ArgumentLayout Arguments => ArgumentLayout.For(Architecture, Declaration.Signature);
+}
+
+/// <summary>Every stub, its C# signature, and its body on each architecture, in symbol-table order.</summary>
+public static class StubCatalog
+{
+    public static IReadOnlyList<StubDeclaration> Declarations { get; } = Entries().Select(e => e.Declaration).ToArray();
+
+    public static IReadOnlyList<StubDefinition> For(StubArchitecture arch) =>
+        Entries().Select(e => new StubDefinition(e.Declaration, arch, arch == StubArchitecture.X64 ? e.X64 : e.X86)).ToArray();
+
+    private sealed record Entry(StubDeclaration Declaration, StubBody X64, StubBody X86);
+
+    private static IEnumerable<Entry> Entries()
+    {
+        StubType u8 = StubType.Byte, u16 = StubType.UInt16, u32 = StubType.UInt32, u64 = StubType.UInt64;
+        StubType nuint = StubType.NUInt, ptr = StubType.VoidPointer, none = StubType.Void;
+
+        yield return Stub("ArInByte", u8, [(u16, "port")], X64Stubs.InByte, X86Stubs.InByte);
+        yield return Stub("ArInWord", u16, [(u16, "port")], X64Stubs.InWord, X86Stubs.InWord);
+        yield return Stub("ArInDword", u32, [(u16, "port")], X64Stubs.InDword, X86Stubs.InDword);
+        yield return Stub("ArOutByte", none, [(u16, "port"), (u8, "value")], X64Stubs.OutByte, X86Stubs.OutByte);
+        yield return Stub("ArOutWord", none, [(u16, "port"), (u16, "value")], X64Stubs.OutWord, X86Stubs.OutWord);
+        yield return Stub("ArOutDword", none, [(u16, "port"), (u32, "value")], X64Stubs.OutDword, X86Stubs.OutDword);
+
+        yield return Stub("ArReadCr0", nuint, [], X64Stubs.ReadCr0, X86Stubs.ReadCr0);
+        yield return Stub("ArReadCr2", nuint, [], X64Stubs.ReadCr2, X86Stubs.ReadCr2);
+        yield return Stub("ArReadCr3", nuint, [], X64Stubs.ReadCr3, X86Stubs.ReadCr3);
+        yield return Stub("ArReadCr4", nuint, [], X64Stubs.ReadCr4, X86Stubs.ReadCr4);
+        yield return Stub("ArWriteCr0", none, [(nuint, "value")], X64Stubs.WriteCr0, X86Stubs.WriteCr0);
+        yield return Stub("ArWriteCr3", none, [(nuint, "value")], X64Stubs.WriteCr3, X86Stubs.WriteCr3);
+        yield return Stub("ArWriteCr4", none, [(nuint, "value")], X64Stubs.WriteCr4, X86Stubs.WriteCr4);
+        yield return Stub("ArInvalidatePage", none, [(ptr, "address")], X64Stubs.InvalidatePage, X86Stubs.InvalidatePage);
+
+        yield return Stub("ArCpuId", none, [(u32, "leaf"), (u32, "subleaf"), (StubType.UInt32Pointer, "result")],
+            X64Stubs.CpuId, X86Stubs.CpuId);
+        yield return Stub("ArReadMsr", u64, [(u32, "msr")], X64Stubs.ReadMsr, X86Stubs.ReadMsr);
+        yield return Stub("ArWriteMsr", none, [(u32, "msr"), (u64, "value")], X64Stubs.WriteMsr, X86Stubs.WriteMsr);
+        yield return Stub("ArReadTimeStampCounter", u64, [], X64Stubs.ReadTimeStampCounter, X86Stubs.ReadTimeStampCounter);
+
+        yield return Stub("ArHalt", none, [], X64Stubs.Halt, X86Stubs.Halt);
+        yield return Stub("ArPause", none, [], X64Stubs.Pause, X86Stubs.Pause);
+        yield return Stub("ArDisableInterrupts", none, [], X64Stubs.DisableInterrupts, X86Stubs.DisableInterrupts);
+        yield return Stub("ArEnableInterrupts", none, [], X64Stubs.EnableInterrupts, X86Stubs.EnableInterrupts);
+        yield return Stub("ArLoadGdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadGdt, X86Stubs.LoadGdt);
+        yield return Stub("ArLoadIdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadIdt, X86Stubs.LoadIdt);
+
+        yield return new Entry(
+            new StubDeclaration(
+                "ArTransferToKernel",
+                Signature(none, [(nuint, "pageTableRoot"), (ptr, "entry"), (ptr, "stackTop"), (ptr, "argument")]),
+                HelperContract: null,
+                NoReturn: true),
+            X64Stubs.TransferToKernel,
+            X86Stubs.TransferToKernel);
+
+        yield return new Entry(
+            new StubDeclaration(
+                "RhpStackProbe",
+                Signature: null,
+                HelperContract: "touches each page from below the stack pointer down to the lowest frame address "
+                    + "(r11 on x64, eax on x86); keeps every register but rax (x64) and the flags"),
+            X64Stubs.StackProbe,
+            X86Stubs.StackProbe);
+    }
+
+    private static Entry Stub(string name, StubType result, (StubType Type, string Name)[] parameters, StubBody x64, StubBody x86) =>
+        new(new StubDeclaration(name, Signature(result, parameters), HelperContract: null), x64, x86);
+
+    private static StubSignature Signature(StubType result, (StubType Type, string Name)[] parameters) =>
+        new(result, parameters.Select(p => new StubParameter(p.Type, p.Name)).ToArray());
+}

@@ -1,0 +1,214 @@
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace ExectOS.StubAssembler;
+
+/// <summary>
+/// Stub bodies for i686 under NativeAOT's managed x86 convention (see <see cref="ArgumentLayout"/>):
+/// ecx, edx, then the stack; 64-bit results in edx:eax; the callee pops.
+/// </summary>
+internal static class X86Stubs
+{
+    private const int PageSize = 4096;
+
+    // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
+    public static void InByte(Assembler a, ArgumentLayout args)
+    {
+        a.mov(edx, ecx);
+        a.@in(al, dx);
+        a.movzx(eax, al);
+        args.EmitReturn(a);
+    }
+
+    public static void InWord(Assembler a, ArgumentLayout args)
+    {
+        a.mov(edx, ecx);
+        a.@in(ax, dx);
+        a.movzx(eax, ax);
+        args.EmitReturn(a);
+    }
+
+    public static void InDword(Assembler a, ArgumentLayout args)
+    {
+        a.mov(edx, ecx);
+        a.@in(eax, dx);
+        args.EmitReturn(a);
+    }
+
+    public static void OutByte(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.mov(edx, ecx);
+        a.@out(dx, al);
+        args.EmitReturn(a);
+    }
+
+    public static void OutWord(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.mov(edx, ecx);
+        a.@out(dx, ax);
+        args.EmitReturn(a);
+    }
+
+    public static void OutDword(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.mov(edx, ecx);
+        a.@out(dx, eax);
+        args.EmitReturn(a);
+    }
+
+    public static void ReadCr0(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr0);
+
+    public static void ReadCr2(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr2);
+
+    public static void ReadCr3(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr3);
+
+    public static void ReadCr4(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr4);
+
+    public static void WriteCr0(Assembler a, ArgumentLayout args) => WriteControl(a, args, cr0);
+
+    public static void WriteCr3(Assembler a, ArgumentLayout args) => WriteControl(a, args, cr3);
+
+    public static void WriteCr4(Assembler a, ArgumentLayout args) => WriteControl(a, args, cr4);
+
+    public static void InvalidatePage(Assembler a, ArgumentLayout args)
+    {
+        a.invlpg(__[ecx]);
+        args.EmitReturn(a);
+    }
+
+    // ecx = leaf, edx = subleaf, result pointer on the stack. cpuid overwrites all four of
+    // eax..edx, so eax is parked on the stack while the pointer is fetched into it.
+    public static void CpuId(Assembler a, ArgumentLayout args)
+    {
+        a.push(ebx);
+        a.mov(eax, ecx);
+        a.mov(ecx, edx);
+        a.cpuid();
+        a.push(eax);
+        a.mov(eax, args.Stack(2, pushedBytes: 8));
+        a.mov(__dword_ptr[eax + 4], ebx);
+        a.mov(__dword_ptr[eax + 8], ecx);
+        a.mov(__dword_ptr[eax + 12], edx);
+        a.pop(ecx);
+        a.mov(__dword_ptr[eax], ecx);
+        a.pop(ebx);
+        args.EmitReturn(a);
+    }
+
+    // rdmsr and rdtsc already leave the 64-bit result in edx:eax.
+    public static void ReadMsr(Assembler a, ArgumentLayout args)
+    {
+        a.rdmsr();
+        args.EmitReturn(a);
+    }
+
+    // ecx = msr; the 64-bit value is always on the stack, low dword at the lower address.
+    public static void WriteMsr(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, args.Stack(1));
+        a.mov(edx, args.Stack(1, byteOffset: 4));
+        a.wrmsr();
+        args.EmitReturn(a);
+    }
+
+    public static void ReadTimeStampCounter(Assembler a, ArgumentLayout args)
+    {
+        a.rdtsc();
+        args.EmitReturn(a);
+    }
+
+    public static void Halt(Assembler a, ArgumentLayout args)
+    {
+        a.hlt();
+        args.EmitReturn(a);
+    }
+
+    public static void Pause(Assembler a, ArgumentLayout args)
+    {
+        a.pause();
+        args.EmitReturn(a);
+    }
+
+    public static void DisableInterrupts(Assembler a, ArgumentLayout args)
+    {
+        a.cli();
+        args.EmitReturn(a);
+    }
+
+    public static void EnableInterrupts(Assembler a, ArgumentLayout args)
+    {
+        a.sti();
+        args.EmitReturn(a);
+    }
+
+    public static void LoadGdt(Assembler a, ArgumentLayout args)
+    {
+        a.lgdt(__[ecx]);
+        args.EmitReturn(a);
+    }
+
+    public static void LoadIdt(Assembler a, ArgumentLayout args)
+    {
+        a.lidt(__[ecx]);
+        args.EmitReturn(a);
+    }
+
+    // ecx = page-table root, edx = entry; stackTop and argument are on the old stack, so both are
+    // loaded before CR3 and esp change. The entry gets its argument in ecx and esp = 12 mod 16, as
+    // after a call from an aligned frame. Its return address leads to the halt loop; a zero above
+    // the frame ends stack walks. ebx and ebp are free to use because this never returns. As on
+    // x64 the new tables must map this stub's page at the same address; and CR3 only matters once
+    // the caller has enabled paging (CR0.PG, CR4.PAE as the tables need): IA32 firmware runs unpaged.
+    public static void TransferToKernel(Assembler a, ArgumentLayout args)
+    {
+        Label halt = a.CreateLabel();
+        a.cli();
+        a.mov(eax, args.Stack(2));
+        a.mov(ebx, args.Stack(3));
+        a.mov(cr3, ecx);
+        a.mov(esp, eax);
+        a.and(esp, -16);
+        a.push(0);
+        a.sub(esp, 12);
+        a.xor(ebp, ebp);
+        a.mov(ecx, ebx);
+        a.call(edx);
+        a.Label(ref halt);
+        a.cli();
+        a.hlt();
+        a.jmp(halt);
+    }
+
+    // NativeAOT's x86 contract (Runtime/i386/MiscStubs.asm): eax = lowest address of the frame being
+    // allocated. The caller moves eax into esp afterwards, so unlike x64 nothing but the flags may
+    // change; ecx walks the pages and is restored. Unsigned compares, as on x64.
+    public static void StackProbe(Assembler a, ArgumentLayout args)
+    {
+        Label probe = a.CreateLabel();
+        a.push(ecx);
+        a.mov(ecx, esp);
+        a.and(ecx, -PageSize);
+        a.Label(ref probe);
+        a.sub(ecx, PageSize);
+        a.test(__dword_ptr[ecx], ecx);
+        a.cmp(ecx, eax);
+        a.ja(probe);
+        a.pop(ecx);
+        args.EmitReturn(a);
+    }
+
+    private static void ReadControl(Assembler a, ArgumentLayout args, AssemblerRegisterCR register)
+    {
+        a.mov(eax, register);
+        args.EmitReturn(a);
+    }
+
+    private static void WriteControl(Assembler a, ArgumentLayout args, AssemblerRegisterCR register)
+    {
+        a.mov(register, ecx);
+        args.EmitReturn(a);
+    }
+}
