@@ -1,0 +1,24 @@
+namespace ExectOS.Boot
+{
+    /// <summary>
+    /// Constants the loader, the kernel and the host tool (tools/ExectOS.Tool) agree on. Changing one here
+    /// means changing its mirror in the tool's BootProtocol: the boot tests fail until both agree.
+    /// </summary>
+    public static class BootProtocol
+    {
+        /// <summary>Path of the kernel image on the loader's own volume.</summary>
+        public const string KernelPath = "\\EXECTOS\\XTOSKRNL.EXE";
+
+        /// <summary>Every fatal loader message starts with this, so the host can stop the run at once.</summary>
+        public const string LoaderErrorPrefix = "XTLDR: error: ";
+
+        /// <summary>I/O port of QEMU's isa-debug-exit device (value v ends QEMU with status 2v+1).</summary>
+        public const ushort DebugExitPort = 0xF4;
+
+        /// <summary>The kernel's checks passed (QEMU status 33).</summary>
+        public const byte KernelPassed = 0x10;
+
+        /// <summary>The kernel bug-checked (QEMU status 35).</summary>
+        public const byte KernelFailed = 0x11;
+    }
+}

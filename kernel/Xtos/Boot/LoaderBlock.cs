@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+
+namespace ExectOS.Boot
+{
+    /// <summary>Which instruction set an image or a loader block is for.</summary>
+    public enum BootArchitecture : uint
+    {
+        Unknown = 0,
+        Amd64 = 1,
+        I686 = 2,
+    }
+
+    /// <summary>
+    /// What the loader hands the kernel. Defined once, used by both sides. Fields are fixed-width so the
+    /// i686 and amd64 layouts are identical. A minor version only appends fields; Size says how many the
+    /// loader filled, so an older kernel can accept a newer loader's block.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct LoaderBlock
+    {
+        public const uint ExpectedSignature = 0x424C5458; // "XTLB"
+        public const ushort CurrentMajorVersion = 1;
+        public const ushort CurrentMinorVersion = 0;
+
+        public uint Signature;
+        public ushort MajorVersion;
+        public ushort MinorVersion;
+        public uint Size;
+        public BootArchitecture Architecture;
+
+        /// <summary>Where the kernel image sits physically, the base it was relocated to, and its size in bytes.</summary>
+        public ulong KernelPhysicalBase;
+        public ulong KernelVirtualBase;
+        public ulong KernelImageSize;
+
+        /// <summary>The stack the kernel starts on (lowest address and size in bytes).</summary>
+        public ulong KernelStackBase;
+        public ulong KernelStackSize;
+
+        /// <summary>The page-table root loaded at hand-off.</summary>
+        public ulong PageTableRoot;
+
+        /// <summary>UEFI system table (physical) and firmware revision, for later runtime-services use.</summary>
+        public ulong FirmwareSystemTable;
+        public uint FirmwareRevision;
+        public uint Reserved;
+
+        /// <summary>Fills in the header fields of a block built by this loader version.</summary>
+        public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)
+        {
+            block->Signature = ExpectedSignature;
+            block->MajorVersion = CurrentMajorVersion;
+            block->MinorVersion = CurrentMinorVersion;
+            block->Size = (uint)sizeof(LoaderBlock);
+            block->Architecture = architecture;
+        }
+
+        /// <summary>Checks a block received at kernel entry before any other field is trusted.</summary>
+        public static unsafe LoaderBlockError Validate(LoaderBlock* block, BootArchitecture expected)
+        {
+            if (block == null)
+                return LoaderBlockError.Missing;
+            if (block->Signature != ExpectedSignature)
+                return LoaderBlockError.BadSignature;
+            if (block->MajorVersion != CurrentMajorVersion)
+                return LoaderBlockError.UnsupportedVersion;
+            if (block->Size < (uint)sizeof(LoaderBlock))
+                return LoaderBlockError.TooSmall;
+            if (block->Architecture != expected)
+                return LoaderBlockError.WrongArchitecture;
+            return LoaderBlockError.None;
+        }
+    }
+
+    /// <summary>Why a loader block was refused.</summary>
+    public enum LoaderBlockError
+    {
+        None = 0,
+        Missing = 1,
+        BadSignature = 2,
+        UnsupportedVersion = 3,
+        TooSmall = 4,
+        WrongArchitecture = 5,
+    }
+}

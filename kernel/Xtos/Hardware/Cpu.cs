@@ -1,0 +1,112 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+
+namespace ExectOS.Hardware
+{
+    /// <summary>The privileged instructions, bound to the build-time assembled stubs (generators/StubAssembler).</summary>
+    public static unsafe class Cpu
+    {
+        [RuntimeImport("ArInByte"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern byte InByte(ushort port);
+
+        [RuntimeImport("ArInWord"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern ushort InWord(ushort port);
+
+        [RuntimeImport("ArInDword"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern uint InDword(ushort port);
+
+        [RuntimeImport("ArOutByte"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void OutByte(ushort port, byte value);
+
+        [RuntimeImport("ArOutWord"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void OutWord(ushort port, ushort value);
+
+        [RuntimeImport("ArOutDword"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void OutDword(ushort port, uint value);
+
+        [RuntimeImport("ArReadCr0"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint ReadCr0();
+
+        [RuntimeImport("ArReadCr2"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint ReadCr2();
+
+        [RuntimeImport("ArReadCr3"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint ReadCr3();
+
+        [RuntimeImport("ArReadCr4"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint ReadCr4();
+
+        [RuntimeImport("ArWriteCr0"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void WriteCr0(nuint value);
+
+        [RuntimeImport("ArWriteCr3"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void WriteCr3(nuint value);
+
+        [RuntimeImport("ArWriteCr4"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void WriteCr4(nuint value);
+
+        [RuntimeImport("ArInvalidatePage"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void InvalidatePage(void* address);
+
+        [RuntimeImport("ArCpuId"), MethodImpl(MethodImplOptions.InternalCall)]
+        private static extern void CpuIdRaw(uint leaf, uint subleaf, uint* result);
+
+        [RuntimeImport("ArReadMsr"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern ulong ReadMsr(uint msr);
+
+        [RuntimeImport("ArWriteMsr"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void WriteMsr(uint msr, ulong value);
+
+        [RuntimeImport("ArReadTimeStampCounter"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern ulong ReadTimeStampCounter();
+
+        [RuntimeImport("ArHalt"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void Halt();
+
+        [RuntimeImport("ArPause"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void Pause();
+
+        [RuntimeImport("ArDisableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void DisableInterrupts();
+
+        [RuntimeImport("ArEnableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void EnableInterrupts();
+
+        [RuntimeImport("ArLoadGdt"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void LoadGdt(void* pseudoDescriptor);
+
+        [RuntimeImport("ArLoadIdt"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void LoadIdt(void* pseudoDescriptor);
+
+        /// <summary>One-way: loads the page-table root, switches to the new stack and calls entry(argument).</summary>
+        [RuntimeImport("ArTransferToKernel"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void TransferToKernel(nuint pageTableRoot, void* entry, void* stackTop, void* argument);
+
+        /// <summary>Executes CPUID for <paramref name="leaf"/>/<paramref name="subleaf"/>.</summary>
+        public static CpuIdResult CpuId(uint leaf, uint subleaf = 0)
+        {
+            CpuIdResult result;
+            CpuIdRaw(leaf, subleaf, (uint*)&result);
+            return result;
+        }
+
+        /// <summary>Stops this processor for good: interrupts off, halt in a loop (an NMI cannot resume it).</summary>
+        public static void HaltForever()
+        {
+            for (;;)
+            {
+                DisableInterrupts();
+                Halt();
+            }
+        }
+    }
+
+    /// <summary>The four registers CPUID returns.</summary>
+    public struct CpuIdResult
+    {
+        public uint Eax;
+        public uint Ebx;
+        public uint Ecx;
+        public uint Edx;
+    }
+}

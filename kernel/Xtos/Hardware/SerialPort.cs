@@ -1,0 +1,72 @@
+namespace ExectOS.Hardware
+{
+    /// <summary>A 16550-compatible UART driven by port I/O (COM1 by default), for the loader's and kernel's log.</summary>
+    public struct SerialPort
+    {
+        public const ushort Com1 = 0x3F8;
+
+        private const int Data = 0, InterruptEnable = 1, FifoControl = 2, LineControl = 3, ModemControl = 4, LineStatus = 5, Scratch = 7;
+        private const byte TransmitHoldingEmpty = 0x20;
+        private const byte DivisorLatchAccess = 0x80;
+
+        // A wedged or absent UART must not hang the system: give up on a byte after this many polls.
+        private const int TransmitPolls = 100000;
+
+        private ushort _base;
+        private bool _present;
+
+        public readonly bool IsPresent => _present;
+
+        /// <summary>Programs 115200 baud, 8N1, FIFOs on; reports whether a UART answered the scratch-register probe.</summary>
+        public static SerialPort Open(ushort basePort)
+        {
+            var port = new SerialPort { _base = basePort };
+            Cpu.OutByte((ushort)(basePort + Scratch), 0x5A);
+            if (Cpu.InByte((ushort)(basePort + Scratch)) != 0x5A)
+                return port;
+
+            Cpu.OutByte((ushort)(basePort + InterruptEnable), 0x00);
+            Cpu.OutByte((ushort)(basePort + LineControl), DivisorLatchAccess);
+            Cpu.OutByte((ushort)(basePort + Data), 0x01); // divisor 1: 115200 baud
+            Cpu.OutByte((ushort)(basePort + InterruptEnable), 0x00);
+            Cpu.OutByte((ushort)(basePort + LineControl), 0x03); // 8 bits, no parity, one stop bit
+            Cpu.OutByte((ushort)(basePort + FifoControl), 0xC7);
+            Cpu.OutByte((ushort)(basePort + ModemControl), 0x03); // DTR, RTS
+            port._present = true;
+            return port;
+        }
+
+        public readonly void WriteByte(byte value)
+        {
+            if (!_present)
+                return;
+            for (int i = 0; i < TransmitPolls; i++)
+            {
+                if ((Cpu.InByte((ushort)(_base + LineStatus)) & TransmitHoldingEmpty) != 0)
+                {
+                    Cpu.OutByte((ushort)(_base + Data), value);
+                    return;
+                }
+                Cpu.Pause();
+            }
+        }
+
+        /// <summary>Writes text as ASCII, other characters as '?', and "\n" as CR LF.</summary>
+        public readonly void Write(System.ReadOnlySpan<char> text)
+        {
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (c == '\n')
+                    WriteByte((byte)'\r');
+                WriteByte(c < 0x80 ? (byte)c : (byte)'?');
+            }
+        }
+
+        public readonly void WriteLine(System.ReadOnlySpan<char> text)
+        {
+            Write(text);
+            Write("\n");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using ExectOS.Boot;
+using ExectOS.Hardware;
+using ExectOS.Text;
+using Internal.Runtime;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>Bug check codes; NT's values where one fits, ExectOS-specific ones above 0xE0000000.</summary>
+    public enum BugCheckCode : uint
+    {
+        MemoryManagement = 0x1A,
+        KmodeExceptionNotHandled = 0x1E,
+        PfnListCorrupt = 0x4E,
+        UnexpectedKernelModeTrap = 0x7F,
+        LoaderBlockInvalid = 0xE0000001,
+    }
+
+    /// <summary>Stops the system on a broken invariant: prints the code and four parameters on COM1, then ends the run as failed.</summary>
+    public static class BugCheck
+    {
+        public static void Raise(BugCheckCode code, ulong p1, ulong p2, ulong p3, ulong p4)
+        {
+            Cpu.DisableInterrupts();
+            TextLine line = default;
+            line.Append("*** STOP: ");
+            line.AppendHexPrefixed((uint)code, 8);
+            line.Append(" (");
+            line.AppendHexPrefixed(p1, 16);
+            line.Append(", ");
+            line.AppendHexPrefixed(p2, 16);
+            line.Append(", ");
+            line.AppendHexPrefixed(p3, 16);
+            line.Append(", ");
+            line.AppendHexPrefixed(p4, 16);
+            line.Append(") ");
+            line.Append(Name(code));
+            KernelConsole.WriteLine(line.AsSpan());
+            KernelConsole.WriteLine(Description(code));
+            DebugExit.Exit(BootProtocol.KernelFailed);
+            Cpu.HaltForever();
+        }
+
+        /// <summary>The core library's fail-fast (failed bounds check, division by zero ...): parameter 1 says which.</summary>
+        internal static void FromFailFast(FailFastReason reason, nuint detail)
+            => Raise(BugCheckCode.KmodeExceptionNotHandled, (ulong)reason, detail, 0, 0);
+
+        public static string Name(BugCheckCode code) => code switch
+        {
+            BugCheckCode.MemoryManagement => "MEMORY_MANAGEMENT",
+            BugCheckCode.KmodeExceptionNotHandled => "KMODE_EXCEPTION_NOT_HANDLED",
+            BugCheckCode.PfnListCorrupt => "PFN_LIST_CORRUPT",
+            BugCheckCode.UnexpectedKernelModeTrap => "UNEXPECTED_KERNEL_MODE_TRAP",
+            BugCheckCode.LoaderBlockInvalid => "LOADER_BLOCK_INVALID",
+            _ => "UNKNOWN_BUG_CHECK",
+        };
+
+        private static string Description(BugCheckCode code) => code switch
+        {
+            BugCheckCode.KmodeExceptionNotHandled => "    a run-time check failed in kernel code (parameter 1: which check, 2: detail)",
+            BugCheckCode.LoaderBlockInvalid => "    the loader block is missing or from an incompatible loader (parameter 1: reason)",
+            _ => "    the kernel found a broken invariant",
+        };
+    }
+}

@@ -1,0 +1,60 @@
+using System.Runtime;
+using ExectOS.Boot;
+using ExectOS.Hardware;
+using ExectOS.Text;
+using Internal.Runtime;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>The kernel's entry point and start-up sequence.</summary>
+    internal static unsafe class KernelMain
+    {
+        /// <summary>Entered from the loader's hand-off stub on the kernel stack, interrupts off, with the loader block.</summary>
+        [RuntimeExport("KeStartSystem")]
+        private static void Start(LoaderBlock* loaderBlock)
+        {
+            RuntimeHost.Initialize(&EarlyHeap.Allocate, &BugCheck.FromFailFast);
+            KernelConsole.Initialize();
+            PrintBanner();
+
+            LoaderBlockError error = LoaderBlock.Validate(loaderBlock, BuildInfo.BootArchitecture);
+            if (error != LoaderBlockError.None)
+                BugCheck.Raise(BugCheckCode.LoaderBlockInvalid, (ulong)error, (ulong)loaderBlock, loaderBlock == null ? 0 : loaderBlock->Signature, 0);
+            PrintLoaderBlock(loaderBlock);
+
+            KernelConsole.WriteLine("XTOSKRNL: start-up checks passed");
+            DebugExit.Exit(BootProtocol.KernelPassed);
+            Cpu.HaltForever();
+        }
+
+        private static void PrintBanner()
+        {
+            TextLine line = default;
+            Banner.Append(ref line, "XTOSKRNL: ExectOS kernel", BuildInfo.Version, BuildInfo.Architecture, BuildInfo.Configuration, BuildInfo.Commit);
+            line.Append(", ilc ");
+            line.Append(BuildInfo.CompilerVersion);
+            line.Append(')');
+            KernelConsole.WriteLine(line.AsSpan());
+        }
+
+        private static void PrintLoaderBlock(LoaderBlock* block)
+        {
+            TextLine line = default;
+            line.Append("XTOSKRNL: loader block v");
+            line.AppendDecimal((ulong)block->MajorVersion);
+            line.Append('.');
+            line.AppendDecimal((ulong)block->MinorVersion);
+            line.Append(", ");
+            line.AppendDecimal((ulong)block->Size);
+            line.Append(" bytes; image at ");
+            line.AppendHexPrefixed(block->KernelPhysicalBase, 8);
+            line.Append(" (");
+            line.AppendSize(block->KernelImageSize);
+            line.Append("), stack ");
+            line.AppendSize(block->KernelStackSize);
+            line.Append(", CR3 ");
+            line.AppendHexPrefixed(block->PageTableRoot, 8);
+            KernelConsole.WriteLine(line.AsSpan());
+        }
+    }
+}
