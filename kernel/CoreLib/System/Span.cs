@@ -17,7 +17,7 @@ namespace System
             _length = length;
         }
 
-        public Span(ref T reference, int length)
+        internal Span(ref T reference, int length)
         {
             _reference = ref reference;
             _length = length;
@@ -78,7 +78,7 @@ namespace System
             _length = length;
         }
 
-        public ReadOnlySpan(ref T reference, int length)
+        internal ReadOnlySpan(ref T reference, int length)
         {
             _reference = ref reference;
             _length = length;

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ExectOS.Text
 {
@@ -20,7 +21,7 @@ namespace ExectOS.Text
         public readonly int Length => _length;
 
         public readonly ReadOnlySpan<char> AsSpan()
-            => new ReadOnlySpan<char>(ref Unsafe.As<CharBuffer, char>(ref Unsafe.AsRef(in _chars)), _length);
+            => MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<CharBuffer, char>(ref Unsafe.AsRef(in _chars)), _length);
 
         public void Clear() => _length = 0;
 

@@ -1,0 +1,61 @@
+using ExectOS.Boot;
+using Xunit;
+
+namespace ExectOS.Tests.Xtos;
+
+/// <summary>The kernel's first check: is the loader block from a loader it understands.</summary>
+public unsafe class LoaderBlockTests
+{
+    private static LoaderBlock Valid()
+    {
+        LoaderBlock block = default;
+        LoaderBlock.InitializeHeader(&block, BootArchitecture.Amd64);
+        return block;
+    }
+
+    [Fact]
+    public void FreshBlockIsValid()
+    {
+        LoaderBlock block = Valid();
+        Assert.Equal(LoaderBlockError.None, LoaderBlock.Validate(&block, BootArchitecture.Amd64));
+        Assert.Equal((uint)sizeof(LoaderBlock), block.Size);
+    }
+
+    [Fact]
+    public void NullIsMissing() => Assert.Equal(LoaderBlockError.Missing, LoaderBlock.Validate(null, BootArchitecture.Amd64));
+
+    [Fact]
+    public void EachBrokenFieldIsNamed()
+    {
+        LoaderBlock block = Valid();
+        block.Signature ^= 1;
+        Assert.Equal(LoaderBlockError.BadSignature, LoaderBlock.Validate(&block, BootArchitecture.Amd64));
+
+        block = Valid();
+        block.MajorVersion++;
+        Assert.Equal(LoaderBlockError.UnsupportedVersion, LoaderBlock.Validate(&block, BootArchitecture.Amd64));
+
+        block = Valid();
+        block.Size -= 8;
+        Assert.Equal(LoaderBlockError.TooSmall, LoaderBlock.Validate(&block, BootArchitecture.Amd64));
+
+        block = Valid();
+        Assert.Equal(LoaderBlockError.WrongArchitecture, LoaderBlock.Validate(&block, BootArchitecture.I686));
+    }
+
+    [Fact]
+    public void NewerMinorVersionWithMoreFieldsIsAccepted()
+    {
+        LoaderBlock block = Valid();
+        block.MinorVersion++;
+        block.Size += 64;
+        Assert.Equal(LoaderBlockError.None, LoaderBlock.Validate(&block, BootArchitecture.Amd64));
+    }
+
+    [Fact]
+    public void LayoutIsFixedWidth()
+    {
+        // Both architectures read the same block: no pointer-sized fields may creep in.
+        Assert.Equal(80, sizeof(LoaderBlock));
+    }
+}
