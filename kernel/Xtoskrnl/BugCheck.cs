@@ -12,6 +12,7 @@ namespace ExectOS.Kernel
         KmodeExceptionNotHandled = 0x1E,
         PfnListCorrupt = 0x4E,
         UnexpectedKernelModeTrap = 0x7F,
+        ManuallyInitiatedCrash = 0xE2,
         LoaderBlockInvalid = 0xE0000001,
     }
 
@@ -50,6 +51,7 @@ namespace ExectOS.Kernel
             BugCheckCode.KmodeExceptionNotHandled => "KMODE_EXCEPTION_NOT_HANDLED",
             BugCheckCode.PfnListCorrupt => "PFN_LIST_CORRUPT",
             BugCheckCode.UnexpectedKernelModeTrap => "UNEXPECTED_KERNEL_MODE_TRAP",
+            BugCheckCode.ManuallyInitiatedCrash => "MANUALLY_INITIATED_CRASH",
             BugCheckCode.LoaderBlockInvalid => "LOADER_BLOCK_INVALID",
             _ => "UNKNOWN_BUG_CHECK",
         };
@@ -57,6 +59,7 @@ namespace ExectOS.Kernel
         private static string Description(BugCheckCode code) => code switch
         {
             BugCheckCode.KmodeExceptionNotHandled => "    a run-time check failed in kernel code (parameter 1: which check, 2: detail)",
+            BugCheckCode.ManuallyInitiatedCrash => "    the boot parameters asked for a bug check (TEST=BUGCHECK)",
             BugCheckCode.LoaderBlockInvalid => "    the loader block is missing or from an incompatible loader (parameter 1: reason)",
             _ => "    the kernel found a broken invariant",
         };

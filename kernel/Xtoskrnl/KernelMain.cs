@@ -1,3 +1,4 @@
+using System;
 using System.Runtime;
 using ExectOS.Boot;
 using ExectOS.Hardware;
@@ -21,6 +22,7 @@ namespace ExectOS.Kernel
             if (error != LoaderBlockError.None)
                 BugCheck.Raise(BugCheckCode.LoaderBlockInvalid, (ulong)error, (ulong)loaderBlock, loaderBlock == null ? 0 : loaderBlock->Signature, 0);
             PrintLoaderBlock(loaderBlock);
+            RunRequestedTests(loaderBlock);
 
             KernelConsole.WriteLine("XTOSKRNL: start-up checks passed");
             DebugExit.Exit(BootProtocol.KernelPassed);
@@ -35,6 +37,14 @@ namespace ExectOS.Kernel
             line.Append(BuildInfo.CompilerVersion);
             line.Append(')');
             KernelConsole.WriteLine(line.AsSpan());
+        }
+
+        /// <summary>Parameters that make the kernel fail on purpose, so tests can prove the failure paths end to end.</summary>
+        private static void RunRequestedTests(LoaderBlock* block)
+        {
+            var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
+            if (KernelParameters.Contains(parameters, "TEST=BUGCHECK"))
+                BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, 0x5445535400000001, 0, 0, 0);
         }
 
         private static void PrintLoaderBlock(LoaderBlock* block)
@@ -54,6 +64,12 @@ namespace ExectOS.Kernel
             line.AppendSize(block->KernelStackSize);
             line.Append(", CR3 ");
             line.AppendHexPrefixed(block->PageTableRoot, 8);
+            KernelConsole.WriteLine(line.AsSpan());
+
+            line.Clear();
+            line.Append("XTOSKRNL: parameters: ");
+            for (int i = 0; i < KernelParameters.Capacity && block->Parameters[i] != 0; i++)
+                line.Append((char)block->Parameters[i]);
             KernelConsole.WriteLine(line.AsSpan());
         }
     }

@@ -37,6 +37,9 @@ namespace ExectOS.Loader
             block->PageTableRoot = Cpu.ReadCr3();
             block->FirmwareSystemTable = (ulong)systemTable;
             block->FirmwareRevision = systemTable->FirmwareRevision;
+            nuint parameterStatus = BootParameters.Read(imageHandle, bs, block);
+            if (EfiStatus.IsError(parameterStatus))
+                return parameterStatus;
 
             LoaderConsole.WriteLine("XTLDR: leaving boot services and starting the kernel");
             nuint status = ExitBootServices(imageHandle, bs);

@@ -9,6 +9,9 @@ namespace ExectOS.Boot
         /// <summary>Path of the kernel image on the loader's own volume.</summary>
         public const string KernelPath = "\\EXECTOS\\XTOSKRNL.EXE";
 
+        /// <summary>Optional file holding the kernel's boot parameters (see <see cref="KernelParameters"/>).</summary>
+        public const string ParametersPath = "\\EXECTOS\\PARAMS.TXT";
+
         /// <summary>Every fatal loader message starts with this, so the host can stop the run at once.</summary>
         public const string LoaderErrorPrefix = "XTLDR: error: ";
 

@@ -16,7 +16,7 @@ namespace ExectOS.Boot
     /// loader filled, so an older kernel can accept a newer loader's block.
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
-    public struct LoaderBlock
+    public unsafe struct LoaderBlock
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
@@ -44,6 +44,9 @@ namespace ExectOS.Boot
         public ulong FirmwareSystemTable;
         public uint FirmwareRevision;
         public uint Reserved;
+
+        /// <summary>Boot parameters: printable ASCII, zero-terminated (see <see cref="KernelParameters"/>).</summary>
+        public fixed byte Parameters[KernelParameters.Capacity];
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)

@@ -1,0 +1,78 @@
+using System;
+
+namespace ExectOS.Boot
+{
+    /// <summary>Why a kernel parameter file was refused.</summary>
+    public enum ParameterError
+    {
+        None = 0,
+        TooLong,
+        NotPrintable,
+    }
+
+    /// <summary>
+    /// The kernel's boot parameters: one line of printable ASCII, tokens separated by spaces
+    /// (e.g. "TEST=BUGCHECK"), read by the loader from <see cref="BootProtocol.ParametersPath"/>.
+    /// </summary>
+    public static class KernelParameters
+    {
+        /// <summary>Bytes the loader block holds for parameters, including the terminating zero.</summary>
+        public const int Capacity = 256;
+
+        /// <summary>Copies the first line of <paramref name="file"/> (without CR/LF) into <paramref name="destination"/>, zero-terminated.</summary>
+        public static ParameterError Copy(ReadOnlySpan<byte> file, Span<byte> destination, out int length, out int badOffset)
+        {
+            length = 0;
+            badOffset = -1;
+            int end = 0;
+            while (end < file.Length && file[end] != (byte)'\n' && file[end] != (byte)'\r')
+                end++;
+            if (end >= destination.Length)
+            {
+                badOffset = destination.Length - 1;
+                return ParameterError.TooLong;
+            }
+            for (int i = 0; i < end; i++)
+            {
+                byte b = file[i];
+                if (b < 0x20 || b > 0x7E)
+                {
+                    badOffset = i;
+                    return ParameterError.NotPrintable;
+                }
+                destination[i] = b;
+            }
+            destination[end] = 0;
+            length = end;
+            return ParameterError.None;
+        }
+
+        /// <summary>True when <paramref name="token"/> appears as a whole space-separated token.</summary>
+        public static bool Contains(ReadOnlySpan<byte> parameters, ReadOnlySpan<char> token)
+        {
+            int start = 0;
+            while (start < parameters.Length && parameters[start] != 0)
+            {
+                while (start < parameters.Length && parameters[start] == (byte)' ')
+                    start++;
+                int end = start;
+                while (end < parameters.Length && parameters[end] != (byte)' ' && parameters[end] != 0)
+                    end++;
+                if (end - start == token.Length && Matches(parameters.Slice(start, end - start), token))
+                    return true;
+                start = end;
+            }
+            return false;
+        }
+
+        private static bool Matches(ReadOnlySpan<byte> word, ReadOnlySpan<char> token)
+        {
+            for (int i = 0; i < word.Length; i++)
+            {
+                if (word[i] != token[i])
+                    return false;
+            }
+            return true;
+        }
+    }
+}
