@@ -1,0 +1,99 @@
+using System;
+using System.IO;
+using System.Linq;
+using Xunit;
+
+namespace ExectOS.Tests.Boot;
+
+/// <summary>Serialises QEMU boots within this assembly: each one keeps a core busy under TCG.</summary>
+[CollectionDefinition("QEMU", DisableParallelization = true)]
+public sealed class QemuCollection { }
+
+/// <summary>The real loader and kernel booted in QEMU through ./exectos, judged by its output and exit code.</summary>
+[Collection("QEMU")]
+[Trait("Category", "Boot")]
+public sealed class BootTests : IDisposable
+{
+    private readonly string _scratch = Directory.CreateTempSubdirectory("exectos-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    [Theory]
+    [InlineData("q35")]
+    [InlineData("pc")]
+    public void BootsToTheKernelsVerdict(string machine)
+    {
+        var result = ExectosCommand.Boot("--machine", machine);
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (amd64", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: ExectOS kernel 0.1.0 (amd64", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.0, 336 bytes;", StringComparison.Ordinal));
+        Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
+        Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
+    }
+
+    [Fact]
+    public void TruncatedKernelFailsFastWithTheLoadersReason()
+    {
+        string kernel = Corrupt(bytes => bytes[..(bytes.Length / 3)]);
+
+        var result = ExectosCommand.Boot("--kernel", kernel);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith(@"exectos: FAIL loader: kernel image \EXECTOS\XTOSKRNL.EXE is truncated: ", result.LastLine);
+        Assert.DoesNotContain(result.Lines, l => l.StartsWith("XTOSKRNL:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EmptyKernelFileIsNamedTruncated()
+    {
+        var result = ExectosCommand.Boot("--kernel", Corrupt(_ => []));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(@"exectos: FAIL loader: kernel image \EXECTOS\XTOSKRNL.EXE is truncated: too small for a DOS header (expected 0x40, found 0x0)", result.LastLine);
+    }
+
+    [Fact]
+    public void KernelForAnotherMachineIsRefused()
+    {
+        string kernel = Corrupt(bytes =>
+        {
+            int peHeader = BitConverter.ToInt32(bytes, 0x3C);
+            BitConverter.GetBytes((ushort)0x014C).CopyTo(bytes, peHeader + 4); // i386
+            return bytes;
+        });
+
+        var result = ExectosCommand.Boot("--kernel", kernel);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(@"exectos: FAIL loader: kernel image \EXECTOS\XTOSKRNL.EXE is for another machine (expected 0x8664, found 0x14C)", result.LastLine);
+    }
+
+    [Fact]
+    public void BugCheckIsReportedWithCodeAndParameters()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST=BUGCHECK");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("XTOSKRNL: parameters: TEST=BUGCHECK", result.Lines);
+        Assert.Contains(result.Lines, l => l.StartsWith("*** STOP: 0x000000E2 (0x5445535400000001, ", StringComparison.Ordinal));
+        Assert.Equal("exectos: FAIL bug check 0x000000E2 MANUALLY_INITIATED_CRASH (0x5445535400000001, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)", result.LastLine);
+    }
+
+    [Fact]
+    public void MalformedParametersAreRefusedByTheLoader()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST\tBUGCHECK");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(@"exectos: FAIL loader: kernel parameters \EXECTOS\PARAMS.TXT contain a byte that is not printable ASCII at offset 4", result.LastLine);
+    }
+
+    private string Corrupt(Func<byte[], byte[]> change)
+    {
+        string path = Path.Combine(_scratch, $"kernel-{Guid.NewGuid():N}.exe");
+        File.WriteAllBytes(path, change(File.ReadAllBytes(ExectosCommand.KernelImage)));
+        return path;
+    }
+}

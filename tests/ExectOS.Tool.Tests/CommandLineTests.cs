@@ -1,0 +1,138 @@
+using ExectOS.Tool.Cli;
+using Xunit;
+
+namespace ExectOS.Tool.Tests;
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void BootDefaults()
+    {
+        ParsedCommand command = CommandLine.Parse(["boot"]);
+
+        Assert.Equal(CommandKind.Boot, command.Kind);
+        BootOptions options = command.Boot!;
+        Assert.Equal("amd64", options.Architecture);
+        Assert.Equal("512M", options.Memory);
+        Assert.Equal(1, options.Cpus);
+        Assert.Equal("q35", options.Machine);
+        Assert.Equal("qemu64", options.CpuModel);
+        Assert.Equal(60, options.TimeoutSeconds);
+        Assert.Null(options.Kernel);
+        Assert.Null(options.Loader);
+        Assert.False(options.Gdb);
+        Assert.False(options.NoBuild);
+        Assert.Empty(options.ExtraQemuArguments);
+    }
+
+    [Fact]
+    public void BootEveryOption()
+    {
+        ParsedCommand command = CommandLine.Parse(
+        [
+            "boot", "--arch", "i686", "--memory", "2g", "--smp", "4", "--machine", "pc", "--kernel", "k.exe",
+            "--loader=l.efi", "--timeout", "7.5", "--gdb", "--no-build", "--cpu", "max,+la57",
+            "--qemu-arg", "-d", "--qemu-arg=int,cpu_reset", "--qemu-arg", "--help-not-for-us",
+        ]);
+
+        Assert.Null(command.Error);
+        BootOptions options = command.Boot!;
+        Assert.Equal("i686", options.Architecture);
+        Assert.Equal("2G", options.Memory);
+        Assert.Equal(4, options.Cpus);
+        Assert.Equal("pc", options.Machine);
+        Assert.Equal("k.exe", options.Kernel);
+        Assert.Equal("l.efi", options.Loader);
+        Assert.Equal(7.5, options.TimeoutSeconds);
+        Assert.True(options.Gdb);
+        Assert.True(options.NoBuild);
+        Assert.Equal("max,+la57", options.CpuModel);
+        Assert.Equal(["-d", "int,cpu_reset", "--help-not-for-us"], options.ExtraQemuArguments);
+    }
+
+    [Theory]
+    [InlineData("512M", "512M")]
+    [InlineData("0064m", "64M")]
+    [InlineData("1G", "1G")]
+    public void MemoryAcceptsMegabytesAndGigabytes(string value, string expected)
+    {
+        Assert.Equal(expected, CommandLine.Parse(["boot", "--memory", value]).Boot!.Memory);
+    }
+
+    [Theory]
+    [InlineData(new[] { "boot", "--memory", "12Q" }, "--memory must be <n>M or <n>G, not '12Q'")]
+    [InlineData(new[] { "boot", "--memory", "0M" }, "--memory must be <n>M or <n>G, not '0M'")]
+    [InlineData(new[] { "boot", "--memory", "512" }, "--memory must be <n>M or <n>G, not '512'")]
+    [InlineData(new[] { "boot", "--memory", "-5M" }, "--memory must be <n>M or <n>G, not '-5M'")]
+    [InlineData(new[] { "boot", "--smp", "0" }, "--smp must be a whole number from 1 to 255, not '0'")]
+    [InlineData(new[] { "boot", "--smp", "256" }, "--smp must be a whole number from 1 to 255, not '256'")]
+    [InlineData(new[] { "boot", "--smp", "two" }, "--smp must be a whole number from 1 to 255, not 'two'")]
+    [InlineData(new[] { "boot", "--machine", "foo" }, "--machine must be q35 or pc, not 'foo'")]
+    [InlineData(new[] { "boot", "--arch", "arm64" }, "--arch must be one of amd64, i686, not 'arm64'")]
+    [InlineData(new[] { "boot", "--timeout", "0" }, "--timeout must be a positive number of seconds, not '0'")]
+    [InlineData(new[] { "boot", "--timeout", "-3" }, "--timeout must be a positive number of seconds, not '-3'")]
+    [InlineData(new[] { "boot", "--timeout", "soon" }, "--timeout must be a positive number of seconds, not 'soon'")]
+    [InlineData(new[] { "boot", "--frobnicate" }, "unknown option '--frobnicate' for boot")]
+    [InlineData(new[] { "boot", "extra" }, "unexpected argument 'extra'")]
+    [InlineData(new[] { "boot", "--kernel" }, "option --kernel needs a value")]
+    [InlineData(new[] { "boot", "--kernel", "--no-build" }, "option --kernel needs a value")]
+    [InlineData(new[] { "boot", "--kernel=" }, "option --kernel needs a non-empty value")]
+    [InlineData(new[] { "boot", "--qemu-arg" }, "option --qemu-arg needs a value")]
+    [InlineData(new[] { "boot", "--gdb=yes" }, "option --gdb takes no value")]
+    [InlineData(new[] { "test", "--filter" }, "option --filter needs a value")]
+    [InlineData(new[] { "test", "--no-build" }, "unknown option '--no-build' for test")]
+    [InlineData(new[] { "flash" }, "unknown command 'flash'")]
+    public void RejectsBadInput(string[] args, string error)
+    {
+        ParsedCommand command = CommandLine.Parse(args);
+
+        Assert.True(command.IsError);
+        Assert.Equal(error, command.Error);
+    }
+
+    [Fact]
+    public void TestOptions()
+    {
+        Assert.Equal(new TestOptions(), CommandLine.Parse(["test"]).Test);
+        Assert.Equal(
+            new TestOptions { Filter = "FullyQualifiedName~Pfn", NoBoot = true },
+            CommandLine.Parse(["test", "--filter", "FullyQualifiedName~Pfn", "--no-boot"]).Test);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("help")]
+    [InlineData("boot --memory 12Q --help")]
+    public void HelpWins(string commandLine)
+    {
+        Assert.Equal(CommandKind.Help, CommandLine.Parse(commandLine.Split(' ')).Kind);
+    }
+
+    [Fact]
+    public void NoArgumentsIsNeitherHelpNorError()
+    {
+        ParsedCommand command = CommandLine.Parse([]);
+
+        Assert.Equal(CommandKind.None, command.Kind);
+        Assert.False(command.IsError);
+    }
+
+    [Fact]
+    public void UsageListsEveryOptionWithItsDefault()
+    {
+        string usage = Usage.Text;
+        foreach (string option in new[]
+        {
+            "--arch", "--memory", "--smp", "--machine", "--kernel", "--loader", "--timeout", "--gdb", "--no-build",
+            "--cpu", "--qemu-arg", "--filter", "--no-boot",
+        })
+        {
+            Assert.Contains(option + " ", usage);
+        }
+
+        Assert.Contains("(default 512M)", usage);
+        Assert.Contains("(default 60)", usage);
+        Assert.Contains("(default qemu64)", usage);
+    }
+}

@@ -1,0 +1,52 @@
+using System;
+using System.Collections.Generic;
+
+namespace ExectOS.Tool.Boot;
+
+/// <summary>What differs between architectures when booting: emulator, firmware, removable-media file name.</summary>
+public sealed record ArchitectureProfile(
+    string Name,
+    string QemuBinary,
+    string FirmwareCode,
+    string FirmwareVars,
+    string BootFileName,
+    bool SecureBootFirmware,
+    bool IsBuilt)
+{
+    /// <summary>x86-64 with Debian's plain OVMF.</summary>
+    public static readonly ArchitectureProfile Amd64 = new(
+        "amd64",
+        "qemu-system-x86_64",
+        "/usr/share/OVMF/OVMF_CODE.fd",
+        "/usr/share/OVMF/OVMF_VARS.fd",
+        "BOOTX64.EFI",
+        SecureBootFirmware: false,
+        IsBuilt: true);
+
+    /// <summary>IA-32: Debian's ovmf-ia32 ships only a secure-boot build, which needs SMM and a secure flash.</summary>
+    public static readonly ArchitectureProfile I686 = new(
+        "i686",
+        "qemu-system-i386",
+        "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
+        "/usr/share/OVMF/OVMF32_VARS_4M.fd",
+        "BOOTIA32.EFI",
+        SecureBootFirmware: true,
+        IsBuilt: false);
+
+    /// <summary>Every architecture the command line accepts.</summary>
+    public static IReadOnlyList<ArchitectureProfile> All { get; } = [Amd64, I686];
+
+    /// <summary>The profile called <paramref name="name"/>, or null.</summary>
+    public static ArchitectureProfile? Find(string name)
+    {
+        foreach (ArchitectureProfile profile in All)
+        {
+            if (string.Equals(profile.Name, name, StringComparison.Ordinal))
+            {
+                return profile;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,129 @@
+using System;
+using System.ComponentModel;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading;
+using ExectOS.Tool.Cli;
+
+namespace ExectOS.Tool.Boot;
+
+/// <summary><c>exectos boot</c>: build, assemble the boot volume, run QEMU, print the verdict as the last line.</summary>
+public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
+{
+    private readonly object _outputLock = new();
+
+    public int Run(BootOptions options)
+    {
+        Verdict verdict;
+        try
+        {
+            verdict = Execute(options);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Win32Exception)
+        {
+            // Whatever went wrong on the host, the last line must still be the verdict.
+            verdict = Verdict.Fail("host error: " + e.Message);
+        }
+
+        WriteLine(verdict.Line);
+        return verdict.ExitCode;
+    }
+
+    private Verdict Execute(BootOptions options)
+    {
+        ArchitectureProfile profile = ArchitectureProfile.Find(options.Architecture)
+            ?? throw new ArgumentException($"unknown architecture {options.Architecture}", nameof(options));
+        if (!profile.IsBuilt)
+        {
+            return Verdict.Fail($"architecture {profile.Name} is not built yet", ExitCodes.Usage);
+        }
+
+        if (!options.NoBuild && BuildStep.Run(repo) is { } buildOutput)
+        {
+            WriteLine(buildOutput);
+            return Verdict.Fail("build failed", ExitCodes.BuildFailed);
+        }
+
+        string imagesDirectory = repo.ImagesDirectory(profile.Name);
+        string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
+        string kernel = Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
+        foreach (string image in (ReadOnlySpan<string>)[loader, kernel])
+        {
+            if (!File.Exists(image))
+            {
+                return Verdict.Fail("missing image " + image, ExitCodes.BuildFailed);
+            }
+        }
+
+        string? qemu = HostProcess.FindOnPath(profile.QemuBinary);
+        if (qemu is null)
+        {
+            return Verdict.Fail(profile.QemuBinary + " not found", ExitCodes.MissingHostTool);
+        }
+
+        foreach (string firmware in (ReadOnlySpan<string>)[profile.FirmwareCode, profile.FirmwareVars])
+        {
+            if (!File.Exists(firmware))
+            {
+                return Verdict.Fail("missing firmware " + firmware, ExitCodes.MissingHostTool);
+            }
+        }
+
+        bool keep = Environment.GetEnvironmentVariable("EXECTOS_KEEP_TEMP") == "1";
+        using BootVolume volume = BootVolume.Create(profile, loader, kernel, keep, options.KernelParameters);
+        Verdict verdict = Boot(profile, options, volume);
+        if (volume.Keep)
+        {
+            WriteLine("exectos: kept temporary folder " + volume.Root);
+        }
+
+        return verdict;
+    }
+
+    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume)
+    {
+        ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory);
+        WriteLine("exectos: qemu " + qemu.Display());
+        if (options.Gdb)
+        {
+            WriteLine("exectos: waiting for gdb on " + QemuCommandLine.GdbEndpoint);
+        }
+
+        // A debugger session can sit at a breakpoint for as long as it likes.
+        TimeSpan? timeout = options.Gdb ? null : TimeSpan.FromSeconds(options.TimeoutSeconds);
+        var monitor = new BootMonitor();
+        using var interrupt = new CancellationTokenSource();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
+
+        SessionResult session = QemuSession.Run(
+            qemu,
+            timeout,
+            line =>
+            {
+                WriteLine(line);
+                return monitor.Observe(line);
+            },
+            WriteLine,
+            interrupt.Token);
+        return BootVerdict.Decide(session, monitor, options.TimeoutSeconds);
+
+        void Interrupt(PosixSignalContext context)
+        {
+            // Stay alive long enough to stop QEMU and delete the temporary folder.
+            context.Cancel = true;
+            interrupt.Cancel();
+        }
+    }
+
+    /// <summary>Serial and QEMU's stderr arrive on two threads; one lock keeps lines whole.</summary>
+    private void WriteLine(string line)
+    {
+        lock (_outputLock)
+        {
+            output.WriteLine(line);
+            output.Flush();
+        }
+    }
+}
