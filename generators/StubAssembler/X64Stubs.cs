@@ -7,6 +7,8 @@ namespace ExectOS.StubAssembler;
 internal static class X64Stubs
 {
     private const int PageSize = 4096;
+    private const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
+    private const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
 
     // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
     public static void InByte(Assembler a, ArgumentLayout args)
@@ -155,10 +157,24 @@ internal static class X64Stubs
     // The return address leads to the halt loop; a zero above the frame ends stack walks.
     // Execution continues here after the CR3 write, so the new tables must map this stub's page at
     // the same address, as well as the new stack.
+    // The kernel's compiled code uses SSE from its first instruction: make sure x87 emulation is off
+    // and the OS has declared FXSAVE and SIMD-exception support, whatever state the firmware left.
+    private static void EnableSse(Assembler a)
+    {
+        a.mov(rax, cr0);
+        a.and(rax, ~Cr0Emulation);
+        a.or(rax, Cr0MonitorCoprocessor);
+        a.mov(cr0, rax);
+        a.mov(rax, cr4);
+        a.or(rax, Cr4OsFxsr | Cr4OsXmmExceptions);
+        a.mov(cr4, rax);
+    }
+
     public static void TransferToKernel(Assembler a, ArgumentLayout args)
     {
         Label halt = a.CreateLabel();
         a.cli();
+        EnableSse(a);
         a.mov(cr3, rcx);
         a.mov(rsp, r8);
         a.and(rsp, -16);

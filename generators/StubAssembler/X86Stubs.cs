@@ -10,6 +10,8 @@ namespace ExectOS.StubAssembler;
 internal static class X86Stubs
 {
     private const int PageSize = 4096;
+    private const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
+    private const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
 
     // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
     public static void InByte(Assembler a, ArgumentLayout args)
@@ -162,10 +164,24 @@ internal static class X86Stubs
     // the frame ends stack walks. ebx and ebp are free to use because this never returns. As on
     // x64 the new tables must map this stub's page at the same address; and CR3 only matters once
     // the caller has enabled paging (CR0.PG, CR4.PAE as the tables need): IA32 firmware runs unpaged.
+    // The kernel's compiled code uses SSE from its first instruction: make sure x87 emulation is off
+    // and the OS has declared FXSAVE and SIMD-exception support, whatever state the firmware left.
+    private static void EnableSse(Assembler a)
+    {
+        a.mov(eax, cr0);
+        a.and(eax, ~Cr0Emulation);
+        a.or(eax, Cr0MonitorCoprocessor);
+        a.mov(cr0, eax);
+        a.mov(eax, cr4);
+        a.or(eax, Cr4OsFxsr | Cr4OsXmmExceptions);
+        a.mov(cr4, eax);
+    }
+
     public static void TransferToKernel(Assembler a, ArgumentLayout args)
     {
         Label halt = a.CreateLabel();
         a.cli();
+        EnableSse(a);
         a.mov(eax, args.Stack(2));
         a.mov(ebx, args.Stack(3));
         a.mov(cr3, ecx);
