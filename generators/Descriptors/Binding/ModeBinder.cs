@@ -1,0 +1,327 @@
+using System.Collections.Generic;
+using System.Linq;
+using ExectOS.Descriptors.Model;
+using ExectOS.Descriptors.Syntax;
+using D = ExectOS.Descriptors.Model.DescriptorDiagnostics;
+
+namespace ExectOS.Descriptors.Binding;
+
+/// <summary>Resolves modes (with `extends`), computes level shifts and checks them against the formats.</summary>
+internal sealed class ModeBinder
+{
+    private readonly Dictionary<string, ModeSyntax> _modes;
+    private readonly Dictionary<string, FormatModel?> _formats;
+    private readonly List<DiagnosticInfo> _diagnostics;
+    private readonly Dictionary<string, Draft?> _resolved = new();
+
+    public ModeBinder(Dictionary<string, ModeSyntax> modes, Dictionary<string, FormatModel?> formats, List<DiagnosticInfo> diagnostics)
+    {
+        _modes = modes;
+        _formats = formats;
+        _diagnostics = diagnostics;
+    }
+
+    public ModeModel? Bind(ModeSyntax mode)
+    {
+        int errors = _diagnostics.Count;
+        Draft? draft = Resolve(mode, new Stack<string>());
+        if (draft is null || _diagnostics.Count != errors)
+            return null;
+        return Check(mode, draft);
+    }
+
+    /// <summary>The mode's statements applied over its base's; null when the base is broken (already reported).</summary>
+    private Draft? Resolve(ModeSyntax mode, Stack<string> chain)
+    {
+        if (_resolved.TryGetValue(mode.Name.Text, out Draft? done))
+            return done?.Copy();
+        Draft? draft = new Draft();
+        if (mode.Extends is Token baseName)
+        {
+            if (!_modes.TryGetValue(baseName.Text, out ModeSyntax? baseMode))
+            {
+                Report(D.UnknownName, $"no mode named '{baseName.Text}' to extend", baseName);
+                draft = null;
+            }
+            else if (chain.Contains(baseName.Text) || baseName.Text == mode.Name.Text)
+            {
+                Report(D.ExtendsCycle, $"mode '{mode.Name.Text}' extends itself ({string.Join(" -> ", chain.Reverse())} -> {mode.Name.Text} -> {baseName.Text})", baseName);
+                draft = null;
+            }
+            else
+            {
+                chain.Push(mode.Name.Text);
+                draft = Resolve(baseMode, chain);
+                chain.Pop();
+            }
+        }
+        if (draft is not null && !Apply(mode, draft))
+            draft = null;
+        // Cached even when broken, so a base's errors are reported once however many modes extend it.
+        _resolved[mode.Name.Text] = draft?.Copy();
+        return draft;
+    }
+
+    private bool Apply(ModeSyntax mode, Draft draft)
+    {
+        int errors = _diagnostics.Count;
+        foreach (ModeItemSyntax item in mode.Items)
+        {
+            List<Token> a = item.Arguments;
+            switch (item.Keyword.Text)
+            {
+                case "virtual":
+                    if (Arguments(item, 1, 2, "virtual BITS [canonical]") && Number(a[0], 1, 64, "virtual address bits", D.AddressWidth))
+                    {
+                        draft.Virtual = a[0];
+                        draft.Canonical = a.Count == 2 && Word(a[1], "canonical");
+                    }
+                    break;
+                case "physical":
+                    if (Arguments(item, 1, 1, "physical BITS") && Number(a[0], 1, 64, "physical address bits", D.AddressWidth))
+                        draft.Physical = a[0];
+                    break;
+                case "page":
+                    if (Arguments(item, 1, 1, "page SIZE"))
+                    {
+                        if (a[0].Kind != TokenKind.Number || a[0].Value == 0 || (a[0].Value & (a[0].Value - 1)) != 0)
+                            Report(D.PageSize, $"page size {a[0].Text} is not a power of two", a[0]);
+                        else
+                            draft.Page = a[0];
+                    }
+                    break;
+                case "entry":
+                    if (Arguments(item, 1, 1, "entry 32|64"))
+                    {
+                        if (a[0].Value != 32 && a[0].Value != 64)
+                            Report(D.EntryWidth, $"mode '{mode.Name.Text}' has {a[0].Text}-bit entries; entries are 32 or 64 bits", a[0]);
+                        else
+                            draft.Entry = a[0];
+                    }
+                    break;
+                case "level":
+                case "root":
+                    if (ParseLevel(item, out LevelDraft level))
+                    {
+                        if (item.Keyword.Text == "root")
+                            draft.Levels.Insert(0, level);
+                        else
+                            draft.Levels.Add(level);
+                    }
+                    break;
+                case "self-map":
+                    if (Arguments(item, 1, 1, "self-map INDEX") && Number(a[0], 0, 1UL << 20, "self-map index", D.SelfMap))
+                        draft.SelfMap = a[0];
+                    break;
+                case "requires":
+                    ParseRequirement(item, draft);
+                    break;
+                default:
+                    Report(D.UnknownKeyword, $"'{item.Keyword.Text}' is not a mode statement; expected virtual, physical, page, entry, level, root, self-map or requires", item.Keyword);
+                    break;
+            }
+        }
+        return _diagnostics.Count == errors;
+    }
+
+    private bool ParseLevel(ModeItemSyntax item, out LevelDraft level)
+    {
+        level = default;
+        List<Token> a = item.Arguments;
+        if (a.Count < 2 || a[0].Kind != TokenKind.Name || a[1].Kind != TokenKind.Number)
+            return Report(D.Syntax, $"expected '{item.Keyword.Text} NAME BITS [table FORMAT] [page FORMAT]'", a.Count > 0 ? a[0] : item.Keyword);
+        if (!Number(a[1], 1, 32, "index bits", D.IndexBits))
+            return false;
+        Token? table = null, page = null;
+        for (int i = 2; i < a.Count; i += 2)
+        {
+            if (i + 1 >= a.Count || a[i + 1].Kind != TokenKind.Name || !(a[i].Is("table") || a[i].Is("page")))
+                return Report(D.Syntax, $"expected 'table FORMAT' or 'page FORMAT', found {a[i].Describe()}", a[i]);
+            if (a[i].Is("table"))
+                table = a[i + 1];
+            else
+                page = a[i + 1];
+        }
+        level = new LevelDraft(a[0], a[1], table, page);
+        return true;
+    }
+
+    private void ParseRequirement(ModeItemSyntax item, Draft draft)
+    {
+        List<Token> a = item.Arguments;
+        // requires cpuid LEAF [. SUBLEAF] REGISTER BIT
+        bool sub = a.Count == 6 && a[2].Is(".");
+        if (!((a.Count == 4 || sub) && a[0].Is("cpuid") && a[1].Kind == TokenKind.Number && (!sub || a[3].Kind == TokenKind.Number)))
+        {
+            Report(D.Syntax, "expected 'requires cpuid LEAF[.SUBLEAF] REGISTER BIT'", a.Count > 0 ? a[0] : item.Keyword);
+            return;
+        }
+        Token register = a[sub ? 4 : 2], bit = a[sub ? 5 : 3];
+        if (!new[] { "eax", "ebx", "ecx", "edx" }.Contains(register.Text))
+            Report(D.CpuIdRegister, $"'{register.Text}' is not a CPUID result register (eax, ebx, ecx, edx)", register);
+        else if (Number(bit, 0, 31, "CPUID bit", D.BadPosition) && Number(a[1], 0, uint.MaxValue, "CPUID leaf", D.BadNumber))
+            draft.Requirements.Add(new CpuIdRequirementModel((uint)a[1].Value, sub ? (uint)a[3].Value : 0, register.Text, (int)bit.Value));
+    }
+
+    private ModeModel? Check(ModeSyntax mode, Draft draft)
+    {
+        Token name = mode.Name;
+        string missing = string.Join(", ", new[] { ("virtual", draft.Virtual), ("physical", draft.Physical), ("page", draft.Page), ("entry", draft.Entry) }
+            .Where(x => x.Item2 is null).Select(x => x.Item1).Concat(draft.Levels.Count == 0 ? new[] { "level" } : new string[0]));
+        if (missing.Length > 0)
+        {
+            Report(D.ModeIncomplete, $"mode '{name.Text}' does not say: {missing}", name);
+            return null;
+        }
+
+        int errors = _diagnostics.Count;
+        int pageShift = Log2(draft.Page!.Value.Value);
+        int virtualBits = (int)draft.Virtual!.Value.Value, physicalBits = (int)draft.Physical!.Value.Value, entryWidth = (int)draft.Entry!.Value.Value;
+        int indexBits = draft.Levels.Sum(l => (int)l.Bits.Value);
+        if (pageShift + indexBits != virtualBits)
+        {
+            Report(D.IndexBits, $"mode '{name.Text}': page shift {pageShift} + level index bits {string.Join(" + ", draft.Levels.Select(l => l.Bits.Text))} = {pageShift + indexBits}, but virtual addresses have {virtualBits} bits", draft.Virtual.Value);
+            return null;
+        }
+
+        var levels = new List<LevelModel>();
+        int shift = virtualBits;
+        for (int i = 0; i < draft.Levels.Count; i++)
+        {
+            LevelDraft level = draft.Levels[i];
+            shift -= (int)level.Bits.Value;
+            bool last = i == draft.Levels.Count - 1;
+            CheckLevel(name.Text, level, shift, last, entryWidth, physicalBits);
+            levels.Add(new LevelModel(level.Name.Text, (int)level.Bits.Value, shift, level.Table?.Text, level.Page?.Text));
+        }
+
+        var names = new HashSet<string>();
+        foreach (LevelDraft level in draft.Levels.Where(l => !names.Add(l.Name.Text)))
+            Report(D.Duplicate, $"mode '{name.Text}' already has a level named '{level.Name.Text}'", level.Name);
+
+        int selfMap = ModeModel.NoSelfMap;
+        if (draft.SelfMap is Token slot)
+        {
+            ulong entries = 1UL << (int)draft.Levels[0].Bits.Value;
+            if (slot.Value >= entries)
+                Report(D.SelfMap, $"self-map slot {slot.Text} is outside the {entries}-entry root table of mode '{name.Text}'", slot);
+            else
+                selfMap = (int)slot.Value;
+        }
+
+        return _diagnostics.Count != errors ? null : new ModeModel(
+            name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, physicalBits, pageShift, entryWidth,
+            levels.ToEquatableArray(), selfMap, draft.Requirements.ToEquatableArray());
+    }
+
+    private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits)
+    {
+        if (last && (level.Table is not null || level.Page is null))
+            Report(D.LevelFormats, $"level '{level.Name.Text}' is the last of mode '{mode}': it maps pages ('page FORMAT') and has no table", level.Name);
+        else if (!last && level.Table is null)
+            Report(D.LevelFormats, $"level '{level.Name.Text}' of mode '{mode}' is not the last: it needs 'table FORMAT'", level.Name);
+
+        FormatModel? table = Format(level.Table, mode, entryWidth, physicalBits);
+        FormatModel? page = Format(level.Page, mode, entryWidth, physicalBits);
+        if (page is not null)
+        {
+            FieldModel frame = page.Fields.First(f => f.Kind == FieldKind.Frame);
+            if (frame.Align > shift)
+                Report(D.Misaligned, $"format '{page.Name}' holds only {Size(frame.Align)}-aligned frames, but level '{level.Name.Text}' maps {Size(shift)} pages", level.Page!.Value);
+        }
+        if (table is not null && page is not null && !Distinguishable(table, page))
+            Report(D.Indistinguishable, $"level '{level.Name.Text}': an entry is a table when its fixed flags match format '{table.Name}', but {(table.Fields.Any(f => f.FixedValue != FieldModel.NotFixed) ? $"format '{page.Name}' fixes them to the same values" : $"'{table.Name}' has no fixed flag")}", level.Name);
+    }
+
+    private FormatModel? Format(Token? reference, string mode, int entryWidth, int physicalBits)
+    {
+        if (reference is not Token token)
+            return null;
+        if (!_formats.TryGetValue(token.Text, out FormatModel? format))
+        {
+            Report(D.UnknownName, $"no entry format named '{token.Text}'", token);
+            return null;
+        }
+        if (format is null)
+            return null; // the format's own errors were reported
+        if (format.Width != entryWidth)
+        {
+            Report(D.FormatWidth, $"format '{format.Name}' is {format.Width} bits, but mode '{mode}' has {entryWidth}-bit entries", token);
+            return null;
+        }
+        FieldModel frame = format.Fields.First(f => f.Kind == FieldKind.Frame);
+        if (frame.AddressTop > physicalBits - 1)
+            Report(D.FrameTooWide, $"frame '{frame.Name}' of format '{format.Name}' holds address bits up to {frame.AddressTop}, but mode '{mode}' has {physicalBits}-bit physical addresses", token);
+        else if (frame.AddressTop < physicalBits - 1)
+            Report(D.AddressWidth, $"mode '{mode}' has {physicalBits}-bit physical addresses, but frame '{frame.Name}' of format '{format.Name}' holds bits up to {frame.AddressTop} only", token);
+        return format;
+    }
+
+    // Generated code reads an entry at such a level as a table when the table format's fixed flags
+    // match, else as a page: so the table format needs fixed flags, and the page format must not fix
+    // every one of them to the same value (x86: PS = 0 against PS = 1; RISC-V: R = W = X = 0 against free).
+    private static bool Distinguishable(FormatModel table, FormatModel page)
+    {
+        var tableFixed = table.Fields.Where(t => t.FixedValue != FieldModel.NotFixed).ToList();
+        return tableFixed.Count > 0
+            && !tableFixed.All(t => page.Fields.Any(p => p.Low == t.Low && p.High == t.High && p.FixedValue == t.FixedValue));
+    }
+
+    private bool Arguments(ModeItemSyntax item, int min, int max, string form)
+    {
+        if (item.Arguments.Count >= min && item.Arguments.Count <= max)
+            return true;
+        return Report(D.Syntax, $"expected '{form}'", item.Arguments.Count > max ? item.Arguments[max] : item.Keyword);
+    }
+
+    private bool Number(Token token, ulong min, ulong max, string what, string id)
+    {
+        if (token.Kind != TokenKind.Number)
+            return Report(D.Syntax, $"expected {what}, found {token.Describe()}", token);
+        if (token.Value < min || token.Value > max)
+            return Report(id, $"{what} {token.Text} is out of range ({min} to {max})", token);
+        return true;
+    }
+
+    private bool Word(Token token, string word)
+        => token.Is(word) || Report(D.Syntax, $"expected '{word}', found {token.Describe()}", token);
+
+    private static int Log2(ulong value)
+    {
+        int log = 0;
+        while (value > 1)
+        {
+            value >>= 1;
+            log++;
+        }
+        return log;
+    }
+
+    internal static string Size(int shift) => shift >= 30 ? $"{1UL << (shift - 30)} GiB" : shift >= 20 ? $"{1UL << (shift - 20)} MiB" : shift >= 10 ? $"{1UL << (shift - 10)} KiB" : $"{1UL << shift} B";
+
+    private bool Report(string id, string message, Token at)
+    {
+        _diagnostics.Add(new DiagnosticInfo(id, message, at.Span));
+        return false;
+    }
+
+    private readonly record struct LevelDraft(Token Name, Token Bits, Token? Table, Token? Page);
+
+    private sealed class Draft
+    {
+        public Token? Virtual;
+        public bool Canonical;
+        public Token? Physical;
+        public Token? Page;
+        public Token? Entry;
+        public Token? SelfMap;
+        public List<LevelDraft> Levels = new();
+        public List<CpuIdRequirementModel> Requirements = new();
+
+        public Draft Copy() => new()
+        {
+            Virtual = Virtual, Canonical = Canonical, Physical = Physical, Page = Page, Entry = Entry, SelfMap = SelfMap,
+            Levels = new List<LevelDraft>(Levels), Requirements = new List<CpuIdRequirementModel>(Requirements),
+        };
+    }
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Linq;
+using ExectOS.Descriptors.Binding;
+using ExectOS.Descriptors.Model;
+
+namespace ExectOS.Descriptors.Emit;
+
+/// <summary>Writes one paging mode as a struct implementing IPagingMode, with per-level constants and index helpers.</summary>
+internal static class ModeEmitter
+{
+    private const string Memory = "global::ExectOS.Memory";
+
+    public static void Emit(CodeWriter w, DescriptorModel model, ModeModel mode)
+    {
+        string canonical = mode.Canonical ? "canonical " : "";
+        w.Line($"/// <summary>{model.Architecture} paging mode {mode.Name}: {mode.VirtualBits}-bit {canonical}virtual and {mode.PhysicalBits}-bit physical addresses, {ModeBinder.Size(mode.PageShift)} pages, {mode.Levels.Count} levels ({model.SourceName} line {mode.Line}).</summary>");
+        w.Open($"public readonly struct {mode.Name} : {Memory}.IPagingMode");
+        w.Line($"public static string Name => \"{mode.Name}\";");
+        w.Line($"public static int VirtualBits => {mode.VirtualBits};");
+        w.Line($"public static bool CanonicalAddresses => {(mode.Canonical ? "true" : "false")};");
+        w.Line($"public static int PhysicalBits => {mode.PhysicalBits};");
+        w.Line($"public static int PageShift => {mode.PageShift};");
+        w.Line($"public static int EntryBytes => {mode.EntryWidth / 8};");
+        w.Line($"public static int LevelCount => {mode.Levels.Count};");
+        w.Line($"public static int SelfMapIndex => {(mode.SelfMap < 0 ? "-1" : $"0x{mode.SelfMap:X}")};");
+
+        for (int i = 0; i < mode.Levels.Count; i++)
+        {
+            LevelModel level = mode.Levels[i];
+            string formats = string.Join(", ", new[] { level.TableFormat is null ? null : $"tables: {level.TableFormat}", level.PageFormat is null ? null : $"{ModeBinder.Size(level.Shift)} pages: {level.PageFormat}" }.Where(x => x is not null));
+            w.Line();
+            w.Line($"/// <summary>Level {i}, {level.Name}: address bits {level.Shift + level.IndexBits - 1}:{level.Shift}; {formats}.</summary>");
+            w.Line($"public const int {level.Name}Level = {i};");
+            w.Line($"public const int {level.Name}Shift = {level.Shift};");
+            w.Line($"public const ulong {level.Name}IndexMask = {FormatEmitter.Hex((1UL << level.IndexBits) - 1, 64)};");
+            w.Line($"public static int {level.Name}Index({Memory}.VirtualAddress address) => (int)((address.Value >> {level.Shift}) & {level.Name}IndexMask);");
+        }
+
+        w.Line();
+        EmitSwitch(w, "int LevelShift(int level)", mode, l => l.Shift.ToString(CultureInfo.InvariantCulture), "-1");
+        w.Line();
+        EmitSwitch(w, "int LevelIndexBits(int level)", mode, l => l.IndexBits.ToString(CultureInfo.InvariantCulture), "0");
+        w.Line();
+        EmitSwitch(w, "bool LevelMapsPages(int level)", mode, l => l.PageFormat is null ? "false" : "true", "false");
+        w.Line();
+        w.Line($"public static int Index(int level, {Memory}.VirtualAddress address)");
+        w.Line("    => (int)((address.Value >> LevelShift(level)) & ((1UL << LevelIndexBits(level)) - 1));");
+        w.Line();
+        w.Line($"public static bool IsCanonical({Memory}.VirtualAddress address) => {CanonicalTest(mode)};");
+        w.Line();
+        w.Line($"public static int RequirementCount => {mode.Requirements.Count};");
+        w.Line();
+        w.Open($"public static {Memory}.CpuIdRequirement Requirement(int index) => index switch");
+        for (int i = 0; i < mode.Requirements.Count; i++)
+        {
+            CpuIdRequirementModel r = mode.Requirements[i];
+            string register = char.ToUpperInvariant(r.Register[0]) + r.Register.Substring(1);
+            w.Line($"{i} => new {Memory}.CpuIdRequirement(0x{r.Leaf:X}, 0x{r.Subleaf:X}, {Memory}.CpuIdRegister.{register}, {r.Bit}),");
+        }
+        w.Line("_ => default,");
+        w.Close(";");
+        w.Close();
+    }
+
+    private static void EmitSwitch(CodeWriter w, string signature, ModeModel mode, System.Func<LevelModel, string> value, string otherwise)
+    {
+        w.Open($"public static {signature} => level switch");
+        for (int i = 0; i < mode.Levels.Count; i++)
+            w.Line($"{i} => {value(mode.Levels[i])},");
+        w.Line($"_ => {otherwise},");
+        w.Close(";");
+    }
+
+    private static string CanonicalTest(ModeModel mode)
+    {
+        if (mode.VirtualBits == 64)
+            return "true";
+        if (!mode.Canonical)
+            return $"(address.Value >> {mode.VirtualBits}) == 0";
+        int unused = 64 - mode.VirtualBits;
+        return $"(ulong)((long)(address.Value << {unused}) >> {unused}) == address.Value";
+    }
+}

@@ -1,0 +1,66 @@
+namespace ExectOS.Descriptors.Model;
+
+/// <summary>One bound descriptor file: what the emitter needs and nothing of Roslyn's (so it caches by value).</summary>
+internal sealed record DescriptorModel(
+    string SourceName,
+    string Architecture,
+    EquatableArray<FormatModel> Formats,
+    EquatableArray<ModeModel> Modes);
+
+/// <summary>Kinds of bit fields in an entry.</summary>
+internal enum FieldKind
+{
+    Flag,
+    Number,
+    Enum,
+    Frame,
+    Reserved,
+    Software,
+}
+
+/// <summary>An entry format with its fields in manual order (most significant first), positions resolved.</summary>
+internal sealed record FormatModel(string Name, int Width, int Line, EquatableArray<FieldModel> Fields);
+
+/// <summary>A field at bits High..Low. A frame holds address bits (High-Low+Align)..Align.</summary>
+internal sealed record FieldModel(
+    FieldKind Kind,
+    string? Name,
+    int High,
+    int Low,
+    int Align,
+    int FixedValue,
+    string? Role,
+    EquatableArray<EnumMemberModel> Members)
+{
+    public const int NotFixed = -1;
+
+    public int Width => High - Low + 1;
+
+    /// <summary>The highest address bit a frame field can hold.</summary>
+    public int AddressTop => High - Low + Align;
+}
+
+/// <summary>One named value of an enum field.</summary>
+internal sealed record EnumMemberModel(string Name, ulong Value);
+
+/// <summary>A paging mode with its levels root first; inheritance already applied.</summary>
+internal sealed record ModeModel(
+    string Name,
+    int Line,
+    int VirtualBits,
+    bool Canonical,
+    int PhysicalBits,
+    int PageShift,
+    int EntryWidth,
+    EquatableArray<LevelModel> Levels,
+    int SelfMap,
+    EquatableArray<CpuIdRequirementModel> Requirements)
+{
+    public const int NoSelfMap = -1;
+}
+
+/// <summary>One level of translation: its index bits, the address shift they start at, and its formats.</summary>
+internal sealed record LevelModel(string Name, int IndexBits, int Shift, string? TableFormat, string? PageFormat);
+
+/// <summary>A CPUID bit that must be set for a mode to be usable.</summary>
+internal sealed record CpuIdRequirementModel(uint Leaf, uint Subleaf, string Register, int Bit);

@@ -1,0 +1,295 @@
+using System.Collections.Generic;
+using ExectOS.Descriptors.Model;
+
+namespace ExectOS.Descriptors.Syntax;
+
+/// <summary>
+/// Recursive-descent parser. On an error it reports once, skips to the end of the statement and goes on,
+/// so one typo gives one diagnostic and the rest of the file is still checked.
+/// </summary>
+internal sealed class Parser
+{
+    private static readonly HashSet<string> FieldKeywords = new() { "flag", "number", "enum", "frame", "reserved", "software" };
+
+    private readonly List<Token> _tokens;
+    private readonly List<DiagnosticInfo> _diagnostics;
+    private int _position;
+
+    private Parser(List<Token> tokens, List<DiagnosticInfo> diagnostics)
+    {
+        _tokens = tokens;
+        _diagnostics = diagnostics;
+    }
+
+    public static FileSyntax Parse(List<Token> tokens, List<DiagnosticInfo> diagnostics)
+        => new Parser(tokens, diagnostics).ParseFile();
+
+    private Token Current => _tokens[_position];
+
+    private Token Next() => _tokens[_position++ < _tokens.Count - 1 ? _position - 1 : _tokens.Count - 1];
+
+    private FileSyntax ParseFile()
+    {
+        var file = new FileSyntax();
+        while (Current.Kind != TokenKind.EndOfFile)
+        {
+            if (Current.Kind == TokenKind.EndOfLine)
+            {
+                Next();
+                continue;
+            }
+            Token keyword = Next();
+            bool ok = keyword.Text switch
+            {
+                "architecture" => Expect(TokenKind.Name, "an architecture name", out Token name) && Add(file.Architectures, name) && EndStatement(),
+                "fields" => Expect(TokenKind.Name, "a fields block name", out Token fragment) && ParseItems(out var items) && Add(file.Fragments, new FieldsSyntax(fragment, items)),
+                "entry" => ParseEntry(file),
+                "mode" => ParseMode(file),
+                _ => Report(DescriptorDiagnostics.UnknownKeyword, $"'{keyword.Text}' is not a declaration; expected architecture, fields, entry or mode", keyword),
+            };
+            if (!ok)
+                Recover();
+        }
+        return file;
+    }
+
+    private bool ParseEntry(FileSyntax file)
+    {
+        if (!Expect(TokenKind.Name, "an entry name", out Token name) || !ExpectWord("bits") || !Expect(TokenKind.Number, "the entry width in bits", out Token width))
+            return false;
+        if (!ParseItems(out var items))
+            return false;
+        file.Entries.Add(new EntrySyntax(name, width, items));
+        return true;
+    }
+
+    private bool ParseItems(out List<EntryItemSyntax> items)
+    {
+        items = new List<EntryItemSyntax>();
+        if (!ExpectOpenBlock())
+            return false;
+        while (!Current.Is("}"))
+        {
+            if (Current.Kind == TokenKind.EndOfFile)
+                return Report(DescriptorDiagnostics.Syntax, "expected '}' before the end of the file", Current);
+            if (Current.Kind == TokenKind.EndOfLine)
+            {
+                Next();
+                continue;
+            }
+            Token keyword = Next();
+            EntryItemSyntax? item = keyword.Text == "use"
+                ? (Expect(TokenKind.Name, "the name of a fields block", out Token used) && EndStatement() ? new UseSyntax(keyword, used) : null)
+                : FieldKeywords.Contains(keyword.Text) ? ParseField(keyword)
+                : ReportNull(DescriptorDiagnostics.UnknownKeyword, $"'{keyword.Text}' is not a field kind; expected flag, number, enum, frame, reserved, software or use", keyword);
+            if (item is null)
+                RecoverInBlock();
+            else
+                items.Add(item);
+        }
+        Next();
+        return EndStatement();
+    }
+
+    private FieldSyntax? ParseField(Token keyword)
+    {
+        Token? name = null, width = null, fixedValue = null, role = null, align = null;
+        PositionSyntax? position = null;
+        List<(Token, Token)>? members = null;
+        if (keyword.Text != "reserved" && Current.Kind == TokenKind.Name)
+            name = Next();
+        if (Current.Kind == TokenKind.Number)
+            width = Next();
+        if (Current.Is("["))
+        {
+            Next();
+            if (!Expect(TokenKind.Number, "a bit number", out Token high))
+                return null;
+            Token? low = null;
+            if (Current.Is(":"))
+            {
+                Next();
+                if (!Expect(TokenKind.Number, "the low bit number", out Token lowToken))
+                    return null;
+                low = lowToken;
+            }
+            if (!ExpectPunctuation("]"))
+                return null;
+            position = new PositionSyntax(high, low);
+        }
+        while (Current.Kind != TokenKind.EndOfLine && Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
+        {
+            Token clause = Next();
+            if (clause.Is("="))
+            {
+                if (!Expect(TokenKind.Number, "a fixed value", out Token value))
+                    return null;
+                fixedValue = value;
+            }
+            else if (clause.Is("role"))
+            {
+                if (!Expect(TokenKind.Name, "a role", out Token roleName))
+                    return null;
+                role = roleName;
+            }
+            else if (clause.Is("align"))
+            {
+                if (!Expect(TokenKind.Number, "an alignment in bits", out Token alignment))
+                    return null;
+                align = alignment;
+            }
+            else if (clause.Is("{") && keyword.Text == "enum")
+            {
+                _position--;
+                if (!ParseMembers(out members))
+                    return null;
+            }
+            else
+            {
+                return ReportNull(DescriptorDiagnostics.Syntax, $"unexpected {clause.Describe()} in a field; expected '= value', 'role NAME', 'align BITS' or the end of the line", clause);
+            }
+        }
+        if (Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
+            Next();
+        return new FieldSyntax(keyword, name, width, position, fixedValue, role, align, members);
+    }
+
+    private bool ParseMembers(out List<(Token, Token)> members)
+    {
+        members = new List<(Token, Token)>();
+        if (!ExpectPunctuation("{"))
+            return false;
+        while (true)
+        {
+            while (Current.Kind == TokenKind.EndOfLine || Current.Is(","))
+                Next();
+            if (Current.Is("}"))
+            {
+                Next();
+                return true;
+            }
+            if (!Expect(TokenKind.Name, "an enum member name", out Token name) || !ExpectPunctuation("=") || !Expect(TokenKind.Number, "the member's value", out Token value))
+                return false;
+            members.Add((name, value));
+        }
+    }
+
+    private bool ParseMode(FileSyntax file)
+    {
+        if (!Expect(TokenKind.Name, "a mode name", out Token name))
+            return false;
+        Token? extends = null;
+        if (Current.Is("extends"))
+        {
+            Next();
+            if (!Expect(TokenKind.Name, "the name of the mode extended", out Token baseName))
+                return false;
+            extends = baseName;
+        }
+        if (!ExpectOpenBlock())
+            return false;
+        var items = new List<ModeItemSyntax>();
+        while (!Current.Is("}"))
+        {
+            if (Current.Kind == TokenKind.EndOfFile)
+                return Report(DescriptorDiagnostics.Syntax, "expected '}' before the end of the file", Current);
+            if (Current.Kind == TokenKind.EndOfLine)
+            {
+                Next();
+                continue;
+            }
+            Token keyword = Next();
+            var arguments = new List<Token>();
+            while (Current.Kind != TokenKind.EndOfLine && Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
+                arguments.Add(Next());
+            items.Add(new ModeItemSyntax(keyword, arguments));
+        }
+        Next();
+        file.Modes.Add(new ModeSyntax(name, extends, items));
+        return EndStatement();
+    }
+
+    private bool ExpectOpenBlock()
+    {
+        while (Current.Kind == TokenKind.EndOfLine)
+            Next();
+        return ExpectPunctuation("{");
+    }
+
+    private bool Expect(TokenKind kind, string what, out Token token)
+    {
+        token = Current;
+        if (Current.Kind == kind)
+        {
+            Next();
+            return true;
+        }
+        if (Current.Kind != TokenKind.Invalid)
+            Report(DescriptorDiagnostics.Syntax, $"expected {what}, found {Current.Describe()}", Current);
+        return false;
+    }
+
+    private bool ExpectWord(string word) => ExpectText(word, $"'{word}'");
+
+    private bool ExpectPunctuation(string text) => ExpectText(text, $"'{text}'");
+
+    private bool ExpectText(string text, string what)
+    {
+        if (Current.Is(text))
+        {
+            Next();
+            return true;
+        }
+        return Report(DescriptorDiagnostics.Syntax, $"expected {what}, found {Current.Describe()}", Current);
+    }
+
+    private bool EndStatement()
+    {
+        if (Current.Kind == TokenKind.EndOfLine || Current.Kind == TokenKind.EndOfFile)
+            return true;
+        return Report(DescriptorDiagnostics.Syntax, $"expected the end of the line, found {Current.Describe()}", Current);
+    }
+
+    // Top level: skip to the next line that starts a declaration, stepping over a whole block if one opens.
+    private void Recover()
+    {
+        int depth = 0;
+        while (Current.Kind != TokenKind.EndOfFile)
+        {
+            Token token = Next();
+            if (token.Is("{"))
+                depth++;
+            else if (token.Is("}") && --depth <= 0)
+                return;
+            else if (token.Kind == TokenKind.EndOfLine && depth == 0)
+                return;
+        }
+    }
+
+    // Inside a block: skip to the end of the statement but never past the block's closing brace.
+    private void RecoverInBlock()
+    {
+        while (Current.Kind != TokenKind.EndOfFile && Current.Kind != TokenKind.EndOfLine && !Current.Is("}"))
+            Next();
+    }
+
+    private static bool Add<T>(List<T> list, T item)
+    {
+        list.Add(item);
+        return true;
+    }
+
+    private bool Report(string id, string message, Token at)
+    {
+        _diagnostics.Add(new DiagnosticInfo(id, message, at.Span));
+        return false;
+    }
+
+    private T? ReportNull<T>(string id, string message, Token at) where T : class
+    {
+        Report(id, message, at);
+        return null;
+    }
+
+    private FieldSyntax? ReportNull(string id, string message, Token at) => ReportNull<FieldSyntax>(id, message, at);
+}

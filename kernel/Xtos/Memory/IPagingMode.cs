@@ -1,0 +1,65 @@
+namespace ExectOS.Memory
+{
+    /// <summary>CPUID result registers, for paging-mode requirements.</summary>
+    public enum CpuIdRegister
+    {
+        Eax = 0,
+        Ebx = 1,
+        Ecx = 2,
+        Edx = 3,
+    }
+
+    /// <summary>A CPUID bit a paging mode needs (for example LA57 for 5-level paging).</summary>
+    public readonly struct CpuIdRequirement
+    {
+        public readonly uint Leaf;
+        public readonly uint Subleaf;
+        public readonly CpuIdRegister Register;
+        public readonly int Bit;
+
+        public CpuIdRequirement(uint leaf, uint subleaf, CpuIdRegister register, int bit)
+        {
+            Leaf = leaf;
+            Subleaf = subleaf;
+            Register = register;
+            Bit = bit;
+        }
+    }
+
+    /// <summary>
+    /// What generic memory-manager code knows of a paging mode. Generated from descriptors/ for every
+    /// mode; used as a generic struct parameter, so every call is direct and folds to constants.
+    /// Levels are numbered from the root (0) to the last level (LevelCount - 1).
+    /// </summary>
+    public interface IPagingMode
+    {
+        static abstract string Name { get; }
+        static abstract int VirtualBits { get; }
+        static abstract bool CanonicalAddresses { get; }
+        static abstract int PhysicalBits { get; }
+        static abstract int PageShift { get; }
+        static abstract int EntryBytes { get; }
+        static abstract int LevelCount { get; }
+
+        /// <summary>The root slot that maps the root table itself, or -1.</summary>
+        static abstract int SelfMapIndex { get; }
+
+        /// <summary>The lowest address bit a level's index covers.</summary>
+        static abstract int LevelShift(int level);
+
+        static abstract int LevelIndexBits(int level);
+
+        /// <summary>True when the level has a page format: the last level, or one that maps large pages.</summary>
+        static abstract bool LevelMapsPages(int level);
+
+        /// <summary>The index into a level's table for <paramref name="address"/>.</summary>
+        static abstract int Index(int level, VirtualAddress address);
+
+        /// <summary>True when the address is representable (sign-extended where the mode is canonical).</summary>
+        static abstract bool IsCanonical(VirtualAddress address);
+
+        static abstract int RequirementCount { get; }
+
+        static abstract CpuIdRequirement Requirement(int index);
+    }
+}
