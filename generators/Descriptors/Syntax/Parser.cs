@@ -65,19 +65,10 @@ internal sealed class Parser
 
     private bool ParseItems(out List<EntryItemSyntax> items)
     {
-        items = new List<EntryItemSyntax>();
-        if (!ExpectOpenBlock())
-            return false;
-        while (!Current.Is("}"))
+        var parsed = new List<EntryItemSyntax>();
+        items = parsed;
+        return ParseBlock(keyword =>
         {
-            if (Current.Kind == TokenKind.EndOfFile)
-                return Report(DescriptorDiagnostics.Syntax, "expected '}' before the end of the file", Current);
-            if (Current.Kind == TokenKind.EndOfLine)
-            {
-                Next();
-                continue;
-            }
-            Token keyword = Next();
             EntryItemSyntax? item = keyword.Text == "use"
                 ? (Expect(TokenKind.Name, "the name of a fields block", out Token used) && EndStatement() ? new UseSyntax(keyword, used) : null)
                 : FieldKeywords.Contains(keyword.Text) ? ParseField(keyword)
@@ -85,10 +76,26 @@ internal sealed class Parser
             if (item is null)
                 RecoverInBlock();
             else
-                items.Add(item);
+                parsed.Add(item);
+        }) && EndStatement();
+    }
+
+    /// <summary>Parses `{ statement* }`: blank lines skipped, each statement handed its first token.</summary>
+    private bool ParseBlock(System.Action<Token> statement)
+    {
+        if (!ExpectOpenBlock())
+            return false;
+        while (!Current.Is("}"))
+        {
+            if (Current.Kind == TokenKind.EndOfFile)
+                return Report(DescriptorDiagnostics.Syntax, "expected '}' before the end of the file", Current);
+            if (Current.Kind == TokenKind.EndOfLine)
+                Next();
+            else
+                statement(Next());
         }
         Next();
-        return EndStatement();
+        return true;
     }
 
     private FieldSyntax? ParseField(Token keyword)
@@ -186,25 +193,16 @@ internal sealed class Parser
                 return false;
             extends = baseName;
         }
-        if (!ExpectOpenBlock())
-            return false;
         var items = new List<ModeItemSyntax>();
-        while (!Current.Is("}"))
+        bool closed = ParseBlock(keyword =>
         {
-            if (Current.Kind == TokenKind.EndOfFile)
-                return Report(DescriptorDiagnostics.Syntax, "expected '}' before the end of the file", Current);
-            if (Current.Kind == TokenKind.EndOfLine)
-            {
-                Next();
-                continue;
-            }
-            Token keyword = Next();
             var arguments = new List<Token>();
             while (Current.Kind != TokenKind.EndOfLine && Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
                 arguments.Add(Next());
             items.Add(new ModeItemSyntax(keyword, arguments));
-        }
-        Next();
+        });
+        if (!closed)
+            return false;
         file.Modes.Add(new ModeSyntax(name, extends, items));
         return EndStatement();
     }
