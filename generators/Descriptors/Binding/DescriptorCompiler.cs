@@ -66,12 +66,23 @@ internal static class DescriptorCompiler
             boundModes.Select(m => m!).ToEquatableArray());
     }
 
+    // Types the generated code names unqualified (it imports ExectOS.Memory): a declaration may not hide them.
+    private static readonly HashSet<string> ReservedTypeNames = new()
+    {
+        "PhysicalAddress", "VirtualAddress", "PageProtection", "EntryKind", "IPagingMode", "CpuIdRequirement", "CpuIdRegister",
+    };
+
     private static Dictionary<string, T> Declare<T>(List<T> declarations, Func<T, Token> nameOf, Dictionary<string, Token> names, List<DiagnosticInfo> diagnostics)
     {
         var result = new Dictionary<string, T>();
         foreach (T declaration in declarations)
         {
             Token name = nameOf(declaration);
+            if (ReservedTypeNames.Contains(name.Text))
+            {
+                diagnostics.Add(new DiagnosticInfo(D.Duplicate, $"'{name.Text}' is the name of a type the generated code uses; choose another name", name.Span));
+                continue;
+            }
             if (names.TryGetValue(name.Text, out Token first))
             {
                 diagnostics.Add(new DiagnosticInfo(D.Duplicate, $"'{name.Text}' is already declared at line {first.Span.Line + 1}", name.Span));

@@ -229,7 +229,9 @@ internal sealed class ModeBinder
             if (frame.Align > shift)
                 Report(D.Misaligned, $"format '{page.Name}' holds only {Size(frame.Align)}-aligned frames, but level '{level.Name.Text}' maps {Size(shift)} pages", level.Page!.Value);
         }
-        if (table is not null && page is not null && !Distinguishable(table, page))
+        if (table is not null && page is not null && PresentBit(table) != PresentBit(page))
+            Report(D.Indistinguishable, $"level '{level.Name.Text}': formats '{table.Name}' and '{page.Name}' keep their present flag at different bits, so an entry cannot be read before it is classified", level.Name);
+        else if (table is not null && page is not null && !Distinguishable(table, page))
             Report(D.Indistinguishable, $"level '{level.Name.Text}': an entry is a table when its fixed flags match format '{table.Name}', but {(table.Fields.Any(f => f.FixedValue != FieldModel.NotFixed) ? $"format '{page.Name}' fixes them to the same values" : $"'{table.Name}' has no fixed flag")}", level.Name);
     }
 
@@ -260,6 +262,8 @@ internal sealed class ModeBinder
     // Generated code reads an entry at such a level as a table when the table format's fixed flags
     // match, else as a page: so the table format needs fixed flags, and the page format must not fix
     // every one of them to the same value (x86: PS = 0 against PS = 1; RISC-V: R = W = X = 0 against free).
+    private static int PresentBit(FormatModel format) => format.Fields.FirstOrDefault(f => f.Role == "present")?.Low ?? -1;
+
     private static bool Distinguishable(FormatModel table, FormatModel page)
     {
         var tableFixed = table.Fields.Where(t => t.FixedValue != FieldModel.NotFixed).ToList();

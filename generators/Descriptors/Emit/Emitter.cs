@@ -13,6 +13,8 @@ internal static class Emitter
         w.Line("// </auto-generated>");
         w.Line("#nullable disable");
         w.Line();
+        w.Line("using ExectOS.Memory;");
+        w.Line();
         w.Open($"namespace ExectOS.Paging.{model.Architecture}");
         bool first = true;
         foreach (FormatModel format in model.Formats)

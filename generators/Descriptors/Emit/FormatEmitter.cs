@@ -7,7 +7,7 @@ namespace ExectOS.Descriptors.Emit;
 /// <summary>Writes one entry format as a readonly struct over the raw entry: constants first, then accessors.</summary>
 internal static class FormatEmitter
 {
-    private const string Physical = "global::ExectOS.Memory.PhysicalAddress";
+    private const string Physical = "PhysicalAddress";
 
     public static void Emit(CodeWriter w, DescriptorModel model, FormatModel format)
     {

@@ -8,13 +8,12 @@ namespace ExectOS.Descriptors.Emit;
 /// <summary>Writes one paging mode as a struct implementing IPagingMode, with per-level constants and index helpers.</summary>
 internal static class ModeEmitter
 {
-    private const string Memory = "global::ExectOS.Memory";
-
+    
     public static void Emit(CodeWriter w, DescriptorModel model, ModeModel mode)
     {
         string canonical = mode.Canonical ? "canonical " : "";
         w.Line($"/// <summary>{model.Architecture} paging mode {mode.Name}: {mode.VirtualBits}-bit {canonical}virtual and {mode.PhysicalBits}-bit physical addresses, {ModeBinder.Size(mode.PageShift)} pages, {mode.Levels.Count} levels ({model.SourceName} line {mode.Line}).</summary>");
-        w.Open($"public readonly struct {mode.Name} : {Memory}.IPagingMode");
+        w.Open($"public readonly struct {mode.Name} : IPagingMode");
         w.Line($"public static string Name => \"{mode.Name}\";");
         w.Line($"public static int VirtualBits => {mode.VirtualBits};");
         w.Line($"public static bool CanonicalAddresses => {(mode.Canonical ? "true" : "false")};");
@@ -33,7 +32,7 @@ internal static class ModeEmitter
             w.Line($"public const int {level.Name}Level = {i};");
             w.Line($"public const int {level.Name}Shift = {level.Shift};");
             w.Line($"public const ulong {level.Name}IndexMask = {FormatEmitter.Hex((1UL << level.IndexBits) - 1, 64)};");
-            w.Line($"public static int {level.Name}Index({Memory}.VirtualAddress address) => (int)((address.Value >> {level.Shift}) & {level.Name}IndexMask);");
+            w.Line($"public static int {level.Name}Index(VirtualAddress address) => (int)((address.Value >> {level.Shift}) & {level.Name}IndexMask);");
         }
 
         w.Line();
@@ -43,22 +42,24 @@ internal static class ModeEmitter
         w.Line();
         EmitSwitch(w, "bool LevelMapsPages(int level)", mode, l => l.PageFormat is null ? "false" : "true", "false");
         w.Line();
-        w.Line($"public static int Index(int level, {Memory}.VirtualAddress address)");
+        w.Line($"public static int Index(int level, VirtualAddress address)");
         w.Line("    => (int)((address.Value >> LevelShift(level)) & ((1UL << LevelIndexBits(level)) - 1));");
         w.Line();
-        w.Line($"public static bool IsCanonical({Memory}.VirtualAddress address) => {CanonicalTest(mode)};");
+        w.Line($"public static bool IsCanonical(VirtualAddress address) => {CanonicalTest(mode)};");
         w.Line();
         w.Line($"public static int RequirementCount => {mode.Requirements.Count};");
         w.Line();
-        w.Open($"public static {Memory}.CpuIdRequirement Requirement(int index) => index switch");
+        w.Open($"public static CpuIdRequirement Requirement(int index) => index switch");
         for (int i = 0; i < mode.Requirements.Count; i++)
         {
             CpuIdRequirementModel r = mode.Requirements[i];
             string register = char.ToUpperInvariant(r.Register[0]) + r.Register.Substring(1);
-            w.Line($"{i} => new {Memory}.CpuIdRequirement(0x{r.Leaf:X}, 0x{r.Subleaf:X}, {Memory}.CpuIdRegister.{register}, {r.Bit}),");
+            w.Line($"{i} => new CpuIdRequirement(0x{r.Leaf:X}, 0x{r.Subleaf:X}, CpuIdRegister.{register}, {r.Bit}),");
         }
         w.Line("_ => default,");
         w.Close(";");
+        w.Line();
+        EntryOperationsEmitter.Emit(w, model, mode);
         w.Close();
     }
 

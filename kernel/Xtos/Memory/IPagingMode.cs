@@ -61,5 +61,29 @@ namespace ExectOS.Memory
         static abstract int RequirementCount { get; }
 
         static abstract CpuIdRequirement Requirement(int index);
+
+        /// <summary>Whether a raw entry (read at <paramref name="level"/>) is absent, points to a table, or maps a page.</summary>
+        static abstract EntryKind Classify(int level, ulong entry);
+
+        /// <summary>The next table's address held by a table entry.</summary>
+        static abstract PhysicalAddress TableAddress(int level, ulong entry);
+
+        /// <summary>The page's address held by a page entry.</summary>
+        static abstract PhysicalAddress PageAddress(int level, ulong entry);
+
+        static abstract bool CanHoldTable(int level, PhysicalAddress table);
+
+        static abstract bool CanHoldPage(int level, PhysicalAddress page);
+
+        /// <summary>A present table entry; permissive (writable, and user when asked), since leaves decide access.</summary>
+        static abstract ulong MakeTable(int level, PhysicalAddress table, PageProtection protection);
+
+        /// <summary>A present page entry with the protection's bits set through the format's roles.</summary>
+        static abstract ulong MakePage(int level, PhysicalAddress page, PageProtection protection);
+
+        /// <summary>What an entry allows by itself; a translation combines every level's.</summary>
+        static abstract PageProtection Protection(int level, ulong entry);
+
+        static abstract bool HasReservedBits(int level, ulong entry);
     }
 }

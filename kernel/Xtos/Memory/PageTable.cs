@@ -1,0 +1,209 @@
+using System.Runtime.CompilerServices;
+
+namespace ExectOS.Memory
+{
+    /// <summary>
+    /// A hierarchy of page tables for any paging mode, walked with the mode's generated operations:
+    /// one loop over levels, no level named. Intermediate tables are allocated on demand and freed
+    /// when their last entry is unmapped; the root is never freed.
+    /// </summary>
+    public readonly struct PageTable<TMode> where TMode : struct, IPagingMode
+    {
+        private const int MaxLevels = 8;
+
+        public readonly PhysicalAddress Root;
+
+        public PageTable(PhysicalAddress root) { Root = root; }
+
+        private static ulong PageBytes => 1UL << TMode.PageShift;
+
+        /// <summary>Allocates and clears a root table; with <paramref name="selfMap"/>, installs the mode's self-map slot.</summary>
+        public static MapStatus Create<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, bool selfMap, out PageTable<TMode> table)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            table = default;
+            if (!allocator.TryAllocate(out PhysicalAddress root))
+                return MapStatus.OutOfMemory;
+            if (!TMode.CanHoldTable(0, root))
+            {
+                allocator.Free(root);
+                return MapStatus.FrameOutOfRange;
+            }
+            memory.Zero(root, PageBytes);
+            if (selfMap && TMode.SelfMapIndex >= 0)
+                WriteEntry(ref memory, Slot(root, TMode.SelfMapIndex), TMode.MakeTable(0, root, PageProtection.Writable));
+            table = new PageTable<TMode>(root);
+            return MapStatus.Done;
+        }
+
+        /// <summary>Follows <paramref name="address"/> to its page; false when any level is not present.</summary>
+        public bool Translate<TMemory>(ref TMemory memory, VirtualAddress address, out Translation translation)
+            where TMemory : struct, IPhysicalMemory
+        {
+            translation = default;
+            if (!TMode.IsCanonical(address))
+                return false;
+            const PageProtection Inherited = PageProtection.Writable | PageProtection.Executable | PageProtection.User;
+            PageProtection combined = Inherited;
+            PhysicalAddress table = Root;
+            for (int level = 0; level < TMode.LevelCount; level++)
+            {
+                ulong entry = ReadEntry(ref memory, Slot(table, TMode.Index(level, address)));
+                EntryKind kind = TMode.Classify(level, entry);
+                if (kind == EntryKind.NotPresent)
+                    return false;
+                PageProtection own = TMode.Protection(level, entry);
+                combined &= own | ~Inherited;
+                if (kind == EntryKind.Page)
+                {
+                    ulong offset = address.Value & ((1UL << TMode.LevelShift(level)) - 1);
+                    translation.Address = TMode.PageAddress(level, entry) + offset;
+                    translation.Level = level;
+                    translation.Protection = (combined & Inherited) | (own & PageProtection.Global);
+                    return true;
+                }
+                table = TMode.TableAddress(level, entry);
+            }
+            return false;
+        }
+
+        /// <summary>Maps the page of <paramref name="level"/>'s size at <paramref name="address"/> to <paramref name="frame"/>.</summary>
+        public MapStatus Map<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection, out TlbFlush flush)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            flush = default;
+            if (!TMode.IsCanonical(address))
+                return MapStatus.NotCanonical;
+            if (level < 0 || level >= TMode.LevelCount || !TMode.LevelMapsPages(level))
+                return MapStatus.LevelCannotMapPages;
+            int shift = TMode.LevelShift(level);
+            if (!address.IsAligned(shift) || !frame.IsAligned(shift))
+                return MapStatus.Misaligned;
+            if (!TMode.CanHoldPage(level, frame))
+                return MapStatus.FrameOutOfRange;
+
+            PhysicalAddress table = Root;
+            for (int current = 0; current < level; current++)
+            {
+                PhysicalAddress slot = Slot(table, TMode.Index(current, address));
+                ulong entry = ReadEntry(ref memory, slot);
+                switch (TMode.Classify(current, entry))
+                {
+                    case EntryKind.Page:
+                        return MapStatus.LargePageInTheWay;
+                    case EntryKind.NotPresent:
+                        MapStatus created = CreateTable(ref memory, ref allocator, slot, current, protection, out table);
+                        if (created != MapStatus.Done)
+                            return created;
+                        break;
+                    default:
+                        table = TMode.TableAddress(current, entry);
+                        // A user mapping needs every table above it to allow user access.
+                        if ((protection & PageProtection.User) != 0 && (TMode.Protection(current, entry) & PageProtection.User) == 0)
+                            WriteEntry(ref memory, slot, TMode.MakeTable(current, table, PageProtection.User));
+                        break;
+                }
+            }
+
+            PhysicalAddress target = Slot(table, TMode.Index(level, address));
+            EntryKind existing = TMode.Classify(level, ReadEntry(ref memory, target));
+            if (existing != EntryKind.NotPresent)
+                return existing == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
+            WriteEntry(ref memory, target, TMode.MakePage(level, frame, protection));
+            // The entry was not present: nothing of it can be cached, so no invalidation is owed.
+            flush = new TlbFlush(address, false);
+            return MapStatus.Done;
+        }
+
+        /// <summary>Removes the page mapped at <paramref name="address"/> (of any size) and frees tables left empty.</summary>
+        public MapStatus Unmap<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, VirtualAddress address, out PhysicalAddress frame, out int level, out TlbFlush flush)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            frame = default;
+            level = -1;
+            flush = default;
+            if (!TMode.IsCanonical(address))
+                return MapStatus.NotCanonical;
+
+            TablePath path = default;
+            PhysicalAddress table = Root;
+            for (int current = 0; current < TMode.LevelCount; current++)
+            {
+                path[current] = table;
+                PhysicalAddress slot = Slot(table, TMode.Index(current, address));
+                ulong entry = ReadEntry(ref memory, slot);
+                EntryKind kind = TMode.Classify(current, entry);
+                if (kind == EntryKind.NotPresent)
+                    return MapStatus.NotMapped;
+                if (kind == EntryKind.Table)
+                {
+                    table = TMode.TableAddress(current, entry);
+                    continue;
+                }
+                frame = TMode.PageAddress(current, entry);
+                level = current;
+                WriteEntry(ref memory, slot, 0);
+                FreeEmptyTables(ref memory, ref allocator, ref path, address, current);
+                flush = new TlbFlush(address, true);
+                return MapStatus.Done;
+            }
+            return MapStatus.NotMapped;
+        }
+
+        private void FreeEmptyTables<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, ref TablePath path, VirtualAddress address, int deepest)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            for (int current = deepest; current > 0; current--)
+            {
+                PhysicalAddress table = path[current];
+                int entries = 1 << TMode.LevelIndexBits(current);
+                for (int i = 0; i < entries; i++)
+                {
+                    if (TMode.Classify(current, ReadEntry(ref memory, Slot(table, i))) != EntryKind.NotPresent)
+                        return;
+                }
+                WriteEntry(ref memory, Slot(path[current - 1], TMode.Index(current - 1, address)), 0);
+                allocator.Free(table);
+            }
+        }
+
+        private static MapStatus CreateTable<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, PhysicalAddress slot, int level, PageProtection protection, out PhysicalAddress table)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            if (!allocator.TryAllocate(out table))
+                return MapStatus.OutOfMemory;
+            if (!TMode.CanHoldTable(level, table))
+            {
+                allocator.Free(table);
+                return MapStatus.FrameOutOfRange;
+            }
+            memory.Zero(table, PageBytes);
+            WriteEntry(ref memory, slot, TMode.MakeTable(level, table, protection & PageProtection.User));
+            return MapStatus.Done;
+        }
+
+        private static PhysicalAddress Slot(PhysicalAddress table, int index) => table + (ulong)index * (ulong)TMode.EntryBytes;
+
+        private static ulong ReadEntry<TMemory>(ref TMemory memory, PhysicalAddress slot) where TMemory : struct, IPhysicalMemory
+            => TMode.EntryBytes == 8 ? memory.Read64(slot) : memory.Read32(slot);
+
+        private static void WriteEntry<TMemory>(ref TMemory memory, PhysicalAddress slot, ulong entry) where TMemory : struct, IPhysicalMemory
+        {
+            if (TMode.EntryBytes == 8)
+                memory.Write64(slot, entry);
+            else
+                memory.Write32(slot, (uint)entry);
+        }
+
+        [InlineArray(MaxLevels)]
+        private struct TablePath
+        {
+            private PhysicalAddress _element;
+        }
+    }
+}

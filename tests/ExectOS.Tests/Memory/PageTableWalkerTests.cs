@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using ExectOS.Memory;
+using ExectOS.Tests.Descriptors;
+using Xunit;
+
+namespace ExectOS.Tests.Memory;
+
+/// <summary>
+/// The generic walker over every generated paging mode, on an emulated machine: map, translate and
+/// unmap at every page size, conflicts, table reclamation, and frames at the top of the physical range.
+/// </summary>
+public class PageTableWalkerTests
+{
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void RandomMappingsRoundTripAndLeaveNoTablesBehind(string mode) => Run(nameof(RoundTrip), mode);
+
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void ConflictsAndBadRequestsAreRefusedWithoutChanges(string mode) => Run(nameof(Conflicts), mode);
+
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void FramesAtTheTopOfThePhysicalRangeArePreservedExactly(string mode) => Run(nameof(HighFrames), mode);
+
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void ProtectionsCombineAcrossLevels(string mode) => Run(nameof(Protections), mode);
+
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void RunningOutOfFramesFailsCleanly(string mode) => Run(nameof(OutOfFrames), mode);
+
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void TheSelfMapShowsTheTablesThemselves(string mode) => Run(nameof(SelfMap), mode);
+
+    private static void Run(string test, string mode)
+        => typeof(PageTableWalkerTests).GetMethod(test, BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(GeneratedTypes.Named(mode)).Invoke(null, null);
+
+    private static (PageTable<TMode> Table, EmulatedMemory Memory, TrackingAllocator Allocator) NewTable<TMode>(ulong tablesAt = 0x100000, bool selfMap = false)
+        where TMode : struct, IPagingMode
+    {
+        var memory = new EmulatedMemory(new SparseMemory());
+        var allocator = new TrackingAllocator(tablesAt);
+        Assert.Equal(MapStatus.Done, PageTable<TMode>.Create(ref memory, ref allocator, selfMap, out PageTable<TMode> table));
+        return (table, memory, allocator);
+    }
+
+    private static IEnumerable<int> PageLevels<TMode>() where TMode : struct, IPagingMode
+        => Enumerable.Range(0, TMode.LevelCount).Where(TMode.LevelMapsPages);
+
+    private static ulong Canonical<TMode>(ulong value) where TMode : struct, IPagingMode
+    {
+        if (TMode.VirtualBits == 64)
+            return value;
+        int unused = 64 - TMode.VirtualBits;
+        return TMode.CanonicalAddresses ? (ulong)((long)(value << unused) >> unused) : value & ((1UL << TMode.VirtualBits) - 1);
+    }
+
+    private static void RoundTrip<TMode>() where TMode : struct, IPagingMode
+    {
+        var (table, memory, allocator) = NewTable<TMode>();
+        var random = new Random(TMode.Name.GetHashCode(StringComparison.Ordinal) & 0x7FFFFFFF);
+        var mapped = new Dictionary<ulong, (ulong Frame, int Level)>();
+        ulong physicalLimit = TMode.PhysicalBits >= 64 ? ulong.MaxValue : 1UL << TMode.PhysicalBits;
+        int[] levels = PageLevels<TMode>().ToArray();
+
+        for (int i = 0; i < 400; i++)
+        {
+            int level = levels[random.Next(levels.Length)];
+            int shift = TMode.LevelShift(level);
+            var address = new VirtualAddress(Canonical<TMode>((ulong)random.NextInt64() << 1) & ~((1UL << shift) - 1));
+            ulong frame = ((ulong)random.NextInt64() % physicalLimit) & ~((1UL << shift) - 1);
+            MapStatus status = table.Map(ref memory, ref allocator, address, new PhysicalAddress(frame), level, PageProtection.Writable, out TlbFlush flush);
+            flush.Ignore();
+            if (status == MapStatus.Done)
+                mapped[address.Value] = (frame, level);
+            else
+                Assert.Contains(status, new[] { MapStatus.AlreadyMapped, MapStatus.LargePageInTheWay, MapStatus.TablesInTheWay });
+        }
+        Assert.True(mapped.Count > 300, $"only {mapped.Count} of 400 random mappings took");
+
+        foreach ((ulong virtualAddress, (ulong frame, int level)) in mapped)
+        {
+            ulong offset = (ulong)random.NextInt64() & ((1UL << TMode.LevelShift(level)) - 1);
+            Assert.True(table.Translate(ref memory, new VirtualAddress(virtualAddress + offset), out Translation translation));
+            Assert.Equal(frame + offset, translation.Address.Value);
+            Assert.Equal(level, translation.Level);
+        }
+
+        foreach ((ulong virtualAddress, (ulong frame, int level)) in mapped)
+        {
+            Assert.Equal(MapStatus.Done, table.Unmap(ref memory, ref allocator, new VirtualAddress(virtualAddress), out PhysicalAddress unmapped, out int unmappedLevel, out TlbFlush flush));
+            Assert.True(flush.Needed);
+            Assert.Equal((frame, level), (unmapped.Value, unmappedLevel));
+            Assert.False(table.Translate(ref memory, new VirtualAddress(virtualAddress), out _));
+        }
+        Assert.Equal(new[] { table.Root.Value }, allocator.Live.ToArray()); // every intermediate table was freed
+    }
+
+    private static void Conflicts<TMode>() where TMode : struct, IPagingMode
+    {
+        var (table, memory, allocator) = NewTable<TMode>();
+        int leaf = TMode.LevelCount - 1;
+        var address = new VirtualAddress(Canonical<TMode>(0x4000_0000UL << (TMode.VirtualBits > 40 ? 8 : 0)) & ~((1UL << TMode.LevelShift(0)) - 1));
+        var frame = new PhysicalAddress(0x20_0000);
+
+        Assert.Equal(MapStatus.Done, table.Map(ref memory, ref allocator, address, frame, leaf, PageProtection.Read, out _));
+        long writes = memory.Writes;
+        Assert.Equal(MapStatus.AlreadyMapped, table.Map(ref memory, ref allocator, address, frame, leaf, PageProtection.Read, out _));
+        Assert.Equal(MapStatus.Misaligned, table.Map(ref memory, ref allocator, address + 0x800, frame, leaf, PageProtection.Read, out _));
+        Assert.Equal(MapStatus.Misaligned, table.Map(ref memory, ref allocator, address + 0x1000, frame + 0x10, leaf, PageProtection.Read, out _));
+        int tableOnly = Enumerable.Range(0, TMode.LevelCount).Where(l => !TMode.LevelMapsPages(l)).DefaultIfEmpty(-1).First();
+        if (tableOnly >= 0)
+            Assert.Equal(MapStatus.LevelCannotMapPages, table.Map(ref memory, ref allocator, address, frame, tableOnly, PageProtection.Read, out _));
+        Assert.Equal(MapStatus.LevelCannotMapPages, table.Map(ref memory, ref allocator, address, frame, TMode.LevelCount, PageProtection.Read, out _));
+        if (TMode.PhysicalBits < 64)
+            Assert.Equal(MapStatus.FrameOutOfRange, table.Map(ref memory, ref allocator, address + 0x1000, new PhysicalAddress(1UL << TMode.PhysicalBits), leaf, PageProtection.Read, out _));
+        if (TMode.VirtualBits < 64)
+            Assert.Equal(MapStatus.NotCanonical, table.Map(ref memory, ref allocator, new VirtualAddress(Canonical<TMode>(0) ^ (1UL << TMode.VirtualBits)), frame, leaf, PageProtection.Read, out _));
+        Assert.Equal(writes, memory.Writes); // refused requests wrote nothing
+
+        int large = PageLevels<TMode>().First();
+        if (large != leaf)
+        {
+            // A large page where small ones hang, and small pages under a large one.
+            Assert.Equal(MapStatus.TablesInTheWay, table.Map(ref memory, ref allocator, new VirtualAddress(address.Value & ~((1UL << TMode.LevelShift(large)) - 1)), new PhysicalAddress(0), large, PageProtection.Read, out _));
+            var other = new VirtualAddress(Canonical<TMode>(address.Value ^ (1UL << TMode.LevelShift(0))));
+            Assert.Equal(MapStatus.Done, table.Map(ref memory, ref allocator, other, new PhysicalAddress(0), large, PageProtection.Read, out _));
+            Assert.Equal(MapStatus.LargePageInTheWay, table.Map(ref memory, ref allocator, other + (1UL << TMode.PageShift), frame, leaf, PageProtection.Read, out _));
+        }
+        Assert.Equal(MapStatus.NotMapped, table.Unmap(ref memory, ref allocator, address + (1UL << TMode.PageShift), out _, out _, out _));
+    }
+
+    private static void HighFrames<TMode>() where TMode : struct, IPagingMode
+    {
+        // Tables themselves above 4 GiB where the mode's tables can reach (ExectOS #23 truncated exactly these).
+        ulong tables = TMode.CanHoldTable(0, new PhysicalAddress(0x1_0000_0000)) ? 0x1_0000_0000UL : 0x100000UL;
+        var (table, memory, allocator) = NewTable<TMode>(tables);
+        ulong top = TMode.PhysicalBits >= 64 ? ulong.MaxValue : (1UL << TMode.PhysicalBits) - 1;
+        foreach (int level in PageLevels<TMode>())
+        {
+            ulong size = 1UL << TMode.LevelShift(level);
+            var frame = new PhysicalAddress((top + 1 - size) & top);
+            var address = new VirtualAddress(Canonical<TMode>((ulong)(level + 1) << TMode.LevelShift(0)) & ~(size - 1));
+            Assert.Equal(MapStatus.Done, table.Map(ref memory, ref allocator, address, frame, level, PageProtection.Writable, out _));
+            Assert.True(table.Translate(ref memory, address + (size - 1), out Translation translation));
+            Assert.Equal(frame.Value + size - 1, translation.Address.Value);
+        }
+    }
+
+    private static void Protections<TMode>() where TMode : struct, IPagingMode
+    {
+        var (table, memory, allocator) = NewTable<TMode>();
+        int leaf = TMode.LevelCount - 1;
+        var kinds = new[] { PageProtection.Read, PageProtection.Writable, PageProtection.Executable, PageProtection.Writable | PageProtection.User, PageProtection.Executable | PageProtection.Global };
+        // What the mode can express: a format without a no-execute or execute bit cannot refuse execution.
+        bool canRefuseExecute = (TMode.Protection(leaf, TMode.MakePage(leaf, default, PageProtection.Read)) & PageProtection.Executable) == 0;
+        for (int i = 0; i < kinds.Length; i++)
+        {
+            var address = new VirtualAddress(Canonical<TMode>((ulong)(i + 1) << TMode.LevelShift(leaf)));
+            Assert.Equal(MapStatus.Done, table.Map(ref memory, ref allocator, address, new PhysicalAddress((ulong)i << TMode.LevelShift(leaf)), leaf, kinds[i], out _));
+            Assert.True(table.Translate(ref memory, address, out Translation translation));
+            PageProtection expected = canRefuseExecute ? kinds[i] : kinds[i] | PageProtection.Executable;
+            Assert.Equal(expected, translation.Protection);
+        }
+        Assert.Equal(TMode.Name is "I686", !canRefuseExecute);
+    }
+
+    private static void OutOfFrames<TMode>() where TMode : struct, IPagingMode
+    {
+        var (table, memory, allocator) = NewTable<TMode>();
+        allocator.Remaining = 1; // one table short of what a leaf mapping in an empty tree needs (unless there are two levels)
+        var address = new VirtualAddress(Canonical<TMode>(0x7_0000_0000UL) & ~0xFFFUL & (TMode.VirtualBits < 35 ? 0x3000_0000UL : ulong.MaxValue));
+        MapStatus status = table.Map(ref memory, ref allocator, address, new PhysicalAddress(0x5000), TMode.LevelCount - 1, PageProtection.Read, out _);
+        Assert.Equal(TMode.LevelCount <= 2 ? MapStatus.Done : MapStatus.OutOfMemory, status);
+        Assert.Equal(status == MapStatus.Done, table.Translate(ref memory, address, out _));
+    }
+
+    private static void SelfMap<TMode>() where TMode : struct, IPagingMode
+    {
+        var (table, memory, _) = NewTable<TMode>(selfMap: true);
+        if (TMode.SelfMapIndex < 0)
+            return;
+        // The self-map slot leads back to the root: the address whose every index is the slot reads the root itself.
+        ulong value = 0;
+        for (int level = 0; level < TMode.LevelCount; level++)
+            value |= (ulong)TMode.SelfMapIndex << TMode.LevelShift(level);
+        Assert.True(table.Translate(ref memory, new VirtualAddress(Canonical<TMode>(value)), out Translation translation));
+        Assert.Equal(table.Root, translation.Address);
+    }
+}
