@@ -29,6 +29,8 @@ public sealed class BootTests : IDisposable
         Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (amd64", StringComparison.Ordinal));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: ExectOS kernel 0.1.0 (amd64", StringComparison.Ordinal));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.0, 336 bytes;", StringComparison.Ordinal));
+        // The generated paging code and the generic walker, running on bare metal over the live tables.
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: paging Amd64 (4 levels), root 0x", StringComparison.Ordinal) && l.EndsWith(", all identity-mapped", StringComparison.Ordinal));
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
