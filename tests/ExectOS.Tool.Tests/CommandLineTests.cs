@@ -26,6 +26,33 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void BenchDefaultsAndOptions()
+    {
+        Assert.Equal(new BenchOptions(), CommandLine.Parse(["bench"]).Bench);
+        Assert.Equal(BenchOptions.DefaultRounds, CommandLine.Parse(["bench"]).Bench!.Rounds);
+        ParsedCommand command = CommandLine.Parse(["bench", "--filter", "MapRange", "--rounds=5"]);
+        Assert.Equal(CommandKind.Bench, command.Kind);
+        Assert.Equal(new BenchOptions { Filter = "MapRange", Rounds = 5 }, command.Bench);
+    }
+
+    [Theory]
+    [InlineData("--rounds", "0")]
+    [InlineData("--rounds", "many")]
+    [InlineData("--memory", "1G")]
+    public void BenchRefusesBadOptions(string option, string value)
+    {
+        ParsedCommand command = CommandLine.Parse(["bench", option, value]);
+        Assert.True(command.IsError);
+        Assert.Contains(option, command.Error);
+    }
+
+    [Fact]
+    public void BootParamsArePassedThroughUnchecked()
+    {
+        Assert.Equal("TEST=BUGCHECK\tX", CommandLine.Parse(["boot", "--params", "TEST=BUGCHECK\tX"]).Boot!.KernelParameters);
+    }
+
+    [Fact]
     public void BootEveryOption()
     {
         ParsedCommand command = CommandLine.Parse(

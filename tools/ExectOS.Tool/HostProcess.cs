@@ -56,6 +56,25 @@ public static class HostProcess
         return startInfo;
     }
 
+    /// <summary>Runs a program to completion on this process's own streams (its output goes straight to the user).</summary>
+    public static int RunInherited(ProcessInvocation invocation, IReadOnlyDictionary<string, string> environment)
+    {
+        var startInfo = new ProcessStartInfo(invocation.FileName) { UseShellExecute = false };
+        foreach (string argument in invocation.Arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach ((string name, string value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        using var process = Process.Start(startInfo)!;
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
     /// <summary>Runs a program to completion with stdout and stderr merged into one captured text.</summary>
     public static (int ExitCode, string Output) Capture(ProcessInvocation invocation, IReadOnlyDictionary<string, string>? environment = null)
     {

@@ -1,5 +1,6 @@
 using System;
 using ExectOS.Tool;
+using ExectOS.Tool.Benchmarking;
 using ExectOS.Tool.Boot;
 using ExectOS.Tool.Cli;
 using ExectOS.Tool.Testing;
@@ -28,6 +29,9 @@ if (RepositoryLayout.TryLocate() is not { } repo)
     return ExitCodes.Usage;
 }
 
-return command.Kind == CommandKind.Boot
-    ? new BootCommand(repo, Console.Out).Run(command.Boot!)
-    : new TestCommand(repo, Console.Out).Run(command.Test!);
+return command.Kind switch
+{
+    CommandKind.Boot => new BootCommand(repo, Console.Out).Run(command.Boot!),
+    CommandKind.Bench => new BenchCommand(repo, Console.Out).Run(command.Bench!),
+    _ => new TestCommand(repo, Console.Out).Run(command.Test!),
+};

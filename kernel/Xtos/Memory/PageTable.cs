@@ -84,28 +84,9 @@ namespace ExectOS.Memory
             if (!TMode.CanHoldPage(level, frame))
                 return MapStatus.FrameOutOfRange;
 
-            PhysicalAddress table = Root;
-            for (int current = 0; current < level; current++)
-            {
-                PhysicalAddress slot = Slot(table, TMode.Index(current, address));
-                ulong entry = ReadEntry(ref memory, slot);
-                switch (TMode.Classify(current, entry))
-                {
-                    case EntryKind.Page:
-                        return MapStatus.LargePageInTheWay;
-                    case EntryKind.NotPresent:
-                        MapStatus created = CreateTable(ref memory, ref allocator, slot, current, protection, out table);
-                        if (created != MapStatus.Done)
-                            return created;
-                        break;
-                    default:
-                        table = TMode.TableAddress(current, entry);
-                        // A user mapping needs every table above it to allow user access.
-                        if ((protection & PageProtection.User) != 0 && (TMode.Protection(current, entry) & PageProtection.User) == 0)
-                            WriteEntry(ref memory, slot, TMode.MakeTable(current, table, PageProtection.User));
-                        break;
-                }
-            }
+            MapStatus walked = WalkToTable(ref memory, ref allocator, address, level, protection, out PhysicalAddress table);
+            if (walked != MapStatus.Done)
+                return walked;
 
             PhysicalAddress target = Slot(table, TMode.Index(level, address));
             EntryKind existing = TMode.Classify(level, ReadEntry(ref memory, target));
@@ -114,6 +95,57 @@ namespace ExectOS.Memory
             WriteEntry(ref memory, target, TMode.MakePage(level, frame, protection));
             // The entry was not present: nothing of it can be cached, so no invalidation is owed.
             flush = new TlbFlush(address, false);
+            return MapStatus.Done;
+        }
+
+        /// <summary>
+        /// Maps <paramref name="count"/> consecutive pages of <paramref name="level"/>'s size: one walk per table
+        /// reached, then entries stored in order. Stops at the first page that cannot be mapped and says how
+        /// many were (<paramref name="mapped"/>); those stay mapped. New entries need no TLB flush.
+        /// </summary>
+        public MapStatus MapRange<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, VirtualAddress address, PhysicalAddress frame, ulong count, int level, PageProtection protection, out ulong mapped)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            mapped = 0;
+            if (count == 0)
+                return MapStatus.Done;
+            if (level < 0 || level >= TMode.LevelCount || !TMode.LevelMapsPages(level))
+                return MapStatus.LevelCannotMapPages;
+            int shift = TMode.LevelShift(level);
+            ulong size = 1UL << shift;
+            if (!address.IsAligned(shift) || !frame.IsAligned(shift))
+                return MapStatus.Misaligned;
+            int entries = 1 << TMode.LevelIndexBits(level);
+            while (mapped < count)
+            {
+                VirtualAddress current = address + mapped * size;
+                PhysicalAddress target = frame + mapped * size;
+                if (!TMode.IsCanonical(current) || current.Value < address.Value)
+                    return MapStatus.NotCanonical; // the range left the mode's addresses, or wrapped past the top
+                MapStatus walked = WalkToTable(ref memory, ref allocator, current, level, protection, out PhysicalAddress table);
+                if (walked != MapStatus.Done)
+                    return walked;
+                // The run that fits in this table. Frame fields are linear in the address, so once the run's
+                // last frame fits, every entry is the previous one plus a constant stride.
+                int first = TMode.Index(level, current);
+                ulong run = (ulong)(entries - first) < count - mapped ? (ulong)(entries - first) : count - mapped;
+                if (!TMode.CanHoldPage(level, target + (run - 1) * size))
+                    run = CountHeld(level, target, run, size);
+                ulong entry = TMode.MakePage(level, target, protection);
+                ulong stride = run > 1 ? TMode.MakePage(level, target + size, protection) - entry : 0;
+                for (ulong i = 0; i < run; i++, entry += stride)
+                {
+                    PhysicalAddress slot = Slot(table, first + (int)i);
+                    EntryKind existing = TMode.Classify(level, ReadEntry(ref memory, slot));
+                    if (existing != EntryKind.NotPresent)
+                        return existing == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
+                    WriteEntry(ref memory, slot, entry);
+                    mapped++;
+                }
+                if (mapped < count && !TMode.CanHoldPage(level, frame + mapped * size))
+                    return MapStatus.FrameOutOfRange;
+            }
             return MapStatus.Done;
         }
 
@@ -151,6 +183,45 @@ namespace ExectOS.Memory
                 return MapStatus.Done;
             }
             return MapStatus.NotMapped;
+        }
+
+        /// <summary>How many of <paramref name="run"/> frames from <paramref name="start"/> the level's entries can hold (they fit up to a limit).</summary>
+        private static ulong CountHeld(int level, PhysicalAddress start, ulong run, ulong size)
+        {
+            ulong held = 0;
+            while (held < run && TMode.CanHoldPage(level, start + held * size))
+                held++;
+            return held;
+        }
+
+        /// <summary>Finds (creating what is missing) the table at <paramref name="level"/> that holds <paramref name="address"/>.</summary>
+        private MapStatus WalkToTable<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, VirtualAddress address, int level, PageProtection protection, out PhysicalAddress table)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            table = Root;
+            for (int current = 0; current < level; current++)
+            {
+                PhysicalAddress slot = Slot(table, TMode.Index(current, address));
+                ulong entry = ReadEntry(ref memory, slot);
+                switch (TMode.Classify(current, entry))
+                {
+                    case EntryKind.Page:
+                        return MapStatus.LargePageInTheWay;
+                    case EntryKind.NotPresent:
+                        MapStatus created = CreateTable(ref memory, ref allocator, slot, current, protection, out table);
+                        if (created != MapStatus.Done)
+                            return created;
+                        break;
+                    default:
+                        table = TMode.TableAddress(current, entry);
+                        // A user mapping needs every table above it to allow user access.
+                        if ((protection & PageProtection.User) != 0 && (TMode.Protection(current, entry) & PageProtection.User) == 0)
+                            WriteEntry(ref memory, slot, TMode.MakeTable(current, table, PageProtection.User));
+                        break;
+                }
+            }
+            return MapStatus.Done;
         }
 
         private void FreeEmptyTables<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, ref TablePath path, VirtualAddress address, int deepest)

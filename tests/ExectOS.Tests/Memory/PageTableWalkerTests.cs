@@ -38,6 +38,10 @@ public class PageTableWalkerTests
     [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
     public void TheSelfMapShowsTheTablesThemselves(string mode) => Run(nameof(SelfMap), mode);
 
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void RangesAcrossTableBoundariesMapLikeSinglePages(string mode) => Run(nameof(Ranges), mode);
+
     private static void Run(string test, string mode)
         => typeof(PageTableWalkerTests).GetMethod(test, BindingFlags.NonPublic | BindingFlags.Static)!
             .MakeGenericMethod(GeneratedTypes.Named(mode)).Invoke(null, null);
@@ -180,6 +184,41 @@ public class PageTableWalkerTests
         MapStatus status = table.Map(ref memory, ref allocator, address, new PhysicalAddress(0x5000), TMode.LevelCount - 1, PageProtection.Read, out _);
         Assert.Equal(TMode.LevelCount <= 2 ? MapStatus.Done : MapStatus.OutOfMemory, status);
         Assert.Equal(status == MapStatus.Done, table.Translate(ref memory, address, out _));
+    }
+
+    private static void Ranges<TMode>() where TMode : struct, IPagingMode
+    {
+        var (table, memory, allocator) = NewTable<TMode>();
+        int leaf = TMode.LevelCount - 1;
+        ulong page = 1UL << TMode.PageShift;
+        int perTable = 1 << TMode.LevelIndexBits(leaf);
+        // Start just below a table boundary and run through two more tables.
+        var start = new VirtualAddress(Canonical<TMode>((3UL << TMode.LevelShift(0)) + (ulong)(perTable - 5) * page));
+        var frames = new PhysicalAddress(0x300_0000);
+        ulong count = (ulong)(2 * perTable + 9);
+
+        Assert.Equal(MapStatus.Done, table.MapRange(ref memory, ref allocator, start, frames, count, leaf, PageProtection.Writable, out ulong mapped));
+        Assert.Equal(count, mapped);
+        for (ulong i = 0; i < count; i++)
+        {
+            Assert.True(table.Translate(ref memory, start + i * page, out Translation translation));
+            Assert.Equal(frames.Value + i * page, translation.Address.Value);
+        }
+        Assert.False(table.Translate(ref memory, start + count * page, out _));
+
+        // A range that starts on a mapped page maps nothing; one that runs into mapped pages keeps the free ones it did.
+        Assert.Equal(MapStatus.AlreadyMapped, table.MapRange(ref memory, ref allocator, start + (count - 3) * page, frames, 10, leaf, PageProtection.Read, out mapped));
+        Assert.Equal(0UL, mapped);
+        var below = new VirtualAddress(start.Value - 4 * page);
+        Assert.Equal(MapStatus.AlreadyMapped, table.MapRange(ref memory, ref allocator, below, frames, 10, leaf, PageProtection.Read, out mapped));
+        Assert.Equal(4UL, mapped);
+        Assert.Equal(MapStatus.Done, table.MapRange(ref memory, ref allocator, start + count * page, frames, 10, leaf, PageProtection.Read, out mapped));
+        Assert.Equal(10UL, mapped);
+
+        // A range running off the top of the address space stops there.
+        var top = new VirtualAddress(TMode.CanonicalAddresses ? ulong.MaxValue - page + 1 : (1UL << TMode.VirtualBits) - page);
+        Assert.Equal(MapStatus.NotCanonical, table.MapRange(ref memory, ref allocator, top, frames, 2, leaf, PageProtection.Read, out mapped));
+        Assert.Equal(1UL, mapped);
     }
 
     private static void SelfMap<TMode>() where TMode : struct, IPagingMode

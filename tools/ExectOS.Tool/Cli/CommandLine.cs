@@ -31,6 +31,7 @@ public static class CommandLine
             "help" => new ParsedCommand(CommandKind.Help),
             "boot" => ParseBoot(tokens),
             "test" => ParseTest(tokens),
+            "bench" => ParseBench(tokens),
             _ => ParsedCommand.Failure($"unknown command '{args[0]}'"),
         };
     }
@@ -124,6 +125,42 @@ public static class CommandLine
         }
 
         return new ParsedCommand(CommandKind.Test, Test: options);
+    }
+
+    private static ParsedCommand ParseBench(Tokens tokens)
+    {
+        var options = new BenchOptions();
+        while (tokens.Next(out string name, out string? inlineValue))
+        {
+            string? error;
+            switch (name)
+            {
+                case "--filter":
+                    error = tokens.Value(name, inlineValue, out string filter);
+                    options = options with { Filter = filter };
+                    break;
+                case "--rounds":
+                    error = tokens.Value(name, inlineValue, out string rounds);
+                    if (error is null)
+                    {
+                        error = int.TryParse(rounds, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is > 0 and <= 1000
+                            ? null
+                            : $"--rounds must be a whole number from 1 to 1000, not '{rounds}'";
+                        options = options with { Rounds = n };
+                    }
+                    break;
+                default:
+                    error = Unknown(name, "bench");
+                    break;
+            }
+
+            if (error is not null)
+            {
+                return ParsedCommand.Failure(error);
+            }
+        }
+
+        return new ParsedCommand(CommandKind.Bench, Bench: options);
     }
 
     private static string? CheckArchitecture(string arch)

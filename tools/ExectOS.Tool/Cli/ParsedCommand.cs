@@ -8,10 +8,11 @@ public enum CommandKind
     Help,
     Boot,
     Test,
+    Bench,
 }
 
 /// <summary>The outcome of parsing the command line: a command with its options, or an error message.</summary>
-public sealed record ParsedCommand(CommandKind Kind, BootOptions? Boot = null, TestOptions? Test = null, string? Error = null)
+public sealed record ParsedCommand(CommandKind Kind, BootOptions? Boot = null, TestOptions? Test = null, string? Error = null, BenchOptions? Bench = null)
 {
     public bool IsError => Error is not null;
 

@@ -17,6 +17,7 @@ public static class Usage
                 commands:
                   boot    build what is stale, boot ExectOS in QEMU, stream COM1, exit with the kernel's verdict
                   test    run the whole test suite (dotnet test) and print one summary line
+                  bench   run the benchmarks (Release build), each printed as a ratio against its baseline
                   help    print this text (also --help, -h)
 
                 boot options:
@@ -36,6 +37,10 @@ public static class Usage
                 test options:
                   --filter EXPR      dotnet test filter expression (default none: every test)
                   --no-boot          skip tests in the Boot category, which start QEMU (default off)
+
+                bench options:
+                  --filter TEXT      only benchmarks whose name contains TEXT (default none: all)
+                  --rounds N         measured rounds per benchmark (default {BenchOptions.DefaultRounds})
 
                 environment:
                   EXECTOS_KEEP_TEMP=1          keep the boot volume's temporary folder

@@ -30,7 +30,7 @@ public sealed class TestCommand(RepositoryLayout repo, TextWriter output)
 
         Directory.CreateDirectory(repo.TestResultsDirectory);
         Dictionary<string, DateTime> before = Snapshot(repo.TestResultsDirectory);
-        int exitCode = RunDotnetTest(Command(solution, repo.TestResultsDirectory, options));
+        int exitCode = HostProcess.RunInherited(Command(solution, repo.TestResultsDirectory, options), BuildStep.QuietDotnet);
 
         var total = default(TestCounts);
         foreach (string trx in WrittenSince(repo.TestResultsDirectory, before))
@@ -92,24 +92,6 @@ public sealed class TestCommand(RepositoryLayout repo, TextWriter output)
     };
 
     /// <summary>Streams straight to the terminal: the user watches the run, and nothing here parses it.</summary>
-    private static int RunDotnetTest(ProcessInvocation invocation)
-    {
-        var startInfo = new ProcessStartInfo(invocation.FileName) { UseShellExecute = false };
-        foreach (string argument in invocation.Arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach ((string name, string value) in BuildStep.QuietDotnet)
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        using var process = Process.Start(startInfo)!;
-        process.WaitForExit();
-        return process.ExitCode;
-    }
-
     private static Dictionary<string, DateTime> Snapshot(string directory) =>
         Directory.EnumerateFiles(directory, "*.trx", SearchOption.AllDirectories)
             .ToDictionary(path => path, File.GetLastWriteTimeUtc, StringComparer.Ordinal);

@@ -1,0 +1,32 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using ExectOS.Bench;
+
+// exectos-bench [--rounds N] [--filter TEXT]: every benchmark prints one line with its ratio.
+int rounds = 15;
+string? filter = null;
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--rounds" && i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0)
+        rounds = n;
+    else if (args[i] == "--filter" && i + 1 < args.Length)
+        filter = args[++i];
+    else
+    {
+        Console.Error.WriteLine($"exectos-bench: unknown or malformed argument '{args[i]}'; usage: exectos-bench [--rounds N] [--filter TEXT]");
+        return 2;
+    }
+}
+
+Benchmark[] all = [.. PageTableBenchmarks.MapOneGiB()];
+Benchmark[] chosen = all.Where(b => filter is null || b.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToArray();
+if (chosen.Length == 0)
+{
+    Console.Error.WriteLine($"exectos-bench: no benchmark matches '{filter}'");
+    return 2;
+}
+foreach (Benchmark benchmark in chosen)
+    BenchmarkRunner.Run(benchmark, rounds, warmup: 3);
+Console.WriteLine($"exectos bench: {chosen.Length} benchmark(s) done");
+return 0;
