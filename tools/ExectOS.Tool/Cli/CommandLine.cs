@@ -59,12 +59,58 @@ public static class CommandLine
 
     private static ParsedCommand ParseBoot(Tokens tokens)
     {
-        var options = new BootOptions();
-        var extra = new List<string>();
+        // QEMU arguments start with '-', so the value of --qemu-arg is taken whatever it looks like.
+        var raw = new Dictionary<string, Func<BootOptions, string, (BootOptions, string?)>>
+        {
+            ["--qemu-arg"] = (o, v) => (o with { ExtraQemuArguments = [.. o.ExtraQemuArguments, v] }, null),
+        };
+        (BootOptions options, string? error) = ParseOptions(tokens, new BootOptions(), "boot", BootValueOptions, BootFlags, raw);
+        return error is null ? new ParsedCommand(CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
+    }
+
+    private static readonly Dictionary<string, Func<TestOptions, string, (TestOptions, string?)>> TestValueOptions = new()
+    {
+        ["--filter"] = (o, v) => (o with { Filter = v }, null),
+    };
+
+    private static readonly Dictionary<string, Func<TestOptions, TestOptions>> TestFlags = new()
+    {
+        ["--no-boot"] = o => o with { NoBoot = true },
+    };
+
+    private static ParsedCommand ParseTest(Tokens tokens)
+    {
+        (TestOptions options, string? error) = ParseOptions(tokens, new TestOptions(), "test", TestValueOptions, TestFlags);
+        return error is null ? new ParsedCommand(CommandKind.Test, Test: options) : ParsedCommand.Failure(error);
+    }
+
+    private static readonly Dictionary<string, Func<BenchOptions, string, (BenchOptions, string?)>> BenchValueOptions = new()
+    {
+        ["--filter"] = (o, v) => (o with { Filter = v }, null),
+        ["--rounds"] = (o, v) => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is > 0 and <= 1000
+            ? (o with { Rounds = n }, null)
+            : (o, $"--rounds must be a whole number from 1 to 1000, not '{v}'"),
+    };
+
+    private static ParsedCommand ParseBench(Tokens tokens)
+    {
+        (BenchOptions options, string? error) = ParseOptions(tokens, new BenchOptions(), "bench", BenchValueOptions, new Dictionary<string, Func<BenchOptions, BenchOptions>>());
+        return error is null ? new ParsedCommand(CommandKind.Bench, Bench: options) : ParsedCommand.Failure(error);
+    }
+
+    /// <summary>One loop for every command: options with values, flags, and options whose value may look like an option.</summary>
+    private static (T Options, string? Error) ParseOptions<T>(
+        Tokens tokens,
+        T options,
+        string command,
+        Dictionary<string, Func<T, string, (T, string?)>> values,
+        Dictionary<string, Func<T, T>> flags,
+        Dictionary<string, Func<T, string, (T, string?)>>? raw = null)
+    {
         while (tokens.Next(out string name, out string? inlineValue))
         {
             string? error;
-            if (BootValueOptions.TryGetValue(name, out var apply))
+            if (values.TryGetValue(name, out var apply))
             {
                 error = tokens.Value(name, inlineValue, out string value);
                 if (error is null)
@@ -72,95 +118,31 @@ public static class CommandLine
                     (options, error) = apply(options, value);
                 }
             }
-            else if (BootFlags.TryGetValue(name, out var set))
+            else if (flags.TryGetValue(name, out var set))
             {
                 error = NoValue(name, inlineValue);
                 options = set(options);
             }
-            else if (name == "--qemu-arg")
+            else if (raw is not null && raw.TryGetValue(name, out var applyRaw))
             {
-                // QEMU arguments start with '-', so the next token is taken whatever it looks like.
-                error = tokens.RawValue(name, inlineValue, out string qemuArgument);
-                extra.Add(qemuArgument);
+                error = tokens.RawValue(name, inlineValue, out string value);
+                if (error is null)
+                {
+                    (options, error) = applyRaw(options, value);
+                }
             }
             else
             {
-                error = Unknown(name, "boot");
+                error = Unknown(name, command);
             }
 
             if (error is not null)
             {
-                return ParsedCommand.Failure(error);
+                return (options, error);
             }
         }
 
-        return new ParsedCommand(CommandKind.Boot, Boot: options with { ExtraQemuArguments = extra });
-    }
-
-    private static ParsedCommand ParseTest(Tokens tokens)
-    {
-        var options = new TestOptions();
-        while (tokens.Next(out string name, out string? inlineValue))
-        {
-            string? error;
-            switch (name)
-            {
-                case "--filter":
-                    error = tokens.Value(name, inlineValue, out string filter);
-                    options = options with { Filter = filter };
-                    break;
-                case "--no-boot":
-                    error = NoValue(name, inlineValue);
-                    options = options with { NoBoot = true };
-                    break;
-                default:
-                    error = Unknown(name, "test");
-                    break;
-            }
-
-            if (error is not null)
-            {
-                return ParsedCommand.Failure(error);
-            }
-        }
-
-        return new ParsedCommand(CommandKind.Test, Test: options);
-    }
-
-    private static ParsedCommand ParseBench(Tokens tokens)
-    {
-        var options = new BenchOptions();
-        while (tokens.Next(out string name, out string? inlineValue))
-        {
-            string? error;
-            switch (name)
-            {
-                case "--filter":
-                    error = tokens.Value(name, inlineValue, out string filter);
-                    options = options with { Filter = filter };
-                    break;
-                case "--rounds":
-                    error = tokens.Value(name, inlineValue, out string rounds);
-                    if (error is null)
-                    {
-                        error = int.TryParse(rounds, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n is > 0 and <= 1000
-                            ? null
-                            : $"--rounds must be a whole number from 1 to 1000, not '{rounds}'";
-                        options = options with { Rounds = n };
-                    }
-                    break;
-                default:
-                    error = Unknown(name, "bench");
-                    break;
-            }
-
-            if (error is not null)
-            {
-                return ParsedCommand.Failure(error);
-            }
-        }
-
-        return new ParsedCommand(CommandKind.Bench, Bench: options);
+        return (options, null);
     }
 
     private static string? CheckArchitecture(string arch)
