@@ -57,13 +57,19 @@ internal static class DescriptorCompiler
         var modeBinder = new ModeBinder(modes, formats, diagnostics);
         var boundModes = modes.Values.Select(modeBinder.Bind).ToList();
 
+        var layouts = Declare(file.Layouts, l => l.Name, names, diagnostics);
+        var modesByName = boundModes.Zip(modes.Keys, (model, name) => (model, name)).ToDictionary(x => x.name, x => x.model);
+        var layoutBinder = new LayoutBinder(modesByName, diagnostics);
+        var boundLayouts = layouts.Values.Select(l => layoutBinder.Bind(l, layouts)).ToList();
+
         if (diagnostics.Count > 0 || file.Architectures.Count != 1)
             return null;
         return new DescriptorModel(
             SourceName(path),
             file.Architectures[0].Text,
             formats.Values.Select(f => f!).ToEquatableArray(),
-            boundModes.Select(m => m!).ToEquatableArray());
+            boundModes.Select(m => m!).ToEquatableArray(),
+            boundLayouts.Select(l => l!).ToEquatableArray());
     }
 
     // Types the generated code names unqualified (it imports ExectOS.Memory): a declaration may not hide them.

@@ -290,7 +290,7 @@ internal sealed class ModeBinder
     private bool Word(Token token, string word)
         => token.Is(word) || Report(D.Syntax, $"expected '{word}', found {token.Describe()}", token);
 
-    private static int Log2(ulong value)
+    internal static int Log2(ulong value)
     {
         int log = 0;
         while (value > 1)

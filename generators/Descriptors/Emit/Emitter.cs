@@ -29,6 +29,11 @@ internal static class Emitter
             w.Line();
             ModeEmitter.Emit(w, model, mode);
         }
+        foreach (LayoutModel layout in model.Layouts)
+        {
+            w.Line();
+            LayoutEmitter.Emit(w, model, layout);
+        }
         w.Close();
         return w.ToString();
     }

@@ -5,7 +5,8 @@ internal sealed record DescriptorModel(
     string SourceName,
     string Architecture,
     EquatableArray<FormatModel> Formats,
-    EquatableArray<ModeModel> Modes);
+    EquatableArray<ModeModel> Modes,
+    EquatableArray<LayoutModel> Layouts);
 
 /// <summary>Kinds of bit fields in an entry.</summary>
 internal enum FieldKind

@@ -52,6 +52,12 @@ internal static class DescriptorDiagnostics
     public const string BadNumber = "XD0027";
     public const string Indistinguishable = "XD0028";
     public const string CpuIdRegister = "XD0029";
+    public const string RegionsOverlap = "XD0030";
+    public const string RegionMisaligned = "XD0031";
+    public const string RegionOutside = "XD0032";
+    public const string LayoutValue = "XD0033";
+    public const string LayoutPages = "XD0034";
+    public const string LayoutIncomplete = "XD0035";
 
     private static readonly Dictionary<string, string> Titles = new()
     {
@@ -85,6 +91,12 @@ internal static class DescriptorDiagnostics
         [BadNumber] = "Malformed number",
         [Indistinguishable] = "Formats not distinguishable",
         [CpuIdRegister] = "Unknown CPUID register",
+        [RegionsOverlap] = "Layout regions overlap",
+        [RegionMisaligned] = "Layout region misaligned",
+        [RegionOutside] = "Layout region outside the address space",
+        [LayoutValue] = "Layout formula out of range",
+        [LayoutPages] = "Invalid page-count range",
+        [LayoutIncomplete] = "Incomplete layout",
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> Descriptors = new();

@@ -64,7 +64,8 @@ internal static class Lexer
             else if (char.IsLetter(c) || c == '_')
             {
                 int start = i;
-                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_' || text[i] == '-'))
+                // '-' joins words (self-map) only when a letter follows; "pages-4096" is a subtraction.
+                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_' || (text[i] == '-' && i + 1 < text.Length && char.IsLetter(text[i + 1]))))
                     i++;
                 tokens.Add(Make(TokenKind.Name, start, i));
             }
@@ -84,7 +85,7 @@ internal static class Lexer
                     tokens.Add(token with { Kind = TokenKind.Invalid });
                 }
             }
-            else if ("{}[]:=,.".IndexOf(c) >= 0)
+            else if ("{}[]:=,.+-*/()".IndexOf(c) >= 0)
             {
                 tokens.Add(Make(TokenKind.Punctuation, i, i + 1));
                 i++;

@@ -45,7 +45,8 @@ internal sealed class Parser
                 "fields" => Expect(TokenKind.Name, "a fields block name", out Token fragment) && ParseItems(out var items) && Add(file.Fragments, new FieldsSyntax(fragment, items)),
                 "entry" => ParseEntry(file),
                 "mode" => ParseMode(file),
-                _ => Report(DescriptorDiagnostics.UnknownKeyword, $"'{keyword.Text}' is not a declaration; expected architecture, fields, entry or mode", keyword),
+                "layout" => ParseLayout(file),
+                _ => Report(DescriptorDiagnostics.UnknownKeyword, $"'{keyword.Text}' is not a declaration; expected architecture, fields, entry, mode or layout", keyword),
             };
             if (!ok)
                 Recover();
@@ -193,18 +194,42 @@ internal sealed class Parser
                 return false;
             extends = baseName;
         }
-        var items = new List<ModeItemSyntax>();
-        bool closed = ParseBlock(keyword =>
+        if (!ParseStatements(out List<ModeItemSyntax> items))
+            return false;
+        file.Modes.Add(new ModeSyntax(name, extends, items));
+        return EndStatement();
+    }
+
+    private bool ParseLayout(FileSyntax file)
+    {
+        if (!Expect(TokenKind.Name, "a layout name", out Token name) || !ExpectWord("for") || !Expect(TokenKind.Name, "the mode the layout is for", out Token mode))
+            return false;
+        Token? extends = null;
+        if (Current.Is("extends"))
+        {
+            Next();
+            if (!Expect(TokenKind.Name, "the name of the layout extended", out Token baseName))
+                return false;
+            extends = baseName;
+        }
+        if (!ParseStatements(out List<ModeItemSyntax> items))
+            return false;
+        file.Layouts.Add(new LayoutSyntax(name, mode, extends, items));
+        return EndStatement();
+    }
+
+    /// <summary>A block of statements kept as keyword + tokens to the end of the line.</summary>
+    private bool ParseStatements(out List<ModeItemSyntax> items)
+    {
+        var parsed = new List<ModeItemSyntax>();
+        items = parsed;
+        return ParseBlock(keyword =>
         {
             var arguments = new List<Token>();
             while (Current.Kind != TokenKind.EndOfLine && Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
                 arguments.Add(Next());
-            items.Add(new ModeItemSyntax(keyword, arguments));
+            parsed.Add(new ModeItemSyntax(keyword, arguments));
         });
-        if (!closed)
-            return false;
-        file.Modes.Add(new ModeSyntax(name, extends, items));
-        return EndStatement();
     }
 
     private bool ExpectOpenBlock()

@@ -9,7 +9,11 @@ internal sealed class FileSyntax
     public List<FieldsSyntax> Fragments { get; } = new();
     public List<EntrySyntax> Entries { get; } = new();
     public List<ModeSyntax> Modes { get; } = new();
+    public List<LayoutSyntax> Layouts { get; } = new();
 }
+
+/// <summary>`layout NAME for MODE { ... }`; its statements keep their raw tokens, parsed by the layout binder.</summary>
+internal sealed record LayoutSyntax(Token Name, Token Mode, Token? Extends, List<ModeItemSyntax> Items);
 
 /// <summary>A bit position as written: [High] or [High:Low].</summary>
 internal sealed record PositionSyntax(Token High, Token? Low);

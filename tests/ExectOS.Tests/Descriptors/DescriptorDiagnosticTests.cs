@@ -45,6 +45,13 @@ public class DescriptorDiagnosticTests
             level Leaf 10 page Small
             requires cpuid 1 edx 3
         }
+        layout Space for Two {
+            pages 16 .. 0x100000
+            let half = pages / 2
+            region Low at 0x1000 size 4K
+            region Pool after Low size half * 4K max 64M
+            region High at 0xFFC00000 size 4M
+        }
         """;
 
     public static IEnumerable<object[]> Cases() => new (string Id, string Why, string[] Edits)[]
@@ -97,6 +104,20 @@ public class DescriptorDiagnosticTests
         ("XD0027", "malformed number", ["virtual 32", "virtual ⟨3x2"]),
         ("XD0028", "table and large page alike", ["flag Large [1] = 1 role large", "flag Large [1] = 0 role large", "level Top", "level ⟨Top"]),
         ("XD0029", "unknown CPUID register", ["requires cpuid 1 edx 3", "requires cpuid 1 ⟨esx 3"]),
+        ("XD0030", "regions overlapping for large memory", ["region High at 0xFFC00000", "region ⟨High at 0x3000000"]),
+        ("XD0031", "region start not page-aligned", ["region Low at 0x1000", "region Low at ⟨0x1800"]),
+        ("XD0031", "region start not aligned to its own alignment", ["region High at 0xFFC00000 size 4M", "region High at ⟨0xFFC00000 size 4M align 8M"]),
+        ("XD0032", "region past the 32-bit address space", ["region High at 0xFFC00000 size 4M", "region ⟨High at 0xFFC00000 size 8M"]),
+        ("XD0033", "negative region size", ["region Pool after Low size half * 4K max 64M", "region Pool after Low ⟨size half * 4K - 1G max 64M"]),
+        ("XD0033", "division by zero", ["region Pool after Low size half * 4K max 64M", "region Pool after Low ⟨size half / (pages - pages) max 64M"]),
+        ("XD0034", "page range upside down", ["pages 16 .. 0x100000", "pages ⟨32 .. 16"]),
+        ("XD0035", "layout without pages", ["layout Space for Two {\n    pages 16 .. 0x100000\n", "layout ⟨Space for Two {\n"]),
+        ("XD0001", "malformed formula", ["size half * 4K max", "size half * ⟨* 4K max"]),
+        ("XD0004", "unknown name in a formula", ["size half * 4K max", "size ⟨quarter * 4K max"]),
+        ("XD0004", "region after an undeclared region", ["region Pool after Low", "region Pool after ⟨Nothing"]),
+        ("XD0004", "layout for an unknown mode", ["layout Space for Two", "layout Space for ⟨Three"]),
+        ("XD0003", "let named like a region", ["let half = pages / 2", "let half = pages / 2\n    let ⟨half = 3"]),
+        ("XD0023", "layout extending itself", ["layout Space for Two", "layout Loop for Two extends ⟨Loop {\n}\nlayout Space for Two"]),
     }.Select(c => new object[] { c.Id, c.Why, c.Edits });
 
     [Theory]
