@@ -1,0 +1,62 @@
+namespace ExectOS.Boot
+{
+    /// <summary>ExectOS's loader memory types (LOADER_MEMORY_TYPE), same names and values.</summary>
+    public enum LoaderMemoryType : uint
+    {
+        LoaderExceptionBlock = 0,
+        LoaderSystemBlock = 1,
+        LoaderFree = 2,
+        LoaderBad = 3,
+        LoaderLoadedProgram = 4,
+        LoaderFirmwareTemporary = 5,
+        LoaderFirmwarePermanent = 6,
+        LoaderOsloaderHeap = 7,
+        LoaderOsloaderStack = 8,
+        LoaderSystemCode = 9,
+        LoaderHalCode = 10,
+        LoaderBootDriver = 11,
+        LoaderConsoleInDriver = 12,
+        LoaderConsoleOutDriver = 13,
+        LoaderStartupDpcStack = 14,
+        LoaderStartupKernelStack = 15,
+        LoaderStartupPanicStack = 16,
+        LoaderStartupPcrPage = 17,
+        LoaderStartupPdrPage = 18,
+        LoaderRegistryData = 19,
+        LoaderMemoryData = 20,
+        LoaderNlsData = 21,
+        LoaderSpecialMemory = 22,
+        LoaderBBTMemory = 23,
+        LoaderReserve = 24,
+        LoaderXIPRom = 25,
+        LoaderHardwareCachedMemory = 26,
+        LoaderMaximum = 27,
+    }
+
+    /// <summary>
+    /// One run of physical pages of one type, as the kernel receives it. Page numbers are 64-bit
+    /// (ExectOS's are 32-bit ULONGs; a 32-bit view of addresses is the class of bug #23).
+    /// </summary>
+    public struct LoaderMemoryDescriptor
+    {
+        public LoaderMemoryType Type;
+        public uint Reserved;
+        public ulong BasePage;
+        public ulong PageCount;
+
+        public LoaderMemoryDescriptor(LoaderMemoryType type, ulong basePage, ulong pageCount)
+        {
+            Type = type;
+            Reserved = 0;
+            BasePage = basePage;
+            PageCount = pageCount;
+        }
+
+        public readonly ulong EndPage => BasePage + PageCount;
+
+        /// <summary>Memory the kernel may take for its own use once it owns the machine.</summary>
+        public static bool IsFree(LoaderMemoryType type)
+            => type == LoaderMemoryType.LoaderFree || type == LoaderMemoryType.LoaderFirmwareTemporary
+            || type == LoaderMemoryType.LoaderLoadedProgram || type == LoaderMemoryType.LoaderOsloaderStack;
+    }
+}

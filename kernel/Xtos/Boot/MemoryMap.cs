@@ -1,0 +1,174 @@
+using System;
+
+namespace ExectOS.Boot
+{
+    /// <summary>Why a firmware memory map could not be turned into loader descriptors.</summary>
+    public enum MemoryMapError
+    {
+        None = 0,
+        UnsupportedVersion,
+        DescriptorTooSmall,
+        MapNotWholeDescriptors,
+        Misaligned,
+        AddressOverflow,
+        Overlap,
+        TooManyDescriptors,
+        CarveOutsideFreeMemory,
+    }
+
+    /// <summary>What went wrong and where: the entries concerned (indices in the firmware's map) and their pages.</summary>
+    public struct MemoryMapProblem
+    {
+        public MemoryMapError Error;
+        public int First;
+        public int Second;
+        public ulong Detail;
+
+        public readonly bool IsOk => Error == MemoryMapError.None;
+
+        public static MemoryMapProblem Of(MemoryMapError error, int first = -1, int second = -1, ulong detail = 0)
+            => new MemoryMapProblem { Error = error, First = first, Second = second, Detail = detail };
+
+        public static string Describe(MemoryMapError error) => error switch
+        {
+            MemoryMapError.None => "is valid",
+            MemoryMapError.UnsupportedVersion => "has an unsupported descriptor version",
+            MemoryMapError.DescriptorTooSmall => "has descriptors smaller than EFI_MEMORY_DESCRIPTOR",
+            MemoryMapError.MapNotWholeDescriptors => "is not a whole number of descriptors",
+            MemoryMapError.Misaligned => "has a descriptor that does not start on a page",
+            MemoryMapError.AddressOverflow => "has a descriptor that runs past the end of the address space",
+            MemoryMapError.Overlap => "has two descriptors that overlap",
+            MemoryMapError.TooManyDescriptors => "has more descriptors than the loader can hold",
+            MemoryMapError.CarveOutsideFreeMemory => "does not show a loader allocation as loader memory",
+            _ => "has an unknown problem",
+        };
+    }
+
+    /// <summary>
+    /// Turns the UEFI memory map into sorted, merged, non-overlapping loader descriptors. Pure code:
+    /// the firmware's bytes in, descriptors out, or a problem naming the entries. Reads each entry at
+    /// the firmware's descriptor size, never sizeof.
+    /// </summary>
+    public static class MemoryMap
+    {
+        public const uint EfiDescriptorVersion = 1;
+        public const int EfiDescriptorMinimumSize = 40;
+        private const int PageShift = 12;
+
+        /// <summary>The loader type of a UEFI memory type (ExectOS's mapping, with the differences noted).</summary>
+        public static LoaderMemoryType TypeOf(uint efiType) => efiType switch
+        {
+            // EfiReservedMemoryType: ExectOS drops these entries; reporting them lets the PFN database know the pages.
+            0 => LoaderMemoryType.LoaderFirmwarePermanent,
+            1 or 2 or 4 => LoaderMemoryType.LoaderFirmwareTemporary, // loader code/data, boot-services data
+            3 => LoaderMemoryType.LoaderFree,                         // boot-services code, free after ExitBootServices
+            5 or 6 or 11 or 12 => LoaderMemoryType.LoaderFirmwarePermanent, // runtime services, MMIO, MMIO port space
+            7 => LoaderMemoryType.LoaderFree,                         // conventional memory
+            8 => LoaderMemoryType.LoaderBad,                          // unusable
+            9 or 10 or 13 => LoaderMemoryType.LoaderSpecialMemory,    // ACPI reclaim, ACPI NVS, PAL code
+            // Persistent memory: ExectOS treats it as free RAM; it holds data that must survive, so ours keeps off it.
+            14 => LoaderMemoryType.LoaderSpecialMemory,
+            // Unaccepted memory, and OEM/OS-defined types: not ours until understood.
+            _ => LoaderMemoryType.LoaderFirmwarePermanent,
+        };
+
+        /// <summary>
+        /// Converts <paramref name="map"/> (descriptors of <paramref name="descriptorSize"/> bytes) into
+        /// <paramref name="output"/>, sorted by address, adjacent runs of one type merged, empty entries dropped.
+        /// </summary>
+        public static MemoryMapProblem Convert(ReadOnlySpan<byte> map, int descriptorSize, uint descriptorVersion, Span<LoaderMemoryDescriptor> output, out int count)
+        {
+            count = 0;
+            if (descriptorVersion != EfiDescriptorVersion)
+                return MemoryMapProblem.Of(MemoryMapError.UnsupportedVersion, detail: descriptorVersion);
+            if (descriptorSize < EfiDescriptorMinimumSize)
+                return MemoryMapProblem.Of(MemoryMapError.DescriptorTooSmall, detail: (ulong)descriptorSize);
+            if (map.Length % descriptorSize != 0)
+                return MemoryMapProblem.Of(MemoryMapError.MapNotWholeDescriptors, detail: (ulong)map.Length);
+
+            int entries = map.Length / descriptorSize;
+            for (int i = 0; i < entries; i++)
+            {
+                ReadOnlySpan<byte> entry = map.Slice(i * descriptorSize, descriptorSize);
+                uint type = Read32(entry, 0);
+                ulong start = Read64(entry, 8), pages = Read64(entry, 24);
+                if ((start & ((1UL << PageShift) - 1)) != 0)
+                    return MemoryMapProblem.Of(MemoryMapError.Misaligned, i, detail: start);
+                if (pages == 0)
+                    continue;
+                ulong basePage = start >> PageShift;
+                if (pages > (ulong.MaxValue >> PageShift) - basePage + 1)
+                    return MemoryMapProblem.Of(MemoryMapError.AddressOverflow, i, detail: start);
+                if (count == output.Length)
+                    return MemoryMapProblem.Of(MemoryMapError.TooManyDescriptors, i, detail: (ulong)output.Length);
+                output[count] = new LoaderMemoryDescriptor(TypeOf(type), basePage, pages);
+                output[count].Reserved = (uint)i; // remembers the firmware index for error messages until normalised
+                count++;
+            }
+            return Normalize(output, ref count);
+        }
+
+        /// <summary>Sorts by base page (insertion sort: maps are short and usually sorted already), rejects overlaps, merges neighbours.</summary>
+        public static MemoryMapProblem Normalize(Span<LoaderMemoryDescriptor> descriptors, ref int count)
+        {
+            for (int i = 1; i < count; i++)
+            {
+                LoaderMemoryDescriptor moving = descriptors[i];
+                int j = i - 1;
+                for (; j >= 0 && descriptors[j].BasePage > moving.BasePage; j--)
+                    descriptors[j + 1] = descriptors[j];
+                descriptors[j + 1] = moving;
+            }
+            for (int i = 1; i < count; i++)
+            {
+                if (descriptors[i].BasePage < descriptors[i - 1].EndPage)
+                    return MemoryMapProblem.Of(MemoryMapError.Overlap, (int)descriptors[i - 1].Reserved, (int)descriptors[i].Reserved, descriptors[i].BasePage);
+            }
+            int kept = 0;
+            for (int i = 0; i < count; i++)
+            {
+                descriptors[i].Reserved = 0;
+                if (kept > 0 && descriptors[kept - 1].Type == descriptors[i].Type && descriptors[kept - 1].EndPage == descriptors[i].BasePage)
+                    descriptors[kept - 1].PageCount += descriptors[i].PageCount;
+                else
+                    descriptors[kept++] = descriptors[i];
+            }
+            count = kept;
+            return MemoryMapProblem.Of(MemoryMapError.None);
+        }
+
+        /// <summary>
+        /// Gives pages the loader allocated their own type (kernel image, stack, loader block ...), so the
+        /// kernel never mistakes them for free memory (ExectOS #25). The pages must lie in loader memory.
+        /// </summary>
+        public static MemoryMapProblem Carve(Span<LoaderMemoryDescriptor> descriptors, ref int count, ulong basePage, ulong pageCount, LoaderMemoryType type)
+        {
+            int index = 0;
+            while (index < count && descriptors[index].EndPage <= basePage)
+                index++;
+            if (index == count || descriptors[index].BasePage > basePage || descriptors[index].EndPage < basePage + pageCount
+                || descriptors[index].Type != LoaderMemoryType.LoaderFirmwareTemporary)
+                return MemoryMapProblem.Of(MemoryMapError.CarveOutsideFreeMemory, index, detail: basePage);
+
+            LoaderMemoryDescriptor host = descriptors[index];
+            int pieces = (host.BasePage < basePage ? 1 : 0) + 1 + (host.EndPage > basePage + pageCount ? 1 : 0);
+            if (count + pieces - 1 > descriptors.Length)
+                return MemoryMapProblem.Of(MemoryMapError.TooManyDescriptors, index, detail: (ulong)descriptors.Length);
+            for (int i = count - 1; i > index; i--)
+                descriptors[i + pieces - 1] = descriptors[i];
+            int at = index;
+            if (host.BasePage < basePage)
+                descriptors[at++] = new LoaderMemoryDescriptor(host.Type, host.BasePage, basePage - host.BasePage);
+            descriptors[at++] = new LoaderMemoryDescriptor(type, basePage, pageCount);
+            if (host.EndPage > basePage + pageCount)
+                descriptors[at] = new LoaderMemoryDescriptor(host.Type, basePage + pageCount, host.EndPage - basePage - pageCount);
+            count += pieces - 1;
+            return MemoryMapProblem.Of(MemoryMapError.None);
+        }
+
+        private static uint Read32(ReadOnlySpan<byte> data, int offset)
+            => (uint)(data[offset] | data[offset + 1] << 8 | data[offset + 2] << 16 | data[offset + 3] << 24);
+
+        private static ulong Read64(ReadOnlySpan<byte> data, int offset) => Read32(data, offset) | (ulong)Read32(data, offset + 4) << 32;
+    }
+}
