@@ -22,6 +22,7 @@ namespace ExectOS.Kernel
             if (error != LoaderBlockError.None)
                 BugCheck.Raise(BugCheckCode.LoaderBlockInvalid, (ulong)error, (ulong)loaderBlock, loaderBlock == null ? 0 : loaderBlock->Signature, 0);
             PrintLoaderBlock(loaderBlock);
+            MemoryMapCheck.Run(loaderBlock);
             PagingCheck.Run(loaderBlock);
             RunRequestedTests(loaderBlock);
 

@@ -10,7 +10,6 @@ namespace ExectOS.Loader
     {
         private const ulong PageSize = 4096;
         private const ulong KernelStackSize = 64 * 1024;
-        private const int ExitAttempts = 8;
 
         /// <summary>Once set, no firmware service may be called (the allocator and fail-fast check it).</summary>
         internal static bool BootServicesExited;
@@ -41,51 +40,29 @@ namespace ExectOS.Loader
             if (EfiStatus.IsError(parameterStatus))
                 return parameterStatus;
 
-            LoaderConsole.WriteLine("XTLDR: leaving boot services and starting the kernel");
-            nuint status = ExitBootServices(imageHandle, bs);
+            var allocations = new LoaderAllocations
+            {
+                KernelImage = kernel.PhysicalBase,
+                KernelImagePages = (kernel.ImageSize + PageSize - 1) / PageSize,
+                KernelStack = stack,
+                KernelStackPages = KernelStackSize / PageSize,
+                LoaderBlock = blockPage,
+            };
+            nuint status = FirmwareExit.AllocateDescriptors(bs, ref allocations, out int capacity);
             if (EfiStatus.IsError(status))
             {
-                TextLine line = default;
-                line.Append("the firmware refused ExitBootServices (EFI status ");
-                line.AppendDecimal(EfiStatus.Code(status));
-                line.Append(')');
-                LoaderConsole.Error(line.AsSpan());
+                LoaderConsole.Error("no memory for the kernel's memory descriptors");
                 return status;
             }
+
+            LoaderConsole.WriteLine("XTLDR: leaving boot services and starting the kernel");
+            status = FirmwareExit.Exit(imageHandle, bs, block, in allocations, capacity);
+            if (EfiStatus.IsError(status))
+                return status; // FirmwareExit said why
             BootServicesExited = true;
 
             Cpu.TransferToKernel((nuint)block->PageTableRoot, kernel.Entry, (void*)(stack + KernelStackSize), block);
             return EfiStatus.LoadError; // not reached: the stub never returns
-        }
-
-        /// <summary>
-        /// ExitBootServices needs the key of the current memory map; any allocation changes the map, so the
-        /// buffer is sized with slack first and the map fetched again if the firmware says the key is stale.
-        /// </summary>
-        private static nuint ExitBootServices(void* imageHandle, EfiBootServices* bs)
-        {
-            nuint mapSize = 0, mapKey, descriptorSize;
-            uint descriptorVersion;
-            nuint status = bs->GetMemoryMap(&mapSize, null, &mapKey, &descriptorSize, &descriptorVersion);
-            if (status != EfiStatus.BufferTooSmall)
-                return status;
-            nuint capacity = mapSize + 8 * descriptorSize;
-            void* map;
-            status = bs->AllocatePool(EfiMemoryType.LoaderData, capacity, &map);
-            if (EfiStatus.IsError(status))
-                return status;
-
-            for (int attempt = 0; attempt < ExitAttempts; attempt++)
-            {
-                mapSize = capacity;
-                status = bs->GetMemoryMap(&mapSize, map, &mapKey, &descriptorSize, &descriptorVersion);
-                if (EfiStatus.IsError(status))
-                    return status;
-                status = bs->ExitBootServices(imageHandle, mapKey);
-                if (status != EfiStatus.InvalidParameter)
-                    return status;
-            }
-            return status;
         }
     }
 }

@@ -20,7 +20,7 @@ namespace ExectOS.Boot
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
-        public const ushort CurrentMinorVersion = 0;
+        public const ushort CurrentMinorVersion = 1;
 
         public uint Signature;
         public ushort MajorVersion;
@@ -47,6 +47,13 @@ namespace ExectOS.Boot
 
         /// <summary>Boot parameters: printable ASCII, zero-terminated (see <see cref="KernelParameters"/>).</summary>
         public fixed byte Parameters[KernelParameters.Capacity];
+
+        // Version 1.1: the memory map, sorted and non-overlapping, loader allocations carved out.
+
+        /// <summary>Physical address of MemoryDescriptorCount <see cref="LoaderMemoryDescriptor"/>s.</summary>
+        public ulong MemoryDescriptors;
+        public uint MemoryDescriptorCount;
+        public uint Reserved2;
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)

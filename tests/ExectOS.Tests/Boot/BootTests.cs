@@ -19,16 +19,25 @@ public sealed class BootTests : IDisposable
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
     [Theory]
-    [InlineData("q35")]
-    [InlineData("pc")]
-    public void BootsToTheKernelsVerdict(string machine)
+    [InlineData("q35", 512)]
+    [InlineData("pc", 128)]
+    [InlineData("q35", 8192)]
+    public void BootsToTheKernelsVerdict(string machine, int megabytes)
     {
-        var result = ExectosCommand.Boot("--machine", machine);
+        var result = ExectosCommand.Boot("--machine", machine, "--memory", $"{megabytes}M");
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (amd64", StringComparison.Ordinal));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: ExectOS kernel 0.1.0 (amd64", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.0, 336 bytes;", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.1, 352 bytes;", StringComparison.Ordinal));
+        // The memory map reached the kernel: nearly all RAM free, the loader's allocations typed as such.
+        string map = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: memory map: ", StringComparison.Ordinal));
+        int freeMegabytes = int.Parse(map.Split(" free (")[1].Split(' ')[0]);
+        Assert.InRange(freeMegabytes, megabytes * 9 / 10, megabytes);
+        foreach (string type in new[] { "LoaderSystemCode", "LoaderStartupKernelStack 16 pages", "LoaderSystemBlock 1 pages", "LoaderMemoryData" })
+            Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL:   " + type, StringComparison.Ordinal));
+        if (megabytes > 4096)
+            Assert.True(Convert.ToUInt64(map.Split("highest page 0x")[1], 16) > 0xFFFFF, "RAM above 4 GiB is described");
         // The generated paging code and the generic walker, running on bare metal over the live tables.
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: paging Amd64 (4 levels), root 0x", StringComparison.Ordinal) && l.EndsWith(", all identity-mapped", StringComparison.Ordinal));
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);

@@ -1,0 +1,121 @@
+using System;
+using ExectOS.Boot;
+using ExectOS.Loader.Efi;
+using ExectOS.Text;
+
+namespace ExectOS.Loader
+{
+    /// <summary>What the loader allocated for the kernel: these pages get their own types in the memory map.</summary>
+    internal struct LoaderAllocations
+    {
+        public ulong KernelImage, KernelImagePages;
+        public ulong KernelStack, KernelStackPages;
+        public ulong LoaderBlock;
+        public ulong Descriptors, DescriptorPages;
+    }
+
+    /// <summary>
+    /// Leaves boot services with the memory map in the loader block. The final map is converted between
+    /// GetMemoryMap and ExitBootServices: pure code, no allocation, so the map key stays valid and a bad
+    /// map is still reported to a live firmware.
+    /// </summary>
+    internal static unsafe class FirmwareExit
+    {
+        private const ulong PageSize = 4096;
+        private const int ExitAttempts = 8;
+        // Room for the firmware's own growth between calls and for the pieces carving adds.
+        private const int SpareDescriptors = 64;
+
+        /// <summary>Allocates the descriptor array for the kernel; call before the final map is read (allocation changes it).</summary>
+        internal static nuint AllocateDescriptors(EfiBootServices* bs, ref LoaderAllocations allocations, out int capacity)
+        {
+            capacity = 0;
+            nuint mapSize = 0, mapKey, descriptorSize;
+            uint version;
+            nuint status = bs->GetMemoryMap(&mapSize, null, &mapKey, &descriptorSize, &version);
+            if (status != EfiStatus.BufferTooSmall)
+                return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
+            capacity = (int)(mapSize / descriptorSize) + SpareDescriptors;
+            ulong pages = ((ulong)capacity * (ulong)sizeof(LoaderMemoryDescriptor) + PageSize - 1) / PageSize;
+            ulong array;
+            status = bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, (nuint)pages, &array);
+            allocations.Descriptors = array;
+            allocations.DescriptorPages = pages;
+            capacity = (int)(pages * PageSize / (ulong)sizeof(LoaderMemoryDescriptor));
+            return status;
+        }
+
+        internal static nuint Exit(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoaderAllocations allocations, int capacity)
+        {
+            nuint mapSize = 0, mapKey, descriptorSize;
+            uint version;
+            nuint status = bs->GetMemoryMap(&mapSize, null, &mapKey, &descriptorSize, &version);
+            if (status != EfiStatus.BufferTooSmall)
+                return status;
+            nuint bufferSize = mapSize + 16 * descriptorSize;
+            void* map;
+            status = bs->AllocatePool(EfiMemoryType.LoaderData, bufferSize, &map);
+            if (EfiStatus.IsError(status))
+                return status;
+
+            var descriptors = new Span<LoaderMemoryDescriptor>((void*)allocations.Descriptors, capacity);
+            for (int attempt = 0; attempt < ExitAttempts; attempt++)
+            {
+                mapSize = bufferSize;
+                status = bs->GetMemoryMap(&mapSize, map, &mapKey, &descriptorSize, &version);
+                if (EfiStatus.IsError(status))
+                    return status;
+                MemoryMapProblem problem = Describe(new ReadOnlySpan<byte>(map, (int)mapSize), (int)descriptorSize, version, descriptors, in allocations, out int count);
+                if (!problem.IsOk)
+                {
+                    Report(problem);
+                    return EfiStatus.LoadError;
+                }
+                status = bs->ExitBootServices(imageHandle, mapKey);
+                if (status == EfiStatus.Success)
+                {
+                    block->MemoryDescriptors = allocations.Descriptors;
+                    block->MemoryDescriptorCount = (uint)count;
+                    return status;
+                }
+                if (status != EfiStatus.InvalidParameter)
+                    break;
+            }
+            TextLine line = default;
+            line.Append("the firmware refused ExitBootServices (EFI status ");
+            line.AppendDecimal(EfiStatus.Code(status));
+            line.Append(')');
+            LoaderConsole.Error(line.AsSpan());
+            return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
+        }
+
+        private static MemoryMapProblem Describe(ReadOnlySpan<byte> map, int descriptorSize, uint version, Span<LoaderMemoryDescriptor> descriptors, in LoaderAllocations a, out int count)
+        {
+            MemoryMapProblem problem = MemoryMap.Convert(map, descriptorSize, version, descriptors, out count);
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.KernelImage >> 12, a.KernelImagePages, LoaderMemoryType.LoaderSystemCode);
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.KernelStack >> 12, a.KernelStackPages, LoaderMemoryType.LoaderStartupKernelStack);
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.LoaderBlock >> 12, 1, LoaderMemoryType.LoaderSystemBlock);
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.Descriptors >> 12, a.DescriptorPages, LoaderMemoryType.LoaderMemoryData);
+            return problem;
+        }
+
+        private static void Report(in MemoryMapProblem problem)
+        {
+            TextLine line = default;
+            line.Append("the firmware memory map ");
+            line.Append(MemoryMapProblem.Describe(problem.Error));
+            line.Append(" (entries ");
+            line.AppendDecimal((long)problem.First);
+            line.Append(" and ");
+            line.AppendDecimal((long)problem.Second);
+            line.Append(", detail ");
+            line.AppendHexPrefixed(problem.Detail, 1);
+            line.Append(')');
+            LoaderConsole.Error(line.AsSpan());
+        }
+    }
+}
