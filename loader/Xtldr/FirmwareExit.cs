@@ -65,7 +65,11 @@ namespace ExectOS.Loader
                 status = bs->GetMemoryMap(&mapSize, map, &mapKey, &descriptorSize, &version);
                 if (EfiStatus.IsError(status))
                     return status;
-                MemoryMapProblem problem = Describe(new ReadOnlySpan<byte>(map, (int)mapSize), (int)descriptorSize, version, descriptors, in allocations, out int count);
+                var raw = new ReadOnlySpan<byte>(map, (int)mapSize);
+                MemoryMapProblem problem = Describe(raw, (int)descriptorSize, version, descriptors, in allocations, out int count);
+                // Serial output is port I/O, not a firmware call: the map key stays valid.
+                if (KernelParameters.Contains(new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity), DumpMapParameter))
+                    Dump(raw, (int)descriptorSize);
                 if (!problem.IsOk)
                 {
                     Report(problem);
@@ -87,6 +91,35 @@ namespace ExectOS.Loader
             line.Append(')');
             LoaderConsole.Error(line.AsSpan());
             return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
+        }
+
+        /// <summary>Boot parameter that prints the firmware's raw map (how tests/data/ovmf-maps was captured).</summary>
+        internal const string DumpMapParameter = "XTLDR-DUMP-MAP";
+
+        private static void Dump(ReadOnlySpan<byte> map, int descriptorSize)
+        {
+            for (int offset = 0; offset + descriptorSize <= map.Length; offset += descriptorSize)
+            {
+                ReadOnlySpan<byte> entry = map.Slice(offset, descriptorSize);
+                TextLine line = default;
+                line.Append("XTLDR: efi-map ");
+                line.AppendDecimal(Read64(entry, 0) & 0xFFFFFFFF);
+                line.Append(' ');
+                line.AppendHexPrefixed(Read64(entry, 8), 16);
+                line.Append(' ');
+                line.AppendHexPrefixed(Read64(entry, 24), 1);
+                line.Append(' ');
+                line.AppendHexPrefixed(Read64(entry, 32), 16);
+                LoaderConsole.WriteLine(line.AsSpan());
+            }
+        }
+
+        private static ulong Read64(ReadOnlySpan<byte> data, int offset)
+        {
+            ulong value = 0;
+            for (int i = 7; i >= 0; i--)
+                value = (value << 8) | (ulong)data[offset + i];
+            return value;
         }
 
         private static MemoryMapProblem Describe(ReadOnlySpan<byte> map, int descriptorSize, uint version, Span<LoaderMemoryDescriptor> descriptors, in LoaderAllocations a, out int count)
