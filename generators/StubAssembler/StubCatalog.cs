@@ -30,12 +30,12 @@ public static class StubCatalog
         StubType u8 = StubType.Byte, u16 = StubType.UInt16, u32 = StubType.UInt32, u64 = StubType.UInt64;
         StubType nuint = StubType.NUInt, ptr = StubType.VoidPointer, none = StubType.Void;
 
-        yield return Stub("ArInByte", u8, [(u16, "port")], X64Stubs.InByte, X86Stubs.InByte);
-        yield return Stub("ArInWord", u16, [(u16, "port")], X64Stubs.InWord, X86Stubs.InWord);
-        yield return Stub("ArInDword", u32, [(u16, "port")], X64Stubs.InDword, X86Stubs.InDword);
-        yield return Stub("ArOutByte", none, [(u16, "port"), (u8, "value")], X64Stubs.OutByte, X86Stubs.OutByte);
-        yield return Stub("ArOutWord", none, [(u16, "port"), (u16, "value")], X64Stubs.OutWord, X86Stubs.OutWord);
-        yield return Stub("ArOutDword", none, [(u16, "port"), (u32, "value")], X64Stubs.OutDword, X86Stubs.OutDword);
+        yield return Stub("ArInByte", u8, [(u16, "port")], SharedStubs.InByte, SharedStubs.InByte);
+        yield return Stub("ArInWord", u16, [(u16, "port")], SharedStubs.InWord, SharedStubs.InWord);
+        yield return Stub("ArInDword", u32, [(u16, "port")], SharedStubs.InDword, SharedStubs.InDword);
+        yield return Stub("ArOutByte", none, [(u16, "port"), (u8, "value")], SharedStubs.OutByte, SharedStubs.OutByte);
+        yield return Stub("ArOutWord", none, [(u16, "port"), (u16, "value")], SharedStubs.OutWord, SharedStubs.OutWord);
+        yield return Stub("ArOutDword", none, [(u16, "port"), (u32, "value")], SharedStubs.OutDword, SharedStubs.OutDword);
 
         yield return Stub("ArReadCr0", nuint, [], X64Stubs.ReadCr0, X86Stubs.ReadCr0);
         yield return Stub("ArReadCr2", nuint, [], X64Stubs.ReadCr2, X86Stubs.ReadCr2);
@@ -52,10 +52,10 @@ public static class StubCatalog
         yield return Stub("ArWriteMsr", none, [(u32, "msr"), (u64, "value")], X64Stubs.WriteMsr, X86Stubs.WriteMsr);
         yield return Stub("ArReadTimeStampCounter", u64, [], X64Stubs.ReadTimeStampCounter, X86Stubs.ReadTimeStampCounter);
 
-        yield return Stub("ArHalt", none, [], X64Stubs.Halt, X86Stubs.Halt);
-        yield return Stub("ArPause", none, [], X64Stubs.Pause, X86Stubs.Pause);
-        yield return Stub("ArDisableInterrupts", none, [], X64Stubs.DisableInterrupts, X86Stubs.DisableInterrupts);
-        yield return Stub("ArEnableInterrupts", none, [], X64Stubs.EnableInterrupts, X86Stubs.EnableInterrupts);
+        yield return Stub("ArHalt", none, [], SharedStubs.Halt, SharedStubs.Halt);
+        yield return Stub("ArPause", none, [], SharedStubs.Pause, SharedStubs.Pause);
+        yield return Stub("ArDisableInterrupts", none, [], SharedStubs.DisableInterrupts, SharedStubs.DisableInterrupts);
+        yield return Stub("ArEnableInterrupts", none, [], SharedStubs.EnableInterrupts, SharedStubs.EnableInterrupts);
         yield return Stub("ArLoadGdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadGdt, X86Stubs.LoadGdt);
         yield return Stub("ArLoadIdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadIdt, X86Stubs.LoadIdt);
 

@@ -13,54 +13,6 @@ internal static class X86Stubs
     private const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
     private const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
 
-    // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
-    public static void InByte(Assembler a, ArgumentLayout args)
-    {
-        a.mov(edx, ecx);
-        a.@in(al, dx);
-        a.movzx(eax, al);
-        args.EmitReturn(a);
-    }
-
-    public static void InWord(Assembler a, ArgumentLayout args)
-    {
-        a.mov(edx, ecx);
-        a.@in(ax, dx);
-        a.movzx(eax, ax);
-        args.EmitReturn(a);
-    }
-
-    public static void InDword(Assembler a, ArgumentLayout args)
-    {
-        a.mov(edx, ecx);
-        a.@in(eax, dx);
-        args.EmitReturn(a);
-    }
-
-    public static void OutByte(Assembler a, ArgumentLayout args)
-    {
-        a.mov(eax, edx);
-        a.mov(edx, ecx);
-        a.@out(dx, al);
-        args.EmitReturn(a);
-    }
-
-    public static void OutWord(Assembler a, ArgumentLayout args)
-    {
-        a.mov(eax, edx);
-        a.mov(edx, ecx);
-        a.@out(dx, ax);
-        args.EmitReturn(a);
-    }
-
-    public static void OutDword(Assembler a, ArgumentLayout args)
-    {
-        a.mov(eax, edx);
-        a.mov(edx, ecx);
-        a.@out(dx, eax);
-        args.EmitReturn(a);
-    }
-
     public static void ReadCr0(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr0);
 
     public static void ReadCr2(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr2);
@@ -119,30 +71,6 @@ internal static class X86Stubs
     public static void ReadTimeStampCounter(Assembler a, ArgumentLayout args)
     {
         a.rdtsc();
-        args.EmitReturn(a);
-    }
-
-    public static void Halt(Assembler a, ArgumentLayout args)
-    {
-        a.hlt();
-        args.EmitReturn(a);
-    }
-
-    public static void Pause(Assembler a, ArgumentLayout args)
-    {
-        a.pause();
-        args.EmitReturn(a);
-    }
-
-    public static void DisableInterrupts(Assembler a, ArgumentLayout args)
-    {
-        a.cli();
-        args.EmitReturn(a);
-    }
-
-    public static void EnableInterrupts(Assembler a, ArgumentLayout args)
-    {
-        a.sti();
         args.EmitReturn(a);
     }
 

@@ -1,0 +1,83 @@
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace ExectOS.StubAssembler;
+
+/// <summary>
+/// Stub bodies that are the same instructions in 32- and 64-bit code: both conventions pass the first
+/// two arguments in ecx and edx and return in eax, and these stubs use nothing wider.
+/// </summary>
+internal static class SharedStubs
+{
+    // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
+    public static void InByte(Assembler a, ArgumentLayout args)
+    {
+        a.mov(edx, ecx);
+        a.@in(al, dx);
+        a.movzx(eax, al);
+        args.EmitReturn(a);
+    }
+
+    public static void InWord(Assembler a, ArgumentLayout args)
+    {
+        a.mov(edx, ecx);
+        a.@in(ax, dx);
+        a.movzx(eax, ax);
+        args.EmitReturn(a);
+    }
+
+    public static void InDword(Assembler a, ArgumentLayout args)
+    {
+        a.mov(edx, ecx);
+        a.@in(eax, dx);
+        args.EmitReturn(a);
+    }
+
+    public static void OutByte(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.mov(edx, ecx);
+        a.@out(dx, al);
+        args.EmitReturn(a);
+    }
+
+    public static void OutWord(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.mov(edx, ecx);
+        a.@out(dx, ax);
+        args.EmitReturn(a);
+    }
+
+    public static void OutDword(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.mov(edx, ecx);
+        a.@out(dx, eax);
+        args.EmitReturn(a);
+    }
+
+    public static void Halt(Assembler a, ArgumentLayout args)
+    {
+        a.hlt();
+        args.EmitReturn(a);
+    }
+
+    public static void Pause(Assembler a, ArgumentLayout args)
+    {
+        a.pause();
+        args.EmitReturn(a);
+    }
+
+    public static void DisableInterrupts(Assembler a, ArgumentLayout args)
+    {
+        a.cli();
+        args.EmitReturn(a);
+    }
+
+    public static void EnableInterrupts(Assembler a, ArgumentLayout args)
+    {
+        a.sti();
+        args.EmitReturn(a);
+    }
+}
