@@ -57,6 +57,15 @@ public sealed class BootTests : IDisposable
     }
 
     [Fact]
+    public void MissingKernelIsNamedByTheLoader()
+    {
+        var result = ExectosCommand.Boot("--kernel", "none");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(@"exectos: FAIL loader: kernel image \EXECTOS\XTOSKRNL.EXE was not found on the boot volume (EFI status 14)", result.LastLine);
+    }
+
+    [Fact]
     public void EmptyKernelFileIsNamedTruncated()
     {
         var result = ExectosCommand.Boot("--kernel", Corrupt(_ => []));

@@ -46,10 +46,11 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
 
         string imagesDirectory = repo.ImagesDirectory(profile.Name);
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
-        string kernel = Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
-        foreach (string image in (ReadOnlySpan<string>)[loader, kernel])
+        // "--kernel none" boots a volume without a kernel, to see the loader say so.
+        string? kernel = options.Kernel == BootOptions.NoKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
+        foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel])
         {
-            if (!File.Exists(image))
+            if (image is not null && !File.Exists(image))
             {
                 return Verdict.Fail("missing image " + image, ExitCodes.BuildFailed);
             }

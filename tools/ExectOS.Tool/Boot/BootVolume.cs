@@ -27,13 +27,14 @@ public sealed class BootVolume : IDisposable
     /// <summary>True when the folder survives <see cref="Dispose"/> (EXECTOS_KEEP_TEMP=1), for post-mortems.</summary>
     public bool Keep { get; }
 
-    public static BootVolume Create(ArchitectureProfile profile, string loader, string kernel, bool keep, string? kernelParameters = null)
+    public static BootVolume Create(ArchitectureProfile profile, string loader, string? kernel, bool keep, string? kernelParameters = null)
     {
         var volume = new BootVolume(Directory.CreateTempSubdirectory("exectos-").FullName, keep);
         try
         {
             volume.Place(loader, "EFI/BOOT/" + profile.BootFileName);
-            volume.Place(kernel, BootProtocol.KernelVolumePath);
+            if (kernel is not null)
+                volume.Place(kernel, BootProtocol.KernelVolumePath);
             if (kernelParameters is not null)
                 File.WriteAllText(Path.Combine(volume.VolumeDirectory, BootProtocol.ParametersVolumePath), kernelParameters + "\n");
             File.Copy(profile.FirmwareVars, volume.FirmwareVars);

@@ -21,7 +21,10 @@ public sealed record BootOptions
 
     public string CpuModel { get; init; } = "qemu64";
 
-    /// <summary>Replaces the built kernel image (tests boot corrupted kernels this way).</summary>
+    /// <summary>The <see cref="Kernel"/> value that leaves the kernel off the boot volume.</summary>
+    public const string NoKernel = "none";
+
+    /// <summary>Replaces the built kernel image (tests boot corrupted kernels this way); "none" leaves it out.</summary>
     public string? Kernel { get; init; }
 
     /// <summary>Kernel boot parameters, written to the volume for the loader to check and pass on (e.g. TEST=BUGCHECK).</summary>

@@ -26,7 +26,7 @@ public static class Usage
                   --smp N            number of CPUs (default {defaults.Cpus})
                   --machine TYPE     q35 or pc (default {defaults.Machine})
                   --cpu MODEL        QEMU CPU model (default {defaults.CpuModel})
-                  --kernel FILE      kernel image to boot (default artifacts/images/<arch>/xtoskrnl.exe)
+                  --kernel FILE      kernel image to boot, or none (default artifacts/images/<arch>/xtoskrnl.exe)
                   --loader FILE      loader image to boot (default artifacts/images/<arch>/BOOTX64.EFI)
                   --params TEXT      kernel boot parameters, e.g. TEST=BUGCHECK (default none)
                   --timeout S        seconds before the run counts as hung (default {timeout})
