@@ -18,6 +18,8 @@ internal static class EntryOperationsEmitter
             level.TableFormat is null ? null : formats[level.TableFormat],
             level.PageFormat is null ? null : formats[level.PageFormat])).ToList();
 
+        Switch(w, "ulong PresentMask(int level)", levels, l => $"{(l.Table ?? l.Page!).Name}.{Role(l.Table ?? l.Page!, "present")!.Name}Mask", "0");
+        w.Line();
         Switch(w, $"EntryKind Classify(int level, ulong entry)", levels, Classify, $"EntryKind.NotPresent");
         w.Line();
         Switch(w, $"PhysicalAddress TableAddress(int level, ulong entry)", levels.Where(l => l.Table is not null), l => $"{Wrap(l.Table!)}.{Frame(l.Table!).Name}", "default");

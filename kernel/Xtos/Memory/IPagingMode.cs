@@ -62,6 +62,9 @@ namespace ExectOS.Memory
 
         static abstract CpuIdRequirement Requirement(int index);
 
+        /// <summary>The present bit of a level's entries (its formats keep it in one place: the descriptor compiler checks).</summary>
+        static abstract ulong PresentMask(int level);
+
         /// <summary>Whether a raw entry (read at <paramref name="level"/>) is absent, points to a table, or maps a page.</summary>
         static abstract EntryKind Classify(int level, ulong entry);
 

@@ -134,12 +134,13 @@ namespace ExectOS.Memory
                     run = CountHeld(level, target, run, size);
                 ulong entry = TMode.MakePage(level, target, protection);
                 ulong stride = run > 1 ? TMode.MakePage(level, target + size, protection) - entry : 0;
+                ulong present = TMode.PresentMask(level);
                 for (ulong i = 0; i < run; i++, entry += stride)
                 {
                     PhysicalAddress slot = Slot(table, first + (int)i);
-                    EntryKind existing = TMode.Classify(level, ReadEntry(ref memory, slot));
-                    if (existing != EntryKind.NotPresent)
-                        return existing == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
+                    ulong existing = ReadEntry(ref memory, slot);
+                    if ((existing & present) != 0)
+                        return TMode.Classify(level, existing) == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
                     WriteEntry(ref memory, slot, entry);
                     mapped++;
                 }

@@ -31,6 +31,10 @@ public class GeneratedModePropertyTests
 
     [Theory]
     [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
+    public void PresentMaskIsWhatMakesAnEntryPresent(string modeName) => Run(nameof(Presence), modeName);
+
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
     public void NamedLevelHelpersAgreeWithTheGenericOnes(string modeName)
     {
         Type mode = GeneratedTypes.Named(modeName);
@@ -65,6 +69,26 @@ public class GeneratedModePropertyTests
         Assert.Contains(TMode.EntryBytes, new[] { 4, 8 });
         for (int i = 0; i < TMode.RequirementCount; i++)
             Assert.InRange(TMode.Requirement(i).Bit, 0, 31);
+    }
+
+    private static void Presence<TMode>() where TMode : struct, IPagingMode
+    {
+        for (int level = 0; level < TMode.LevelCount; level++)
+        {
+            ulong mask = TMode.PresentMask(level);
+            Assert.Equal(1, System.Numerics.BitOperations.PopCount(mask));
+            var kinds = new System.Collections.Generic.List<ulong>();
+            if (TMode.LevelMapsPages(level))
+                kinds.Add(TMode.MakePage(level, default, PageProtection.Writable));
+            if (level < TMode.LevelCount - 1)
+                kinds.Add(TMode.MakeTable(level, default, PageProtection.Writable));
+            foreach (ulong entry in kinds)
+            {
+                Assert.NotEqual(0UL, entry & mask);
+                Assert.NotEqual(EntryKind.NotPresent, TMode.Classify(level, entry));
+                Assert.Equal(EntryKind.NotPresent, TMode.Classify(level, entry & ~mask));
+            }
+        }
     }
 
     private static void Indices<TMode>() where TMode : struct, IPagingMode
