@@ -23,6 +23,7 @@ namespace ExectOS.Kernel
                 BugCheck.Raise(BugCheckCode.LoaderBlockInvalid, (ulong)error, (ulong)loaderBlock, loaderBlock == null ? 0 : loaderBlock->Signature, 0);
             PrintLoaderBlock(loaderBlock);
             MemoryMapCheck.Run(loaderBlock);
+            LayoutReport.Run(loaderBlock);
             PagingCheck.Run(loaderBlock);
             RunRequestedTests(loaderBlock);
 

@@ -19,14 +19,20 @@ namespace ExectOS.Kernel
         public void Zero(PhysicalAddress address, ulong bytes) => new System.Span<byte>((void*)address.Value, (int)bytes).Clear();
     }
 
-    /// <summary>Walks the live page tables with the generated paging code and checks what it finds.</summary>
-    internal static unsafe class PagingCheck
+    /// <summary>Which paging mode the processor runs now.</summary>
+    internal static class ActivePaging
     {
         private const int Cr4La57 = 1 << 12;
 
+        internal static bool FiveLevel => (Cpu.ReadCr4() & Cr4La57) != 0;
+    }
+
+    /// <summary>Walks the live page tables with the generated paging code and checks what it finds.</summary>
+    internal static unsafe class PagingCheck
+    {
         internal static void Run(LoaderBlock* block)
         {
-            if ((Cpu.ReadCr4() & Cr4La57) != 0)
+            if (ActivePaging.FiveLevel)
                 Check<Amd64La57>(block);
             else
                 Check<Amd64>(block);

@@ -38,6 +38,10 @@ public sealed class BootTests : IDisposable
             Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL:   " + type, StringComparison.Ordinal));
         if (megabytes > 4096)
             Assert.True(Convert.ToUInt64(map.Split("highest page 0x")[1], 16) > 0xFFFFF, "RAM above 4 GiB is described");
+        // The generated layout, computed from the detected memory: every region printed, the PFN database in place.
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: layout Amd64Kernel for ", StringComparison.Ordinal));
+        Assert.Equal(12, result.Lines.Count(l => l.StartsWith("XTOSKRNL:   0xFFFF", StringComparison.Ordinal)));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL:   0xFFFFFA8000000000 ", StringComparison.Ordinal) && l.Contains(" PfnDatabase ", StringComparison.Ordinal));
         // The generated paging code and the generic walker, running on bare metal over the live tables.
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: paging Amd64 (4 levels), root 0x", StringComparison.Ordinal) && l.EndsWith(", all identity-mapped", StringComparison.Ordinal));
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);

@@ -1,0 +1,66 @@
+using System;
+using ExectOS.Boot;
+using ExectOS.Memory;
+using ExectOS.Paging.X86;
+using ExectOS.Text;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>Computes the kernel's virtual layout from the detected memory (descriptor layout rules) and prints it.</summary>
+    internal static unsafe class LayoutReport
+    {
+        private const int MaxRegions = 16;
+
+        internal static void Run(LoaderBlock* block)
+        {
+            var descriptors = (LoaderMemoryDescriptor*)block->MemoryDescriptors;
+            // The PFN database spans every page frame up to the highest RAM page (firmware MMIO above it is not RAM).
+            ulong pages = 0;
+            for (uint i = 0; i < block->MemoryDescriptorCount; i++)
+            {
+                LoaderMemoryType type = descriptors[i].Type;
+                if (type != LoaderMemoryType.LoaderFirmwarePermanent && type != LoaderMemoryType.LoaderSpecialMemory && descriptors[i].EndPage > pages)
+                    pages = descriptors[i].EndPage;
+            }
+            if (ActivePaging.FiveLevel)
+                Print<Amd64La57Kernel>(pages);
+            else
+                Print<Amd64Kernel>(pages);
+        }
+
+        private static void Print<TLayout>(ulong pages) where TLayout : struct, ILayout
+        {
+            LayoutRegions regions = default;
+            Span<LayoutRegion> span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref regions.First, MaxRegions);
+            if (TLayout.RegionCount > MaxRegions || !TLayout.Compute(pages, span))
+                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x2001, pages, TLayout.MinimumPages, TLayout.MaximumPages);
+
+            TextLine line = default;
+            line.Append("XTOSKRNL: layout ");
+            line.Append(TLayout.Name);
+            line.Append(" for ");
+            line.AppendDecimal(pages);
+            line.Append(" page frames:");
+            KernelConsole.WriteLine(line.AsSpan());
+            for (int i = 0; i < TLayout.RegionCount; i++)
+            {
+                line.Clear();
+                line.Append("XTOSKRNL:   ");
+                line.AppendHexPrefixed(span[i].Start.Value, 16);
+                line.Append(' ');
+                line.AppendHexPrefixed(span[i].End.Value - 1, 16);
+                line.Append(' ');
+                line.Append(TLayout.RegionName(i));
+                line.Append(' ');
+                line.AppendSize(span[i].Size);
+                KernelConsole.WriteLine(line.AsSpan());
+            }
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(MaxRegions)]
+        private struct LayoutRegions
+        {
+            public LayoutRegion First;
+        }
+    }
+}
