@@ -9,6 +9,11 @@ namespace ExectOS.StubAssembler;
 /// </summary>
 internal static class SharedStubs
 {
+    // Processor facts both ISAs' stubs use (Intel SDM Vol. 3A, 2.5 and 4.1).
+    internal const int PageSize = 4096;
+    internal const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
+    internal const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
+
     // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
     public static void InByte(Assembler a, ArgumentLayout args)
     {

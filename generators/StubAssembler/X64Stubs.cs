@@ -6,10 +6,6 @@ namespace ExectOS.StubAssembler;
 /// <summary>Stub bodies for x64 (Microsoft x64 convention: rcx, rdx, r8, r9; result in rax).</summary>
 internal static class X64Stubs
 {
-    private const int PageSize = 4096;
-    private const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
-    private const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
-
     public static void ReadCr0(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr0);
 
     public static void ReadCr2(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr2);
@@ -90,11 +86,11 @@ internal static class X64Stubs
     private static void EnableSse(Assembler a)
     {
         a.mov(rax, cr0);
-        a.and(rax, ~Cr0Emulation);
-        a.or(rax, Cr0MonitorCoprocessor);
+        a.and(rax, ~SharedStubs.Cr0Emulation);
+        a.or(rax, SharedStubs.Cr0MonitorCoprocessor);
         a.mov(cr0, rax);
         a.mov(rax, cr4);
-        a.or(rax, Cr4OsFxsr | Cr4OsXmmExceptions);
+        a.or(rax, SharedStubs.Cr4OsFxsr | SharedStubs.Cr4OsXmmExceptions);
         a.mov(cr4, rax);
     }
 
@@ -124,9 +120,9 @@ internal static class X64Stubs
     {
         Label probe = a.CreateLabel();
         a.mov(rax, rsp);
-        a.and(rax, -PageSize);
+        a.and(rax, -SharedStubs.PageSize);
         a.Label(ref probe);
-        a.sub(rax, PageSize);
+        a.sub(rax, SharedStubs.PageSize);
         a.test(__dword_ptr[rax], eax);
         a.cmp(rax, r11);
         a.ja(probe);

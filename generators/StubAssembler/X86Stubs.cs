@@ -9,10 +9,6 @@ namespace ExectOS.StubAssembler;
 /// </summary>
 internal static class X86Stubs
 {
-    private const int PageSize = 4096;
-    private const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
-    private const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
-
     public static void ReadCr0(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr0);
 
     public static void ReadCr2(Assembler a, ArgumentLayout args) => ReadControl(a, args, cr2);
@@ -97,11 +93,11 @@ internal static class X86Stubs
     private static void EnableSse(Assembler a)
     {
         a.mov(eax, cr0);
-        a.and(eax, ~Cr0Emulation);
-        a.or(eax, Cr0MonitorCoprocessor);
+        a.and(eax, ~SharedStubs.Cr0Emulation);
+        a.or(eax, SharedStubs.Cr0MonitorCoprocessor);
         a.mov(cr0, eax);
         a.mov(eax, cr4);
-        a.or(eax, Cr4OsFxsr | Cr4OsXmmExceptions);
+        a.or(eax, SharedStubs.Cr4OsFxsr | SharedStubs.Cr4OsXmmExceptions);
         a.mov(cr4, eax);
     }
 
@@ -134,9 +130,9 @@ internal static class X86Stubs
         Label probe = a.CreateLabel();
         a.push(ecx);
         a.mov(ecx, esp);
-        a.and(ecx, -PageSize);
+        a.and(ecx, -SharedStubs.PageSize);
         a.Label(ref probe);
-        a.sub(ecx, PageSize);
+        a.sub(ecx, SharedStubs.PageSize);
         a.test(__dword_ptr[ecx], ecx);
         a.cmp(ecx, eax);
         a.ja(probe);
