@@ -86,11 +86,10 @@ internal static class EntryOperationsEmitter
             string? value = (field.Role, forPage) switch
             {
                 ("present", _) => "true",
-                ("writable", false) => "true",
-                ("writable", true) => Has("Writable"),
+                ("writable", _) => Has("Writable"),
                 ("readable", true) => "true",
                 ("executable", true) => Has("Executable"),
-                ("noexecute", true) => $"(protection & PageProtection.Executable) == 0",
+                ("noexecute", _) => $"(protection & PageProtection.Executable) == 0",
                 ("user", _) => Has("User"),
                 ("global", true) => Has("Global"),
                 // Set up front so the processor never has to (RISC-V may fault on A/D clear).

@@ -33,6 +33,19 @@ namespace ExectOS.Boot
         LoaderMaximum = 27,
     }
 
+    /// <summary>What the firmware says of a run besides its type (only bits above <see cref="ConversionIndexMask"/> are flags).</summary>
+    [System.Flags]
+    public enum LoaderMemoryFlags : uint
+    {
+        None = 0,
+        /// <summary>The firmware needs the run mapped after ExitBootServices (EFI_MEMORY_RUNTIME).</summary>
+        Runtime = 1u << 31,
+        /// <summary>The run holds firmware code (EfiRuntimeServicesCode): mapped executable, never writable.</summary>
+        FirmwareCode = 1u << 30,
+        /// <summary>While a map is converted, the low bits hold the firmware's entry index for error messages.</summary>
+        ConversionIndexMask = (1u << 24) - 1,
+    }
+
     /// <summary>
     /// One run of physical pages of one type, as the kernel receives it. Page numbers are 64-bit
     /// (ExectOS's are 32-bit ULONGs; a 32-bit view of addresses is the class of bug #23).
@@ -40,14 +53,14 @@ namespace ExectOS.Boot
     public struct LoaderMemoryDescriptor
     {
         public LoaderMemoryType Type;
-        public uint Reserved;
+        public LoaderMemoryFlags Flags;
         public ulong BasePage;
         public ulong PageCount;
 
-        public LoaderMemoryDescriptor(LoaderMemoryType type, ulong basePage, ulong pageCount)
+        public LoaderMemoryDescriptor(LoaderMemoryType type, ulong basePage, ulong pageCount, LoaderMemoryFlags flags = LoaderMemoryFlags.None)
         {
             Type = type;
-            Reserved = 0;
+            Flags = flags;
             BasePage = basePage;
             PageCount = pageCount;
         }

@@ -72,6 +72,18 @@ namespace ExectOS.Boot
             _ => LoaderMemoryType.LoaderFirmwarePermanent,
         };
 
+        private const ulong EfiMemoryRuntime = 1UL << 63;
+        private const uint EfiRuntimeServicesCode = 5;
+        private const uint IndexMask = (uint)LoaderMemoryFlags.ConversionIndexMask;
+
+        /// <summary>The flags of a UEFI entry: whether runtime services need it mapped, and whether it is their code.</summary>
+        public static LoaderMemoryFlags FlagsOf(uint efiType, ulong attributes)
+        {
+            if ((attributes & EfiMemoryRuntime) == 0)
+                return LoaderMemoryFlags.None;
+            return efiType == EfiRuntimeServicesCode ? LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode : LoaderMemoryFlags.Runtime;
+        }
+
         /// <summary>
         /// Converts <paramref name="map"/> (descriptors of <paramref name="descriptorSize"/> bytes) into
         /// <paramref name="output"/>, sorted by address, adjacent runs of one type merged, empty entries dropped.
@@ -91,7 +103,7 @@ namespace ExectOS.Boot
             {
                 ReadOnlySpan<byte> entry = map.Slice(i * descriptorSize, descriptorSize);
                 uint type = Read32(entry, 0);
-                ulong start = Read64(entry, 8), pages = Read64(entry, 24);
+                ulong start = Read64(entry, 8), pages = Read64(entry, 24), attributes = Read64(entry, 32);
                 if ((start & ((1UL << PageShift) - 1)) != 0)
                     return MemoryMapProblem.Of(MemoryMapError.Misaligned, i, detail: start);
                 if (pages == 0)
@@ -101,14 +113,16 @@ namespace ExectOS.Boot
                     return MemoryMapProblem.Of(MemoryMapError.AddressOverflow, i, detail: start);
                 if (count == output.Length)
                     return MemoryMapProblem.Of(MemoryMapError.TooManyDescriptors, i, detail: (ulong)output.Length);
-                output[count] = new LoaderMemoryDescriptor(TypeOf(type), basePage, pages);
-                output[count].Reserved = (uint)i; // remembers the firmware index for error messages until normalised
+                output[count] = new LoaderMemoryDescriptor(TypeOf(type), basePage, pages, FlagsOf(type, attributes) | (LoaderMemoryFlags)((uint)i & IndexMask));
                 count++;
             }
             return Normalize(output, ref count);
         }
 
-        /// <summary>Sorts by base page (insertion sort: maps are short and usually sorted already), rejects overlaps, merges neighbours.</summary>
+        /// <summary>
+        /// Sorts by base page (insertion sort: maps are short and usually sorted already), rejects overlaps,
+        /// merges neighbours of one type and flags. Clears the conversion's index bits.
+        /// </summary>
         public static MemoryMapProblem Normalize(Span<LoaderMemoryDescriptor> descriptors, ref int count)
         {
             for (int i = 1; i < count; i++)
@@ -122,13 +136,14 @@ namespace ExectOS.Boot
             for (int i = 1; i < count; i++)
             {
                 if (descriptors[i].BasePage < descriptors[i - 1].EndPage)
-                    return MemoryMapProblem.Of(MemoryMapError.Overlap, (int)descriptors[i - 1].Reserved, (int)descriptors[i].Reserved, descriptors[i].BasePage);
+                    return MemoryMapProblem.Of(MemoryMapError.Overlap, (int)((uint)descriptors[i - 1].Flags & IndexMask), (int)((uint)descriptors[i].Flags & IndexMask), descriptors[i].BasePage);
             }
             int kept = 0;
             for (int i = 0; i < count; i++)
             {
-                descriptors[i].Reserved = 0;
-                if (kept > 0 && descriptors[kept - 1].Type == descriptors[i].Type && descriptors[kept - 1].EndPage == descriptors[i].BasePage)
+                descriptors[i].Flags &= ~LoaderMemoryFlags.ConversionIndexMask;
+                if (kept > 0 && descriptors[kept - 1].Type == descriptors[i].Type && descriptors[kept - 1].Flags == descriptors[i].Flags
+                    && descriptors[kept - 1].EndPage == descriptors[i].BasePage)
                     descriptors[kept - 1].PageCount += descriptors[i].PageCount;
                 else
                     descriptors[kept++] = descriptors[i];
@@ -158,10 +173,10 @@ namespace ExectOS.Boot
                 descriptors[i + pieces - 1] = descriptors[i];
             int at = index;
             if (host.BasePage < basePage)
-                descriptors[at++] = new LoaderMemoryDescriptor(host.Type, host.BasePage, basePage - host.BasePage);
+                descriptors[at++] = new LoaderMemoryDescriptor(host.Type, host.BasePage, basePage - host.BasePage, host.Flags);
             descriptors[at++] = new LoaderMemoryDescriptor(type, basePage, pageCount);
             if (host.EndPage > basePage + pageCount)
-                descriptors[at] = new LoaderMemoryDescriptor(host.Type, basePage + pageCount, host.EndPage - basePage - pageCount);
+                descriptors[at] = new LoaderMemoryDescriptor(host.Type, basePage + pageCount, host.EndPage - basePage - pageCount, host.Flags);
             count += pieces - 1;
             return MemoryMapProblem.Of(MemoryMapError.None);
         }

@@ -78,7 +78,11 @@ namespace ExectOS.Memory
 
         static abstract bool CanHoldPage(int level, PhysicalAddress page);
 
-        /// <summary>A present table entry; permissive (writable, and user when asked), since leaves decide access.</summary>
+        /// <summary>
+        /// A present table entry allowing what <paramref name="protection"/> says, for everything below it. The
+        /// walker asks for <see cref="PageProtection.Writable"/> | <see cref="PageProtection.Executable"/> (leaves
+        /// decide); the self-map slot asks for writable alone, so page tables are never executable.
+        /// </summary>
         static abstract ulong MakeTable(int level, PhysicalAddress table, PageProtection protection);
 
         /// <summary>A present page entry with the protection's bits set through the format's roles.</summary>

@@ -17,6 +17,12 @@ namespace ExectOS.Memory
         void Free(PhysicalAddress frame);
     }
 
+    /// <summary>Receives the pages of a table walk (see <see cref="PageTable{TMode}.VisitPages"/>); false stops the walk.</summary>
+    public interface IPageVisitor
+    {
+        bool Visit(VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection);
+    }
+
     /// <summary>Drops one page's translation from the processor's cache (invlpg, sfence.vma ...).</summary>
     public interface ITranslationCache
     {

@@ -11,6 +11,9 @@ namespace ExectOS.Memory
     {
         private const int MaxLevels = 8;
 
+        /// <summary>Intermediate tables restrict nothing: each leaf carries its own protection.</summary>
+        private const PageProtection TableProtection = PageProtection.Writable | PageProtection.Executable;
+
         public readonly PhysicalAddress Root;
 
         public PageTable(PhysicalAddress root) { Root = root; }
@@ -32,10 +35,13 @@ namespace ExectOS.Memory
             }
             memory.Zero(root, PageBytes);
             if (selfMap && TMode.SelfMapIndex >= 0)
-                WriteEntry(ref memory, Slot(root, TMode.SelfMapIndex), TMode.MakeTable(0, root, PageProtection.Writable));
+                WriteEntry(ref memory, Slot(root, TMode.SelfMapIndex), SelfMapEntry(root));
             table = new PageTable<TMode>(root);
             return MapStatus.Done;
         }
+
+        /// <summary>The root entry that maps the root itself: writable, never executable (page tables are data).</summary>
+        public static ulong SelfMapEntry(PhysicalAddress root) => TMode.MakeTable(0, root, PageProtection.Writable);
 
         /// <summary>Follows <paramref name="address"/> to its page; false when any level is not present.</summary>
         public bool Translate<TMemory>(ref TMemory memory, VirtualAddress address, out Translation translation)
@@ -186,6 +192,47 @@ namespace ExectOS.Memory
             return MapStatus.NotMapped;
         }
 
+        /// <summary>
+        /// Calls <paramref name="visitor"/> for every present page, in ascending virtual order, with the
+        /// protection combined over its levels. The root's self-map slot is skipped (it would show every
+        /// table as a page). Stops early when the visitor returns false; returns false then.
+        /// </summary>
+        public bool VisitPages<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor)
+            where TMemory : struct, IPhysicalMemory
+            where TVisitor : struct, IPageVisitor
+            => Visit(ref memory, ref visitor, Root, 0, 0, PageProtection.Writable | PageProtection.Executable | PageProtection.User);
+
+        private bool Visit<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor, PhysicalAddress table, int level, ulong baseAddress, PageProtection inherited)
+            where TMemory : struct, IPhysicalMemory
+            where TVisitor : struct, IPageVisitor
+        {
+            const PageProtection Inherited = PageProtection.Writable | PageProtection.Executable | PageProtection.User;
+            int entries = 1 << TMode.LevelIndexBits(level);
+            int shift = TMode.LevelShift(level);
+            for (int i = 0; i < entries; i++)
+            {
+                if (level == 0 && i == TMode.SelfMapIndex)
+                    continue;
+                ulong entry = ReadEntry(ref memory, Slot(table, i));
+                EntryKind kind = TMode.Classify(level, entry);
+                if (kind == EntryKind.NotPresent)
+                    continue;
+                ulong address = baseAddress | ((ulong)i << shift);
+                if (level == 0)
+                    address = SelfMap<TMode>.SignExtend(address);
+                PageProtection own = TMode.Protection(level, entry);
+                PageProtection combined = inherited & (own | ~Inherited);
+                if (kind == EntryKind.Page)
+                {
+                    if (!visitor.Visit(new VirtualAddress(address), TMode.PageAddress(level, entry), level, (combined & Inherited) | (own & PageProtection.Global)))
+                        return false;
+                }
+                else if (!Visit(ref memory, ref visitor, TMode.TableAddress(level, entry), level + 1, address, combined))
+                    return false;
+            }
+            return true;
+        }
+
         /// <summary>How many of <paramref name="run"/> frames from <paramref name="start"/> the level's entries can hold (they fit up to a limit).</summary>
         private static ulong CountHeld(int level, PhysicalAddress start, ulong run, ulong size)
         {
@@ -218,7 +265,7 @@ namespace ExectOS.Memory
                         table = TMode.TableAddress(current, entry);
                         // A user mapping needs every table above it to allow user access.
                         if ((protection & PageProtection.User) != 0 && (TMode.Protection(current, entry) & PageProtection.User) == 0)
-                            WriteEntry(ref memory, slot, TMode.MakeTable(current, table, PageProtection.User));
+                            WriteEntry(ref memory, slot, TMode.MakeTable(current, table, TableProtection | PageProtection.User));
                         break;
                 }
             }
@@ -255,7 +302,7 @@ namespace ExectOS.Memory
                 return MapStatus.FrameOutOfRange;
             }
             memory.Zero(table, PageBytes);
-            WriteEntry(ref memory, slot, TMode.MakeTable(level, table, protection & PageProtection.User));
+            WriteEntry(ref memory, slot, TMode.MakeTable(level, table, TableProtection | (protection & PageProtection.User)));
             return MapStatus.Done;
         }
 

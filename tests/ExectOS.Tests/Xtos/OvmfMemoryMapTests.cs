@@ -22,11 +22,21 @@ public class OvmfMemoryMapTests
     [Fact]
     public void MapsWereCapturedAtSeveralSizes() => Assert.True(Maps().Count() >= 6);
 
-    [Theory]
-    [MemberData(nameof(Maps))]
-    public void ConvertsWithEveryPageAccountedAndTheRamFree(string file)
+    internal static List<(uint Type, ulong Start, ulong Pages, ulong Attribute)> Entries(string file)
+        => File.ReadAllLines(Path.Combine(Folder, file)).Where(l => l.Length > 0).Select(Parse).ToList();
+
+    /// <summary>The capture as the loader's descriptors (conversion asserted to succeed).</summary>
+    internal static LoaderMemoryDescriptor[] Convert(string file)
     {
-        var entries = File.ReadAllLines(Path.Combine(Folder, file)).Where(l => l.Length > 0).Select(Parse).ToList();
+        var entries = Entries(file);
+        byte[] map = Encode(entries);
+        var output = new LoaderMemoryDescriptor[256];
+        Assert.Equal(MemoryMapError.None, MemoryMap.Convert(map, 48, 1, output, out int count).Error);
+        return output[..count];
+    }
+
+    private static byte[] Encode(List<(uint Type, ulong Start, ulong Pages, ulong Attribute)> entries)
+    {
         const int descriptorSize = 48; // what OVMF uses
         byte[] map = new byte[entries.Count * descriptorSize];
         for (int i = 0; i < entries.Count; i++)
@@ -37,6 +47,16 @@ public class OvmfMemoryMapTests
             BinaryPrimitives.WriteUInt64LittleEndian(d[24..], entries[i].Pages);
             BinaryPrimitives.WriteUInt64LittleEndian(d[32..], entries[i].Attribute);
         }
+        return map;
+    }
+
+    [Theory]
+    [MemberData(nameof(Maps))]
+    public void ConvertsWithEveryPageAccountedAndTheRamFree(string file)
+    {
+        var entries = Entries(file);
+        const int descriptorSize = 48; // what OVMF uses
+        byte[] map = Encode(entries);
         var output = new LoaderMemoryDescriptor[256];
 
         MemoryMapProblem problem = MemoryMap.Convert(map, descriptorSize, 1, output, out int count);
@@ -53,6 +73,11 @@ public class OvmfMemoryMapTests
         // Runtime services and MMIO are never handed out as free memory.
         foreach (var e in entries.Where(e => e.Type is 5 or 6 or 11))
             Assert.Contains(descriptors, d => d.BasePage <= e.Start >> 12 && d.EndPage >= (e.Start >> 12) + e.Pages && d.Type == LoaderMemoryType.LoaderFirmwarePermanent);
+        // What the firmware needs at runtime keeps its flag (and its code is told apart), whatever merging did.
+        foreach (var e in entries.Where(e => (e.Attribute >> 63) != 0))
+            Assert.Contains(descriptors, d => d.BasePage <= e.Start >> 12 && d.EndPage >= (e.Start >> 12) + e.Pages && (d.Flags & LoaderMemoryFlags.Runtime) != 0
+                && ((d.Flags & LoaderMemoryFlags.FirmwareCode) != 0) == (e.Type == 5));
+        Assert.DoesNotContain(descriptors, d => (d.Flags & LoaderMemoryFlags.Runtime) != 0 && !entries.Any(e => (e.Attribute >> 63) != 0 && e.Start >> 12 <= d.BasePage && d.BasePage < (e.Start >> 12) + e.Pages));
     }
 
     private static (uint Type, ulong Start, ulong Pages, ulong Attribute) Parse(string line)
