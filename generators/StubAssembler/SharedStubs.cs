@@ -13,6 +13,9 @@ internal static class SharedStubs
     internal const int PageSize = 4096;
     internal const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
     internal const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
+    internal const int Cr0WriteProtect = 1 << 16, Cr0Paging = unchecked((int)0x80000000);
+    internal const int Cr4GlobalPages = 1 << 7, Cr4La57 = 1 << 12, Cr4Pcid = 1 << 17;
+    internal const int Efer = unchecked((int)0xC0000080), EferNoExecute = 1 << 11;
 
     // The JIT does not widen small return values after a call, so the stub returns them zero-extended.
     public static void InByte(Assembler a, ArgumentLayout args)

@@ -61,12 +61,12 @@ public static class StubCatalog
 
         yield return new Entry(
             new StubDeclaration(
-                "ArTransferToKernel",
-                Signature(none, [(nuint, "pageTableRoot"), (ptr, "entry"), (ptr, "stackTop"), (ptr, "argument")]),
+                "ArHandOff",
+                Signature(none, [(ptr, "parameters")]),
                 HelperContract: null,
                 NoReturn: true),
-            X64Stubs.TransferToKernel,
-            X86Stubs.TransferToKernel);
+            X64Stubs.HandOff,
+            X86Stubs.HandOff);
 
         yield return new Entry(
             new StubDeclaration(

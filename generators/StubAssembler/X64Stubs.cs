@@ -1,4 +1,6 @@
 using Iced.Intel;
+using ExectOS.Boot;
+using static ExectOS.StubAssembler.SharedStubs;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace ExectOS.StubAssembler;
@@ -94,23 +96,107 @@ internal static class X64Stubs
         a.mov(cr4, rax);
     }
 
-    public static void TransferToKernel(Assembler a, ArgumentLayout args)
+    /// <summary>
+    /// Runs from a copy in the identity-mapped hand-off page, rcx = its parameter block (see
+    /// HandOffLayout): turns on no-execute and write protection, loads the page's GDT, installs the
+    /// kernel's tables and enters the kernel on its stack. 4-level: reload CS, then CR3. 5-level:
+    /// CR4.LA57 can only change with paging off, so the stub drops to 32-bit code, turns paging off,
+    /// sets LA57, loads CR3 and turns paging back on, then returns to 64-bit code. Position-independent.
+    /// </summary>
+    public static void HandOff(Assembler a, ArgumentLayout args)
     {
-        Label halt = a.CreateLabel();
+        Label fiveLevel = a.CreateLabel(), reload = a.CreateLabel(), compatibility = a.CreateLabel(), longMode = a.CreateLabel(), halt = a.CreateLabel();
         a.cli();
         EnableSse(a);
-        a.mov(cr3, rcx);
-        a.mov(rsp, r8);
+        a.mov(rbx, rcx);
+        a.mov(ecx, Efer);
+        a.rdmsr();
+        a.or(eax, EferNoExecute);
+        a.wrmsr();
+        a.mov(rax, cr0);
+        a.or(eax, Cr0WriteProtect);
+        a.mov(cr0, rax);
+        // Global pages and PCIDs would keep firmware translations alive, and PCIDE forbids leaving long mode.
+        a.mov(rax, cr4);
+        a.and(rax, ~(Cr4GlobalPages | Cr4Pcid));
+        a.mov(cr4, rax);
+        a.lgdt(__[rbx + HandOffLayout.GdtLimit]);
+        a.test(__qword_ptr[rbx + HandOffLayout.Flags], (int)HandOffLayout.FiveLevel);
+        a.jnz(fiveLevel);
+
+        // 4-level: CS from the new GDT while the firmware's stack still works, then the kernel's tables.
+        a.push((int)HandOffLayout.Code64Selector);
+        a.lea(rax, __[reload]);
+        a.push(rax);
+        FarReturn64(a);
+        a.Label(ref reload);
+        a.mov(rax, __[rbx + HandOffLayout.PageTableRoot]);
+        a.mov(cr3, rax);
+        a.jmp(longMode);
+
+        // 5-level: the far pointer back to 64-bit code, then into 32-bit code (root and page below 4 GiB).
+        a.Label(ref fiveLevel);
+        a.lea(rax, __[longMode]);
+        a.mov(__dword_ptr[rbx + HandOffLayout.FarPointer], eax);
+        a.mov(__word_ptr[rbx + HandOffLayout.FarPointer + 4], (int)HandOffLayout.Code64Selector);
+        a.mov(esi, __dword_ptr[rbx + HandOffLayout.PageTableRoot]);
+        a.push((int)HandOffLayout.Code32Selector);
+        a.lea(rax, __[compatibility]);
+        a.push(rax);
+        FarReturn64(a);
+        a.Label(ref compatibility);
+        a.db(Compatibility32());
+
+        // 64-bit again, on the kernel's tables: flat data segments, the kernel's stack, the entry.
+        a.Label(ref longMode);
+        a.mov(eax, (int)HandOffLayout.DataSelector);
+        a.mov(ds, ax);
+        a.mov(es, ax);
+        a.mov(ss, ax);
+        a.mov(fs, ax);
+        a.mov(gs, ax);
+        a.mov(rsp, __[rbx + HandOffLayout.StackTop]);
         a.and(rsp, -16);
         a.push(0);
         a.sub(rsp, 40);
         a.xor(ebp, ebp);
-        a.mov(rcx, r9);
-        a.call(rdx);
+        a.mov(rcx, __[rbx + HandOffLayout.Argument]);
+        a.mov(rax, __[rbx + HandOffLayout.Entry]);
+        a.call(rax);
         a.Label(ref halt);
         a.cli();
         a.hlt();
         a.jmp(halt);
+    }
+
+    /// <summary>The 32-bit part of the 5-level switch: ebx = parameter block, esi = the new root.</summary>
+    private static byte[] Compatibility32()
+    {
+        var c = new Assembler(32);
+        c.mov(eax, cr0);
+        c.and(eax, ~Cr0Paging);
+        c.mov(cr0, eax);
+        c.mov(eax, cr4);
+        c.or(eax, Cr4La57);
+        c.mov(cr4, eax);
+        c.mov(cr3, esi);
+        c.mov(eax, cr0);
+        c.or(eax, Cr0Paging);
+        c.mov(cr0, eax);
+        c.jmp(__fword_ptr[ebx + HandOffLayout.FarPointer]);
+        var writer = new BytesWriter();
+        c.Assemble(writer, 0);
+        return writer.Bytes.ToArray();
+    }
+
+    // retfq: pops a 64-bit offset and a selector (Iced's retf is the 32-bit form).
+    private static void FarReturn64(Assembler a) => a.db(0x48, 0xCB);
+
+    private sealed class BytesWriter : CodeWriter
+    {
+        public System.Collections.Generic.List<byte> Bytes { get; } = [];
+
+        public override void WriteByte(byte value) => Bytes.Add(value);
     }
 
     // NativeAOT's x64 contract: r11 = lowest address of the frame being allocated, rsp somewhere in

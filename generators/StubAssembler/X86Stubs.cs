@@ -1,3 +1,4 @@
+using ExectOS.Boot;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -101,21 +102,27 @@ internal static class X86Stubs
         a.mov(cr4, eax);
     }
 
-    public static void TransferToKernel(Assembler a, ArgumentLayout args)
+    /// <summary>
+    /// The i686 hand-off from the identity-mapped page, ecx = its parameter block (see HandOffLayout):
+    /// no mode switch (PAE or not is chosen with paging off, which the i686 loader does not need yet),
+    /// just the kernel's root, its stack and the entry with the loader block in ecx.
+    /// </summary>
+    public static void HandOff(Assembler a, ArgumentLayout args)
     {
         Label halt = a.CreateLabel();
         a.cli();
         EnableSse(a);
-        a.mov(eax, args.Stack(2));
-        a.mov(ebx, args.Stack(3));
-        a.mov(cr3, ecx);
-        a.mov(esp, eax);
+        a.mov(ebx, ecx);
+        a.lgdt(__[ebx + HandOffLayout.GdtLimit]);
+        a.mov(eax, __[ebx + HandOffLayout.PageTableRoot]);
+        a.mov(cr3, eax);
+        a.mov(esp, __[ebx + HandOffLayout.StackTop]);
         a.and(esp, -16);
         a.push(0);
         a.sub(esp, 12);
         a.xor(ebp, ebp);
-        a.mov(ecx, ebx);
-        a.call(edx);
+        a.mov(ecx, __[ebx + HandOffLayout.Argument]);
+        a.call(__dword_ptr[ebx + HandOffLayout.Entry]);
         a.Label(ref halt);
         a.cli();
         a.hlt();

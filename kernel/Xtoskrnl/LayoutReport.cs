@@ -13,15 +13,7 @@ namespace ExectOS.Kernel
 
         internal static void Run(LoaderBlock* block)
         {
-            var descriptors = (LoaderMemoryDescriptor*)block->MemoryDescriptors;
-            // The PFN database spans every page frame up to the highest RAM page (firmware MMIO above it is not RAM).
-            ulong pages = 0;
-            for (uint i = 0; i < block->MemoryDescriptorCount; i++)
-            {
-                LoaderMemoryType type = descriptors[i].Type;
-                if (type != LoaderMemoryType.LoaderFirmwarePermanent && type != LoaderMemoryType.LoaderSpecialMemory && descriptors[i].EndPage > pages)
-                    pages = descriptors[i].EndPage;
-            }
+            ulong pages = MemoryMap.RamPages(new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount));
             if (ActivePaging.FiveLevel)
                 Print<Amd64La57Kernel>(pages);
             else

@@ -21,10 +21,9 @@ namespace ExectOS.Kernel
                     BugCheck.Raise(BugCheckCode.MemoryManagement, Unsorted, i, descriptors[i].BasePage, descriptors[i - 1].EndPage);
             }
 
-            // What the loader allocated for the kernel must be recorded as such, never as free memory.
+            // What the loader allocated for the kernel must be recorded as such, never as free memory. The stack
+            // and boot data are virtual addresses now: PagingCheck checks their frames through the mapping list.
             Expect(descriptors, count, block->KernelPhysicalBase >> 12, (block->KernelImageSize + 4095) >> 12, LoaderMemoryType.LoaderSystemCode);
-            Expect(descriptors, count, block->KernelStackBase >> 12, block->KernelStackSize >> 12, LoaderMemoryType.LoaderStartupKernelStack);
-            Expect(descriptors, count, (ulong)block >> 12, 1, LoaderMemoryType.LoaderSystemBlock);
 
             PrintSummary(descriptors, count);
         }

@@ -1,6 +1,7 @@
 using System;
 using ExectOS.Boot;
 using ExectOS.Loader.Efi;
+using ExectOS.Memory;
 using ExectOS.Text;
 
 namespace ExectOS.Loader
@@ -10,8 +11,13 @@ namespace ExectOS.Loader
     {
         public ulong KernelImage, KernelImagePages;
         public ulong KernelStack, KernelStackPages;
-        public ulong LoaderBlock;
-        public ulong Descriptors, DescriptorPages;
+        /// <summary>Loader block page (with the mapping list), then the descriptor array.</summary>
+        public ulong BootData, BootDataPages;
+        public ulong Hyperspace;
+        public ulong HandOff;
+        public ulong Tables, TablePages;
+
+        public readonly ulong Descriptors => BootData + 4096;
     }
 
     /// <summary>
@@ -26,8 +32,8 @@ namespace ExectOS.Loader
         // Room for the firmware's own growth between calls and for the pieces carving adds.
         private const int SpareDescriptors = 64;
 
-        /// <summary>Allocates the descriptor array for the kernel; call before the final map is read (allocation changes it).</summary>
-        internal static nuint AllocateDescriptors(EfiBootServices* bs, ref LoaderAllocations allocations, out int capacity)
+        /// <summary>Allocates the loader block page and the descriptor array after it; call before the final map is read (allocation changes it).</summary>
+        internal static nuint AllocateBootData(EfiBootServices* bs, ref LoaderAllocations allocations, out int capacity)
         {
             capacity = 0;
             nuint mapSize = 0, mapKey, descriptorSize;
@@ -37,15 +43,48 @@ namespace ExectOS.Loader
                 return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
             capacity = (int)(mapSize / descriptorSize) + SpareDescriptors;
             ulong pages = ((ulong)capacity * (ulong)sizeof(LoaderMemoryDescriptor) + PageSize - 1) / PageSize;
-            ulong array;
-            status = bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, (nuint)pages, &array);
-            allocations.Descriptors = array;
-            allocations.DescriptorPages = pages;
+            ulong data;
+            status = bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, (nuint)(1 + pages), &data);
+            allocations.BootData = data;
+            allocations.BootDataPages = 1 + pages;
             capacity = (int)(pages * PageSize / (ulong)sizeof(LoaderMemoryDescriptor));
             return status;
         }
 
-        internal static nuint Exit(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoaderAllocations allocations, int capacity)
+        /// <summary>Reads and converts the current map (for planning; the final one is read at exit).</summary>
+        internal static nuint ReadMap(EfiBootServices* bs, Span<LoaderMemoryDescriptor> descriptors, out int count)
+        {
+            count = 0;
+            nuint mapSize = 0, mapKey, descriptorSize;
+            uint version;
+            nuint status = bs->GetMemoryMap(&mapSize, null, &mapKey, &descriptorSize, &version);
+            if (status != EfiStatus.BufferTooSmall)
+                return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
+            mapSize += 16 * descriptorSize;
+            void* map;
+            status = bs->AllocatePool(EfiMemoryType.LoaderData, mapSize, &map);
+            if (EfiStatus.IsError(status))
+                return status;
+            status = bs->GetMemoryMap(&mapSize, map, &mapKey, &descriptorSize, &version);
+            if (!EfiStatus.IsError(status))
+            {
+                MemoryMapProblem problem = MemoryMap.Convert(new ReadOnlySpan<byte>(map, (int)mapSize), (int)descriptorSize, version, descriptors, out count);
+                if (!problem.IsOk)
+                {
+                    Report(problem);
+                    status = EfiStatus.LoadError;
+                }
+            }
+            bs->FreePool(map);
+            return status;
+        }
+
+        /// <summary>
+        /// Reads the final map, carves the loader's allocations, checks the committed plan against it (the
+        /// check the kernel repeats) and leaves boot services.
+        /// </summary>
+        internal static nuint Exit<TMode>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoaderAllocations allocations, int capacity, ReadOnlySpan<Mapping> plan)
+            where TMode : struct, IPagingMode
         {
             nuint mapSize = 0, mapKey, descriptorSize;
             uint version;
@@ -75,10 +114,18 @@ namespace ExectOS.Loader
                     Report(problem);
                     return EfiStatus.LoadError;
                 }
+                MappingProblem planProblem = MappingPlan.Check<TMode>(plan, descriptors.Slice(0, count));
+                if (!planProblem.IsOk)
+                {
+                    TextLine mismatch = default;
+                    mismatch.Append("the mapping plan no longer matches the final memory map: it ");
+                    planProblem.AppendTo(ref mismatch);
+                    LoaderConsole.Error(mismatch.AsSpan());
+                    return EfiStatus.LoadError;
+                }
                 status = bs->ExitBootServices(imageHandle, mapKey);
                 if (status == EfiStatus.Success)
                 {
-                    block->MemoryDescriptors = allocations.Descriptors;
                     block->MemoryDescriptorCount = (uint)count;
                     return status;
                 }
@@ -130,9 +177,16 @@ namespace ExectOS.Loader
             if (problem.IsOk)
                 problem = MemoryMap.Carve(descriptors, ref count, a.KernelStack >> 12, a.KernelStackPages, LoaderMemoryType.LoaderStartupKernelStack);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.LoaderBlock >> 12, 1, LoaderMemoryType.LoaderSystemBlock);
+                problem = MemoryMap.Carve(descriptors, ref count, a.BootData >> 12, 1, LoaderMemoryType.LoaderSystemBlock);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.Descriptors >> 12, a.DescriptorPages, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, (a.BootData >> 12) + 1, a.BootDataPages - 1, LoaderMemoryType.LoaderMemoryData);
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.Hyperspace >> 12, 1, LoaderMemoryType.LoaderMemoryData);
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.HandOff >> 12, 1, LoaderMemoryType.LoaderMemoryData);
+            // Page tables are the kernel's from the first instruction: never free memory (ExectOS #25).
+            if (problem.IsOk)
+                problem = MemoryMap.Carve(descriptors, ref count, a.Tables >> 12, a.TablePages, LoaderMemoryType.LoaderMemoryData);
             return problem;
         }
 

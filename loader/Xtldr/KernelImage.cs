@@ -2,16 +2,29 @@ using System;
 using ExectOS.Boot;
 using ExectOS.Images;
 using ExectOS.Loader.Efi;
+using ExectOS.Memory;
 using ExectOS.Text;
 
 namespace ExectOS.Loader
 {
-    /// <summary>Where the kernel was placed and how to enter it.</summary>
+    /// <summary>Where the kernel was placed, where it runs, and the parts of it to map with their protections.</summary>
     internal unsafe struct LoadedKernel
     {
+        public const int MaxRanges = 24;
+
         public ulong PhysicalBase;
+        public ulong VirtualBase;
         public ulong ImageSize;
-        public void* Entry;
+        public ulong Entry;
+        public int RangeCount;
+        public RangeArray Ranges;
+
+        // An inline array, not a fixed buffer: ilc guards fixed buffers with a security cookie the images lack.
+        [System.Runtime.CompilerServices.InlineArray(MaxRanges)]
+        public struct RangeArray
+        {
+            public ImageRange First;
+        }
     }
 
     /// <summary>Reads the kernel from the boot volume, checks it, and lays it out in memory.</summary>
@@ -44,22 +57,36 @@ namespace ExectOS.Loader
             if (!problem.IsOk)
                 return Refuse(problem);
 
-            // Loader code memory: the firmware maps loader data no-execute, and the kernel runs from here until paging is ours.
+            if (info.SectionCount + 1 > LoadedKernel.MaxRanges)
+                return Refuse(ImageProblem.Of(ImageError.BadImageSize, LoadedKernel.MaxRanges - 1, info.SectionCount));
             ulong pages = (info.SizeOfImage + PageSize - 1) / PageSize;
             ulong physical;
             status = bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderCode, (nuint)pages, &physical);
             if (EfiStatus.IsError(status))
                 return Refuse(ImageProblem.Of(ImageError.DestinationTooSmall, info.SizeOfImage, 0));
 
-            // Under the firmware's identity mapping the image runs where it lies, so it is relocated to its physical address.
-            problem = PeImage.Load(bytes, in info, new Span<byte>((void*)physical, (int)info.SizeOfImage), physical);
-            bs->FreePool(file);
+            // The kernel runs at its link base on the tables the loader builds: relocations apply with a delta of zero.
+            problem = PeImage.Load(bytes, in info, new Span<byte>((void*)physical, (int)info.SizeOfImage), info.ImageBase);
             if (!problem.IsOk)
+            {
+                bs->FreePool(file);
                 return Refuse(problem);
+            }
 
             kernel.PhysicalBase = physical;
+            kernel.VirtualBase = info.ImageBase;
             kernel.ImageSize = info.SizeOfImage;
-            kernel.Entry = (void*)(physical + info.EntryPointRva);
+            kernel.Entry = info.ImageBase + info.EntryPointRva;
+            // Headers read-only, then each section with what its characteristics allow (the planner refuses W+X).
+            Span<ImageRange> ranges = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref kernel.Ranges.First, LoadedKernel.MaxRanges);
+            ranges[kernel.RangeCount++] = new ImageRange(0, info.SizeOfHeaders, PageProtection.Read);
+            for (int i = 0; i < info.SectionCount; i++)
+            {
+                PeSection section = PeImage.GetSection(bytes, in info, i);
+                if (section.MemorySize != 0)
+                    ranges[kernel.RangeCount++] = new ImageRange(section.VirtualAddress, section.MemorySize, ImageRange.FromCharacteristics(section.Characteristics));
+            }
+            bs->FreePool(file);
 
             TextLine done = default;
             done.Append("XTLDR: loaded ");

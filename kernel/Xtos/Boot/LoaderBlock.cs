@@ -20,7 +20,7 @@ namespace ExectOS.Boot
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
-        public const ushort CurrentMinorVersion = 1;
+        public const ushort CurrentMinorVersion = 2;
 
         public uint Signature;
         public ushort MajorVersion;
@@ -28,12 +28,12 @@ namespace ExectOS.Boot
         public uint Size;
         public BootArchitecture Architecture;
 
-        /// <summary>Where the kernel image sits physically, the base it was relocated to, and its size in bytes.</summary>
+        /// <summary>Where the kernel image sits physically, the virtual base it runs at (its link base), and its size in bytes.</summary>
         public ulong KernelPhysicalBase;
         public ulong KernelVirtualBase;
         public ulong KernelImageSize;
 
-        /// <summary>The stack the kernel starts on (lowest address and size in bytes).</summary>
+        /// <summary>The stack the kernel starts on (lowest virtual address and size in bytes).</summary>
         public ulong KernelStackBase;
         public ulong KernelStackSize;
 
@@ -50,10 +50,18 @@ namespace ExectOS.Boot
 
         // Version 1.1: the memory map, sorted and non-overlapping, loader allocations carved out.
 
-        /// <summary>Physical address of MemoryDescriptorCount <see cref="LoaderMemoryDescriptor"/>s.</summary>
+        /// <summary>Where MemoryDescriptorCount <see cref="LoaderMemoryDescriptor"/>s are (virtual from 1.2 on).</summary>
         public ulong MemoryDescriptors;
         public uint MemoryDescriptorCount;
         public uint Reserved2;
+
+        // Version 1.2: the kernel runs on the loader's tables, built from a mapping plan, at its link address.
+
+        /// <summary>Virtual address of MappingCount <see cref="Mapping"/>s: the plan the tables were built from, sorted.</summary>
+        public ulong Mappings;
+        public uint MappingCount;
+        /// <summary>Paging levels the loader chose (amd64: 4 or 5).</summary>
+        public uint PagingLevels;
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)

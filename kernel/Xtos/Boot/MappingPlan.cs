@@ -27,6 +27,41 @@ namespace ExectOS.Boot
         public PhysicalAddress HandOff;
     }
 
+    /// <summary>The three layout regions a plan uses, computed the same way by loader and kernel.</summary>
+    public struct PlanWindows
+    {
+        public LayoutRegion Window;
+        public LayoutRegion SelfMap;
+        public LayoutRegion Hyperspace;
+
+        /// <summary>
+        /// The regions of <typeparamref name="TLayout"/> for a machine of <paramref name="pages"/> page frames, by
+        /// region index (a negative page-table index: the mode has no self-map slot). False outside the layout's range.
+        /// </summary>
+        public static bool Compute<TLayout>(ulong pages, int loaderMappings, int pageTables, int hyperspace, out PlanWindows windows)
+            where TLayout : struct, ILayout
+        {
+            windows = default;
+            Regions regions = default;
+            Span<LayoutRegion> span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref regions.First, MaxRegions);
+            if (TLayout.RegionCount > MaxRegions || !TLayout.Compute(pages, span.Slice(0, TLayout.RegionCount)))
+                return false;
+            windows.Window = span[loaderMappings];
+            windows.SelfMap = pageTables < 0 ? default : span[pageTables];
+            windows.Hyperspace = span[hyperspace];
+            return true;
+        }
+
+        private const int MaxRegions = 32;
+
+        // An inline array, not stackalloc: ilc guards stackalloc with a security cookie the freestanding images lack.
+        [System.Runtime.CompilerServices.InlineArray(MaxRegions)]
+        private struct Regions
+        {
+            public LayoutRegion First;
+        }
+    }
+
     /// <summary>
     /// The one mapping strategy of loader and kernel, as pure code: memory map, paging mode, layout and
     /// images in; a sorted, deterministic, non-overlapping mapping list out, or a problem naming the

@@ -181,6 +181,22 @@ namespace ExectOS.Boot
             return MemoryMapProblem.Of(MemoryMapError.None);
         }
 
+        /// <summary>
+        /// The page frames a PFN database must span: up to the highest page that is RAM (firmware MMIO and
+        /// special memory above it are not). Loader and kernel size the layout with it.
+        /// </summary>
+        public static ulong RamPages(ReadOnlySpan<LoaderMemoryDescriptor> descriptors)
+        {
+            ulong pages = 0;
+            for (int i = 0; i < descriptors.Length; i++)
+            {
+                LoaderMemoryType type = descriptors[i].Type;
+                if (type != LoaderMemoryType.LoaderFirmwarePermanent && type != LoaderMemoryType.LoaderSpecialMemory && descriptors[i].EndPage > pages)
+                    pages = descriptors[i].EndPage;
+            }
+            return pages;
+        }
+
         private static uint Read32(ReadOnlySpan<byte> data, int offset)
             => (uint)(data[offset] | data[offset + 1] << 8 | data[offset + 2] << 16 | data[offset + 3] << 24);
 

@@ -78,9 +78,12 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArLoadIdt"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void LoadIdt(void* pseudoDescriptor);
 
-        /// <summary>One-way: loads the page-table root, switches to the new stack and calls entry(argument).</summary>
-        [RuntimeImport("ArTransferToKernel"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void TransferToKernel(nuint pageTableRoot, void* entry, void* stackTop, void* argument);
+        /// <summary>
+        /// One-way: the hand-off (see <see cref="Boot.HandOffLayout"/>). Called through the copy in the
+        /// hand-off page; this symbol is the original the loader copies.
+        /// </summary>
+        [RuntimeImport("ArHandOff"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void HandOff(void* parameters);
 
         /// <summary>Executes CPUID for <paramref name="leaf"/>/<paramref name="subleaf"/>.</summary>
         public static CpuIdResult CpuId(uint leaf, uint subleaf = 0)

@@ -19,31 +19,46 @@ public sealed class BootTests : IDisposable
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
     [Theory]
-    [InlineData("q35", 512)]
-    [InlineData("pc", 128)]
-    [InlineData("q35", 8192)]
-    public void BootsToTheKernelsVerdict(string machine, int megabytes)
+    [InlineData("q35", 512, "qemu64", "", 4)]
+    [InlineData("pc", 128, "qemu64", "", 4)]
+    [InlineData("q35", 2048, "qemu64", "", 4)]
+    [InlineData("pc", 4096, "qemu64", "", 4)]
+    [InlineData("q35", 8192, "qemu64", "", 4)]
+    [InlineData("q35", 512, "max", "", 5)]
+    [InlineData("q35", 8192, "max", "", 5)]
+    [InlineData("q35", 512, "max", "XTLDR-NO-LA57", 4)]
+    public void BootsToTheKernelsVerdict(string machine, int megabytes, string cpu, string parameters, int levels)
     {
-        var result = ExectosCommand.Boot("--machine", machine, "--memory", $"{megabytes}M");
+        var result = parameters.Length == 0
+            ? ExectosCommand.Boot("--machine", machine, "--memory", $"{megabytes}M", "--cpu", cpu)
+            : ExectosCommand.Boot("--machine", machine, "--memory", $"{megabytes}M", "--cpu", cpu, "--params", parameters);
 
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (amd64", StringComparison.Ordinal));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: ExectOS kernel 0.1.0 (amd64", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.1, 352 bytes;", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.2, 368 bytes;", StringComparison.Ordinal));
         // The memory map reached the kernel: nearly all RAM free, the loader's allocations typed as such.
         string map = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: memory map: ", StringComparison.Ordinal));
         int freeMegabytes = int.Parse(map.Split(" free (")[1].Split(' ')[0]);
         Assert.InRange(freeMegabytes, megabytes * 9 / 10, megabytes);
         foreach (string type in new[] { "LoaderSystemCode", "LoaderStartupKernelStack 16 pages", "LoaderSystemBlock 1 pages", "LoaderMemoryData" })
             Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL:   " + type, StringComparison.Ordinal));
+        // Every page of the map is accounted for: the pages by type add up to the pages described.
+        ulong described = ulong.Parse(map.Split(" descriptors, ")[1].Split(' ')[0]);
+        ulong byType = result.Lines.Where(l => l.StartsWith("XTOSKRNL:   Loader", StringComparison.Ordinal) && l.EndsWith(" pages", StringComparison.Ordinal))
+            .Aggregate(0UL, (sum, l) => sum + ulong.Parse(l.Split(' ')[^2]));
+        Assert.Equal(described, byType);
         if (megabytes > 4096)
             Assert.True(Convert.ToUInt64(map.Split("highest page 0x")[1], 16) > 0xFFFFF, "RAM above 4 GiB is described");
         // The generated layout, computed from the detected memory: every region printed, the PFN database in place.
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: layout Amd64Kernel for ", StringComparison.Ordinal));
-        Assert.Equal(12, result.Lines.Count(l => l.StartsWith("XTOSKRNL:   0xFFFF", StringComparison.Ordinal)));
+        string mode = levels == 5 ? "Amd64La57" : "Amd64";
+        Assert.Contains(result.Lines, l => l.StartsWith($"XTOSKRNL: layout {mode}Kernel for ", StringComparison.Ordinal));
+        Assert.Equal(12, result.Lines.Count(l => l.StartsWith("XTOSKRNL:   0xFF", StringComparison.Ordinal)));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL:   0xFFFFFA8000000000 ", StringComparison.Ordinal) && l.Contains(" PfnDatabase ", StringComparison.Ordinal));
-        // The generated paging code and the generic walker, running on bare metal over the live tables.
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: paging Amd64 (4 levels), root 0x", StringComparison.Ordinal) && l.EndsWith(", all identity-mapped", StringComparison.Ordinal));
+        // The loader's tables, built from the plan with the generated walker, walked by the kernel page by page.
+        Assert.Contains(result.Lines, l => l.StartsWith($"XTLDR: paging {mode} ({levels} levels): ", StringComparison.Ordinal));
+        string paging = Assert.Single(result.Lines, l => l.StartsWith($"XTOSKRNL: paging {mode}, {levels} levels: ", StringComparison.Ordinal));
+        Assert.Matches(@"\d+ mappings, \d+ pages as planned \(image \d+, stack 16, boot \d+, firmware \d+\), W\^X, identity only 0x[0-9A-F]{8}$", paging);
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }

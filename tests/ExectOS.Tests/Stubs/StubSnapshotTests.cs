@@ -74,7 +74,8 @@ public sealed class StubSnapshotTests
                 Assert.InRange(branch.NearBranchTarget, stub.Start, stub.CodeEnd - 1);
             }
 
-            bool returns = stub.Code.Any(i => i.FlowControl == FlowControl.Return);
+            // A far return that reloads CS (the hand-off's mode switches) is a jump, not a return to the caller.
+            bool returns = stub.Code.Any(i => i.FlowControl == FlowControl.Return && i.Code is not (Code.Retfq or Code.Retfd or Code.Retfw));
             Assert.Equal(!stub.Declaration.NoReturn, returns);
             if (stub.Declaration.NoReturn)
             {
@@ -150,7 +151,21 @@ public sealed class StubSnapshotTests
         Assert.Equal(0, bytes["ArOutByte"]);
         Assert.Equal(4, bytes["ArCpuId"]);
         Assert.Equal(8, bytes["ArWriteMsr"]);
-        Assert.Equal(8, bytes["ArTransferToKernel"]);
+        Assert.Equal(0, bytes["ArHandOff"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void The_hand_off_stub_fits_its_page_and_only_refers_to_itself(StubArchitecture arch)
+    {
+        // The loader copies the stub into the hand-off page: it must fit below the parameter block and
+        // reach nothing outside itself except through that block.
+        DecodedStub handOff = DecodedStub.All(arch).Single(s => s.Name == "ArHandOff");
+        Assert.InRange(handOff.CodeEnd - handOff.Start, 1UL, (ulong)ExectOS.Boot.HandOffLayout.CodeBytes);
+        Assert.True(ExectOS.Boot.HandOffLayout.CodeBytes <= ExectOS.Boot.HandOffLayout.Parameters);
+        foreach (Instruction i in handOff.Code.Where(i => i.IsIPRelativeMemoryOperand))
+            Assert.InRange(i.IPRelativeMemoryAddress, handOff.Start, handOff.CodeEnd - 1);
+        Assert.DoesNotContain(handOff.Code, i => i.FlowControl is FlowControl.Call && i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64);
     }
 
     [Theory]

@@ -56,6 +56,7 @@ public unsafe class LoaderBlockTests
     public void LayoutIsFixedWidth()
     {
         // Both architectures read the same block: no pointer-sized fields may creep in.
-        Assert.Equal(80 + KernelParameters.Capacity + 16, sizeof(LoaderBlock));
+        Assert.Equal(80 + KernelParameters.Capacity + 16 + 16, sizeof(LoaderBlock));
+        Assert.Equal(32, sizeof(Mapping));
     }
 }
