@@ -36,11 +36,9 @@ namespace ExectOS.Loader
         internal static nuint AllocateBootData(EfiBootServices* bs, ref LoaderAllocations allocations, out int capacity)
         {
             capacity = 0;
-            nuint mapSize = 0, mapKey, descriptorSize;
-            uint version;
-            nuint status = bs->GetMemoryMap(&mapSize, null, &mapKey, &descriptorSize, &version);
-            if (status != EfiStatus.BufferTooSmall)
-                return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
+            nuint status = MapSize(bs, out nuint mapSize, out nuint descriptorSize);
+            if (EfiStatus.IsError(status))
+                return status;
             capacity = (int)(mapSize / descriptorSize) + SpareDescriptors;
             ulong pages = ((ulong)capacity * (ulong)sizeof(LoaderMemoryDescriptor) + PageSize - 1) / PageSize;
             ulong data;
@@ -51,15 +49,28 @@ namespace ExectOS.Loader
             return status;
         }
 
+        /// <summary>How many bytes the map needs now, and the firmware's descriptor size (never sizeof).</summary>
+        private static nuint MapSize(EfiBootServices* bs, out nuint mapSize, out nuint descriptorSize)
+        {
+            nuint size = 0, mapKey, stride;
+            uint version;
+            nuint status = bs->GetMemoryMap(&size, null, &mapKey, &stride, &version);
+            mapSize = size;
+            descriptorSize = stride;
+            if (status != EfiStatus.BufferTooSmall)
+                return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
+            return EfiStatus.Success;
+        }
+
         /// <summary>Reads and converts the current map (for planning; the final one is read at exit).</summary>
         internal static nuint ReadMap(EfiBootServices* bs, Span<LoaderMemoryDescriptor> descriptors, out int count)
         {
             count = 0;
-            nuint mapSize = 0, mapKey, descriptorSize;
+            nuint status = MapSize(bs, out nuint mapSize, out nuint descriptorSize);
+            if (EfiStatus.IsError(status))
+                return status;
+            nuint mapKey;
             uint version;
-            nuint status = bs->GetMemoryMap(&mapSize, null, &mapKey, &descriptorSize, &version);
-            if (status != EfiStatus.BufferTooSmall)
-                return EfiStatus.IsError(status) ? status : EfiStatus.LoadError;
             mapSize += 16 * descriptorSize;
             void* map;
             status = bs->AllocatePool(EfiMemoryType.LoaderData, mapSize, &map);

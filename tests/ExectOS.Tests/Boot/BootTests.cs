@@ -76,6 +76,28 @@ public sealed class BootTests : IDisposable
     }
 
     [Fact]
+    public void WritableCodeSectionIsRefusedByThePlanner()
+    {
+        // Mark the kernel's .text writable: W^X is the plan's rule, so the loader refuses before leaving the firmware.
+        string kernel = Corrupt(bytes =>
+        {
+            int pe = BitConverter.ToInt32(bytes, 0x3C);
+            int sections = BitConverter.ToUInt16(bytes, pe + 6);
+            int table = pe + 24 + BitConverter.ToUInt16(bytes, pe + 20);
+            int text = Enumerable.Range(0, sections).Single(i => System.Text.Encoding.ASCII.GetString(bytes, table + i * 40, 8).TrimEnd('\0') == ".text");
+            int characteristics = table + text * 40 + 36;
+            BitConverter.GetBytes(BitConverter.ToUInt32(bytes, characteristics) | 0x80000000u).CopyTo(bytes, characteristics);
+            return bytes;
+        });
+
+        var result = ExectosCommand.Boot("--kernel", kernel);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Matches(@"^exectos: FAIL loader: cannot plan the kernel's mappings: the request asks for a page both writable and executable \(kernel image, at 0xFFFFF8000080[0-9A-F]{4}\)$", result.LastLine);
+        Assert.DoesNotContain(result.Lines, l => l.StartsWith("XTOSKRNL:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void MissingKernelIsNamedByTheLoader()
     {
         var result = ExectosCommand.Boot("--kernel", "none");
