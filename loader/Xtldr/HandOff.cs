@@ -203,8 +203,7 @@ namespace ExectOS.Loader
             var root = new PhysicalAddress(pool);
             memory.Zero(root, PageSize);
             var table = new PageTable<TMode>(root);
-            if (TMode.SelfMapIndex >= 0)
-                memory.Write64(root + (ulong)TMode.SelfMapIndex * 8, PageTable<TMode>.SelfMapEntry(root));
+            PageTable<TMode>.InstallSelfMap(ref memory, root);
             var allocator = new RunAllocator(root + PageSize, poolPages - 1, TMode.PageShift);
             MapStatus status = PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed);
             if (status != MapStatus.Done || allocator.Returned != 0)

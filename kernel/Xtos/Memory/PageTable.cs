@@ -34,14 +34,21 @@ namespace ExectOS.Memory
                 return MapStatus.FrameOutOfRange;
             }
             memory.Zero(root, PageBytes);
-            if (selfMap && TMode.SelfMapIndex >= 0)
-                WriteEntry(ref memory, Slot(root, TMode.SelfMapIndex), SelfMapEntry(root));
+            if (selfMap)
+                InstallSelfMap(ref memory, root);
             table = new PageTable<TMode>(root);
             return MapStatus.Done;
         }
 
         /// <summary>The root entry that maps the root itself: writable, never executable (page tables are data).</summary>
         public static ulong SelfMapEntry(PhysicalAddress root) => TMode.MakeTable(0, root, PageProtection.Writable);
+
+        /// <summary>Writes the self-map slot into <paramref name="root"/>, where the mode has one.</summary>
+        public static void InstallSelfMap<TMemory>(ref TMemory memory, PhysicalAddress root) where TMemory : struct, IPhysicalMemory
+        {
+            if (TMode.SelfMapIndex >= 0)
+                WriteEntry(ref memory, Slot(root, TMode.SelfMapIndex), SelfMapEntry(root));
+        }
 
         /// <summary>Follows <paramref name="address"/> to its page; false when any level is not present.</summary>
         public bool Translate<TMemory>(ref TMemory memory, VirtualAddress address, out Translation translation)

@@ -123,7 +123,7 @@ public class MappingPlanTests
             var memory = new EmulatedMemory(new SparseMemory());
             var allocator = new TrackingAllocator(0x7F00000000UL >> 12);
             var table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-            memory.Write64(table.Root + 0x1ED * 8, PageTable<Amd64>.SelfMapEntry(table.Root));
+            PageTable<Amd64>.InstallSelfMap(ref memory, table.Root);
             Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out _));
             change(table, memory, allocator);
             return PlanTables.Verify(ref memory, table, plan, out _).Error;
@@ -161,7 +161,7 @@ public class MappingPlanTests
         var memory = new EmulatedMemory(new SparseMemory());
         var allocator = new TrackingAllocator(0x7F00000000UL >> 12);
         var table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-        memory.Write64(table.Root + 0x1ED * 8, PageTable<Amd64>.SelfMapEntry(table.Root));
+        PageTable<Amd64>.InstallSelfMap(ref memory, table.Root);
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, list.AsSpan(0, count), out _));
         Assert.Equal(w.SelfMap.Start, SelfMap<Amd64>.Base);
         foreach (Mapping m in list[..count].Where(m => m.HasOwnEntries))
@@ -484,8 +484,7 @@ public class MappingPlanTests
         var allocator = new TrackingAllocator(TMode.PhysicalBits > 32 ? 0x7F00000000UL >> 12 : 0xF0000UL);
         var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
         memory.Zero(table.Root, Page);
-        if (TMode.SelfMapIndex >= 0)
-            memory.Write64OrWrite32<TMode>(table.Root + (ulong)TMode.SelfMapIndex * (ulong)TMode.EntryBytes, PageTable<TMode>.SelfMapEntry(table.Root));
+        PageTable<TMode>.InstallSelfMap(ref memory, table.Root);
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed));
         Assert.Equal(-1, failed);
         Assert.True((ulong)allocator.Live.Count + 1 <= MappingPlan.TableBound<TMode>(plan), $"{allocator.Live.Count + 1} tables, bound {MappingPlan.TableBound<TMode>(plan)}");
@@ -493,16 +492,5 @@ public class MappingPlanTests
         Assert.True(verified.IsOk, $"{verified.Error} {verified.First} at 0x{verified.Detail:X}");
         Assert.Equal(plan.Where(m => m.HasOwnEntries).Sum(m => (double)m.PageCount), (double)census.Pages);
         Assert.Equal(plan.Count(m => m.HasOwnEntries), census.Mappings);
-    }
-}
-
-internal static class EmulatedMemoryEntries
-{
-    public static void Write64OrWrite32<TMode>(this ref EmulatedMemory memory, PhysicalAddress slot, ulong entry) where TMode : struct, IPagingMode
-    {
-        if (TMode.EntryBytes == 8)
-            memory.Write64(slot, entry);
-        else
-            memory.Write32(slot, (uint)entry);
     }
 }
