@@ -18,7 +18,7 @@ namespace ExectOS.Loader
         private const ulong KernelStackSize = 64 * 1024;
         /// <summary>The mapping list follows the loader block in its page.</summary>
         private const int MappingListOffset = 1024;
-        private const int MappingCapacity = (int)(PageSize - MappingListOffset) / 32;
+        private static int MappingCapacity => (int)(PageSize - MappingListOffset) / sizeof(Mapping);
         private const ulong Below4GiB = 0xFFFFFFFF;
         private const ulong FirstTablePool = 64;
 

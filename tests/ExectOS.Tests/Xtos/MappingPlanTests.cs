@@ -148,7 +148,7 @@ public class MappingPlanTests
         Assert.Equal(MappingError.UnplannedPage, Tamper((t, m, _) => m.Write64(new PhysicalAddress(Leaf(t, m, stack.VirtualBase - Page)), Amd64.MakePage(3, new PhysicalAddress(0x1000), PageProtection.Writable))));
         // An identity mapping of firmware memory slipped in (low half, before everything in the plan).
         Assert.Equal(MappingError.UnplannedPage, Tamper((t, m, a) => Assert.Equal(MapStatus.Done, t.Map(ref m, ref a, new VirtualAddress(0x1000), new PhysicalAddress(0x1000), 3, PageProtection.Read, out TlbFlush f))));
-        Assert.Equal(MappingError.SelfMapMismatch, Tamper((t, m, _) => m.Write64(t.Root + 0x1ED * 8, 0)));
+        Assert.Equal(MappingError.SelfMapMismatch, Tamper((t, m, _) => m.Write64(t.Root + (ulong)Amd64.SelfMapIndex * 8, 0)));
     }
 
     [Fact]
@@ -185,7 +185,7 @@ public class MappingPlanTests
 
     private static string Round<TMode>(Random random, Windows windows, ulong linkBase, bool commit) where TMode : struct, IPagingMode
     {
-        Scenario scenario = Generate(random, TMode.PhysicalBits, linkBase);
+        Scenario scenario = Generate(random, linkBase);
         List<Mapping>? expected = Expect<TMode>(scenario, windows, out string why);
         var list = new Mapping[64];
         MappingProblem problem = Plan<TMode>(scenario, windows, list, out int count);
@@ -230,7 +230,7 @@ public class MappingPlanTests
     }
 
     /// <summary>A memory map in the shape firmware gives (normalised), loader allocations inside its loader memory, and sometimes one mutation that breaks a rule.</summary>
-    internal static Scenario Generate(Random random, int physicalBits, ulong linkBase)
+    internal static Scenario Generate(Random random, ulong linkBase)
     {
         var s = new Scenario();
         var map = new List<LoaderMemoryDescriptor>();
@@ -292,9 +292,8 @@ public class MappingPlanTests
         }
 
         int sections = random.Next(1, 6);
-        uint rva = 0;
         s.Ranges.Add(new ImageRange(0, (uint)random.Next(1, 4096), PageProtection.Read)); // headers
-        rva = 0x1000;
+        uint rva = 0x1000;
         for (int i = 0; i < sections; i++)
         {
             uint size = (uint)random.Next(1, 0x40000);
