@@ -25,7 +25,9 @@ namespace ExectOS.Kernel
             MemoryMapCheck.Run(loaderBlock);
             LayoutReport.Run(loaderBlock);
             PagingCheck.Run(loaderBlock);
+            MemoryManager.Initialize(loaderBlock);
             RunRequestedTests(loaderBlock);
+            MemorySelfTest.Run();
 
             KernelConsole.WriteLine("XTOSKRNL: start-up checks passed");
             DebugExit.Exit(BootProtocol.KernelPassed);

@@ -23,6 +23,13 @@ namespace ExectOS.Memory
         bool Visit(VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection);
     }
 
+    /// <summary>Receives the tables of a walk (see <see cref="PageTable{TMode}.VisitTables"/>), the root first; false stops the walk.</summary>
+    public interface ITableVisitor
+    {
+        /// <param name="firstAddress">The lowest address the table covers.</param>
+        bool VisitTable(PhysicalAddress table, int level, VirtualAddress firstAddress);
+    }
+
     /// <summary>Drops one page's translation from the processor's cache (invlpg, sfence.vma ...).</summary>
     public interface ITranslationCache
     {

@@ -240,6 +240,41 @@ namespace ExectOS.Memory
             return true;
         }
 
+        /// <summary>
+        /// Calls <paramref name="visitor"/> for every table, the root first, then each table before those
+        /// below it, in ascending address order; the self-map slot is not followed. False when stopped.
+        /// </summary>
+        public bool VisitTables<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor)
+            where TMemory : struct, IPhysicalMemory
+            where TVisitor : struct, ITableVisitor
+            => VisitTable(ref memory, ref visitor, Root, 0, 0);
+
+        private bool VisitTable<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor, PhysicalAddress table, int level, ulong baseAddress)
+            where TMemory : struct, IPhysicalMemory
+            where TVisitor : struct, ITableVisitor
+        {
+            if (!visitor.VisitTable(table, level, new VirtualAddress(baseAddress)))
+                return false;
+            if (level == TMode.LevelCount - 1)
+                return true;
+            int entries = 1 << TMode.LevelIndexBits(level);
+            int shift = TMode.LevelShift(level);
+            for (int i = 0; i < entries; i++)
+            {
+                if (level == 0 && i == TMode.SelfMapIndex)
+                    continue;
+                ulong entry = ReadEntry(ref memory, Slot(table, i));
+                if (TMode.Classify(level, entry) != EntryKind.Table)
+                    continue;
+                ulong address = baseAddress | ((ulong)i << shift);
+                if (level == 0)
+                    address = SelfMap<TMode>.SignExtend(address);
+                if (!VisitTable(ref memory, ref visitor, TMode.TableAddress(level, entry), level + 1, address))
+                    return false;
+            }
+            return true;
+        }
+
         /// <summary>How many of <paramref name="run"/> frames from <paramref name="start"/> the level's entries can hold (they fit up to a limit).</summary>
         private static ulong CountHeld(int level, PhysicalAddress start, ulong run, ulong size)
         {

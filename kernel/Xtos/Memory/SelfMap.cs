@@ -30,5 +30,18 @@ namespace ExectOS.Memory
             ulong index = (bits < 64 ? address.Value & ((1UL << bits) - 1) : address.Value) >> TMode.PageShift;
             return Base + index * (ulong)TMode.EntryBytes;
         }
+
+        /// <summary>
+        /// The virtual address of the entry at <paramref name="level"/> that maps <paramref name="address"/>
+        /// (level -1: the self-map slot itself). Each application of the self-map climbs one level, so this
+        /// is <see cref="LeafEntry"/> applied LevelCount - level times. The entry that points at the table
+        /// of level L covering an address is the one at level L - 1.
+        /// </summary>
+        public static VirtualAddress EntryAddress(VirtualAddress address, int level)
+        {
+            for (int i = level; i < TMode.LevelCount; i++)
+                address = LeafEntry(address);
+            return address;
+        }
     }
 }

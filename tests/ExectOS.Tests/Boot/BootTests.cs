@@ -59,6 +59,26 @@ public sealed class BootTests : IDisposable
         Assert.Contains(result.Lines, l => l.StartsWith($"XTLDR: paging {mode} ({levels} levels): ", StringComparison.Ordinal));
         string paging = Assert.Single(result.Lines, l => l.StartsWith($"XTOSKRNL: paging {mode}, {levels} levels: ", StringComparison.Ordinal));
         Assert.Matches(@"\d+ mappings, \d+ pages as planned \(image \d+, stack 16, boot \d+, firmware \d+\), W\^X, identity only 0x[0-9A-F]{8}$", paging);
+        // The PFN database: one 32-byte entry per frame up to the top of RAM, backed only where the map has
+        // frames, and every described page in exactly one state.
+        string pfn = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: PFN database at 0xFFFFFA8000000000: ", StringComparison.Ordinal));
+        var pfnFigures = System.Text.RegularExpressions.Regex.Match(pfn, @": (\d+) frames, 32 bytes each, (\d+) pages backed \(\d+ [KMG]iB\) \+ (\d+) tables$");
+        Assert.True(pfnFigures.Success, pfn);
+        ulong frames = ulong.Parse(pfnFigures.Groups[1].Value), backed = ulong.Parse(pfnFigures.Groups[2].Value);
+        Assert.InRange(backed, 1UL, (frames * 32 + 4095) / 4096);
+        if (megabytes > 4096)
+            Assert.True(backed < frames * 32 / 4096, "the hole below 4 GiB is not backed");
+        string states = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: pages: ", StringComparison.Ordinal));
+        var counts = System.Text.RegularExpressions.Regex.Match(states, @"^XTOSKRNL: pages: (\d+) free, (\d+) zeroed, (\d+) bad, (\d+) active \((\d+) page tables, (\d+) loader\), (\d+) reserved$");
+        Assert.True(counts.Success, states);
+        ulong Count(int group) => ulong.Parse(counts.Groups[group].Value);
+        ulong describedBelowTop = Count(1) + Count(2) + Count(3) + Count(4) + Count(7);
+        Assert.InRange(describedBelowTop, (ulong)megabytes * 256 * 95 / 100, frames);
+        Assert.InRange(Count(5), 4UL, 200UL);
+        Assert.InRange(Count(1), (ulong)megabytes * 256 * 85 / 100, (ulong)megabytes * 256);
+        // The self-test allocated, touched and freed pages and runs, and every count came back.
+        string selfTest = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: self-test passed: ", StringComparison.Ordinal));
+        Assert.Matches($@"^XTOSKRNL: self-test passed: RAM \d+ MiB, {Count(1) + Count(2)} free pages, PFN database {backed * 4096} bytes \(32 per entry\), layout checksum 0x[0-9A-F]{{16}}$", selfTest);
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }

@@ -54,7 +54,7 @@ public class MappingPlanTests
     public static IEnumerable<object[]> OvmfMaps() => OvmfMemoryMapTests.Maps();
 
     /// <summary>A real OVMF map with the loader's allocations where UEFI gives them: in its loader memory.</summary>
-    private static Scenario FromOvmf(string file)
+    internal static Scenario FromOvmf(string file)
     {
         var s = new Scenario { Map = OvmfMemoryMapTests.Convert(file).ToList() };
         LoaderMemoryDescriptor loader = s.Map.Where(d => d.Type == LoaderMemoryType.LoaderFirmwareTemporary).OrderByDescending(d => d.PageCount).First();

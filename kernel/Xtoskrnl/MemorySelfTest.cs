@@ -1,0 +1,166 @@
+using System;
+using System.Runtime.CompilerServices;
+using ExectOS.Memory;
+using ExectOS.Paging.X86;
+using ExectOS.Text;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>
+    /// The boot self-test of the memory manager: pages and runs allocated, zeroing checked, every page
+    /// written and read back through the hyperspace window, everything freed, and every count back at
+    /// its baseline with the whole database validated. A failure is a bug check (0x1A, 0x300 + step).
+    /// </summary>
+    internal static unsafe class MemorySelfTest
+    {
+        private const int Singles = 64;
+
+        private struct RunRequest
+        {
+            public ulong Count, Alignment, Limit, First;
+        }
+
+        [InlineArray(Singles)]
+        private struct PageArray
+        {
+            public ulong First;
+        }
+
+        [InlineArray(4)]
+        private struct RunArray
+        {
+            public RunRequest First;
+        }
+
+        internal static void Run()
+        {
+            if (MemoryManager.FiveLevel)
+                Run<Amd64La57>();
+            else
+                Run<Amd64>();
+        }
+
+        private static void Run<TMode>() where TMode : struct, IPagingMode
+        {
+            PfnDatabase* pfn = MemoryManager.Pfn;
+            ulong available = pfn->AvailablePages, active = pfn->ActivePages;
+
+            PageArray pages = default;
+            Span<ulong> singles = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref pages.First, Singles);
+            for (int i = 0; i < Singles; i++)
+            {
+                bool zero = (i & 1) == 0;
+                if (!MemoryManager.TryAllocatePage(PageUse.Allocated, zero, out singles[i]))
+                    Fail(1, (ulong)i, available);
+                if (zero && !IsZero<TMode>(singles[i]))
+                    Fail(2, singles[i], 0);
+                Fill<TMode>(singles[i], 1);
+            }
+
+            RunArray runStorage = default;
+            Span<RunRequest> runs = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref runStorage.First, 4);
+            runs[0] = new RunRequest { Count = 16, Alignment = 16, Limit = ulong.MaxValue };
+            runs[1] = new RunRequest { Count = 512, Alignment = 512, Limit = ulong.MaxValue };
+            runs[2] = new RunRequest { Count = 3, Alignment = 1, Limit = 0x100000 };
+            runs[3] = new RunRequest { Count = 1, Alignment = 1, Limit = ulong.MaxValue };
+            for (int r = 0; r < runs.Length; r++)
+            {
+                if (!MemoryManager.TryAllocateContiguous(runs[r].Count, runs[r].Alignment, runs[r].Limit, PageUse.Allocated, r == 1, out runs[r].First))
+                    Fail(3, (ulong)r, runs[r].Count);
+                if (runs[r].First % runs[r].Alignment != 0 || runs[r].First + runs[r].Count > runs[r].Limit)
+                    Fail(4, runs[r].First, (ulong)r);
+                if (r == 1 && (!IsZero<TMode>(runs[r].First) || !IsZero<TMode>(runs[r].First + runs[r].Count - 1)))
+                    Fail(5, runs[r].First, 0);
+                for (ulong p = 0; p < runs[r].Count; p++)
+                    Fill<TMode>(runs[r].First + p, 2);
+            }
+
+            // Every page still holds what was written to it: no page was handed out twice.
+            for (int i = 0; i < Singles; i++)
+            {
+                if (!Holds<TMode>(singles[i], 1))
+                    Fail(6, singles[i], (ulong)i);
+            }
+            for (int r = 0; r < runs.Length; r++)
+            {
+                for (ulong p = 0; p < runs[r].Count; p++)
+                {
+                    if (!Holds<TMode>(runs[r].First + p, 2))
+                        Fail(6, runs[r].First + p, (ulong)r);
+                }
+            }
+
+            for (int i = 0; i < Singles; i++)
+                MemoryManager.FreePage(singles[i], PageUse.Allocated);
+            for (int r = 0; r < runs.Length; r++)
+                MemoryManager.FreeContiguous(runs[r].First, runs[r].Count, PageUse.Allocated);
+
+            // The idle zeroing work, then a zeroed page from its list (it was written to before).
+            ulong zeroed = MemoryManager.ZeroFreePages(Singles);
+            if (zeroed != Singles)
+                Fail(7, zeroed, 0);
+            if (!MemoryManager.TryAllocatePage(PageUse.Allocated, true, out ulong page) || !IsZero<TMode>(page))
+                Fail(7, page, 1);
+            MemoryManager.FreePage(page, PageUse.Allocated);
+
+            if (pfn->AvailablePages != available || pfn->ActivePages != active)
+                Fail(8, pfn->AvailablePages, available);
+            PfnProblem problem = pfn->Validate();
+            if (!problem.IsOk)
+                BugCheck.Raise(BugCheckCode.PfnListCorrupt, (ulong)problem.Error, problem.Page, problem.Detail, problem.Extra);
+
+            TextLine line = default;
+            line.Append("XTOSKRNL: self-test passed: RAM ");
+            line.AppendDecimal((pfn->DescribedPages - pfn->ReservedPages) >> 8);
+            line.Append(" MiB, ");
+            line.AppendDecimal(pfn->AvailablePages);
+            line.Append(" free pages, PFN database ");
+            line.AppendDecimal(MemoryManager.PfnBytes);
+            line.Append(" bytes (");
+            line.AppendDecimal((ulong)sizeof(PfnEntry));
+            line.Append(" per entry), layout checksum ");
+            line.AppendHexPrefixed(MemoryManager.LayoutChecksum, 16);
+            KernelConsole.WriteLine(line.AsSpan());
+        }
+
+        private static ulong Pattern(ulong page, ulong word, ulong salt) => (page << 12 | word) * 0x9E3779B97F4A7C15 + salt;
+
+        private static void Fill<TMode>(ulong page, ulong salt) where TMode : struct, IPagingMode
+        {
+            var memory = MemoryManager.Physical<TMode>();
+            for (ulong word = 0; word < 512; word += 73)
+                memory.Write64(new PhysicalAddress((page << 12) + word * 8), Pattern(page, word, salt));
+            memory.Write64(new PhysicalAddress((page << 12) + 4088), Pattern(page, 511, salt));
+            memory.Release();
+        }
+
+        private static bool Holds<TMode>(ulong page, ulong salt) where TMode : struct, IPagingMode
+        {
+            var memory = MemoryManager.Physical<TMode>();
+            bool holds = memory.Read64(new PhysicalAddress((page << 12) + 4088)) == Pattern(page, 511, salt);
+            for (ulong word = 0; word < 512 && holds; word += 73)
+                holds = memory.Read64(new PhysicalAddress((page << 12) + word * 8)) == Pattern(page, word, salt);
+            memory.Release();
+            return holds;
+        }
+
+        private static bool IsZero<TMode>(ulong page) where TMode : struct, IPagingMode
+        {
+            var memory = MemoryManager.Physical<TMode>();
+            ulong bits = 0;
+            for (ulong offset = 0; offset < 4096; offset += 8)
+                bits |= memory.Read64(new PhysicalAddress((page << 12) + offset));
+            memory.Release();
+            return bits == 0;
+        }
+
+        private static void Fail(ulong step, ulong detail, ulong extra)
+        {
+            TextLine line = default;
+            line.Append("XTOSKRNL: self-test failed at step ");
+            line.AppendDecimal(step);
+            KernelConsole.WriteLine(line.AsSpan());
+            BugCheck.Raise(BugCheckCode.MemoryManagement, 0x300 + step, detail, extra, 0);
+        }
+    }
+}
