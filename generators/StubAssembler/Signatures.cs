@@ -80,10 +80,10 @@ public sealed record StubSignature(StubType Return, IReadOnlyList<StubParameter>
 /// or, for a JIT helper, the helper's private register contract.
 /// </summary>
 /// <param name="NoReturn">The stub never returns to its caller (it ends in a halt loop instead).</param>
-public sealed record StubDeclaration(string Name, StubSignature? Signature, string? HelperContract, bool NoReturn = false)
+public sealed record StubDeclaration(string Name, StubSignature? Signature, string? HelperContract, bool NoReturn = false, bool TrapEntries = false)
 {
     /// <summary>The line that heads the stub in the listing.</summary>
     public string Header => Signature is not null
-        ? $"{Name}: {Signature.ToCSharp(Name)}{(NoReturn ? " (does not return)" : "")}"
+        ? $"{Name}: {Signature.ToCSharp(Name)}{(NoReturn ? " (does not return)" : "")}{(TrapEntries ? "; the trap entries and their common path follow the return" : "")}"
         : $"{Name}: JIT helper; {HelperContract}";
 }

@@ -59,6 +59,13 @@ public static class StubCatalog
         yield return Stub("ArLoadGdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadGdt, X86Stubs.LoadGdt);
         yield return Stub("ArLoadIdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadIdt, X86Stubs.LoadIdt);
 
+        yield return Stub("ArLoadTaskRegister", none, [(u16, "selector")], X64Stubs.LoadTaskRegister, X86Stubs.LoadTaskRegister);
+        yield return new Entry(
+            new StubDeclaration("ArTrapEntryTable", Signature(nuint, []), HelperContract: null, TrapEntries: true),
+            X64Stubs.TrapEntryTable,
+            X86Stubs.TrapEntryTable);
+        yield return Stub("ArCallOnStack", none, [(ptr, "stackTop"), (ptr, "function"), (nuint, "argument")], X64Stubs.CallOnStack, X86Stubs.CallOnStack);
+
         yield return new Entry(
             new StubDeclaration(
                 "ArHandOff",

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using ExectOS.Boot;
+using ExectOS.Hardware;
 using static ExectOS.StubAssembler.SharedStubs;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -167,6 +168,100 @@ internal static class X64Stubs
         a.cli();
         a.hlt();
         a.jmp(halt);
+    }
+
+    /// <summary>
+    /// Returns the address of the trap entries (see TrapLayout), which follow this stub's return. Each entry:
+    /// push 0 where the processor pushes no error code, push the vector, jmp rel32 to the common path, which
+    /// saves rax..r15 below the error code (a TrapFrame), calls the dispatcher from gs:[DispatcherOffset]
+    /// with rcx = the frame on a 16-byte aligned stack, and returns from the interrupt if it returns.
+    /// Position-independent: every branch is relative.
+    /// </summary>
+    public static void TrapEntryTable(Assembler a, ArgumentLayout args)
+    {
+        Label entries = a.CreateLabel();
+        a.lea(rax, __[entries]);
+        args.EmitReturn(a);
+        // Entries start on a 16-byte boundary of the stub: lea (7 bytes) + ret (1) + 8 bytes of int3.
+        a.db(Padding(8));
+        a.Label(ref entries);
+        a.db(TrapEntries(commonOffset: TrapLayout.EntryCount * TrapLayout.EntryStride));
+        SaveAndDispatch(a);
+    }
+
+    internal static byte[] Padding(int count)
+    {
+        var bytes = new byte[count];
+        System.Array.Fill(bytes, (byte)0xCC);
+        return bytes;
+    }
+
+    /// <summary>The fixed-stride entries (shared by both architectures: push imm8 and jmp rel32 encode alike).</summary>
+    internal static byte[] TrapEntries(int commonOffset)
+    {
+        var bytes = new byte[TrapLayout.EntryCount * TrapLayout.EntryStride];
+        System.Array.Fill(bytes, (byte)0xCC);
+        for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
+        {
+            int at = vector * TrapLayout.EntryStride;
+            if (!TrapLayout.HasErrorCode(vector))
+            {
+                bytes[at++] = 0x6A; // push imm8 0
+                bytes[at++] = 0x00;
+            }
+            bytes[at++] = 0x6A; // push imm8 vector
+            bytes[at++] = (byte)vector;
+            bytes[at++] = 0xE9; // jmp rel32
+            System.BitConverter.GetBytes(commonOffset - (at + 4)).CopyTo(bytes, at);
+        }
+        return bytes;
+    }
+
+    private static void SaveAndDispatch(Assembler a)
+    {
+        AssemblerRegister64[] saved = [rax, rcx, rdx, rbx, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15];
+        foreach (AssemblerRegister64 register in saved)
+            a.push(register);
+        a.cld();
+        a.mov(rcx, rsp);
+        a.mov(rbx, rsp);
+        a.and(rsp, -16);
+        a.sub(rsp, 32);
+        // mov rax, gs:[DispatcherOffset] (absolute disp32 through GS: 65 48 8B 04 25 disp32).
+        a.db(0x65, 0x48, 0x8B, 0x04, 0x25);
+        a.db(System.BitConverter.GetBytes(TrapLayout.DispatcherOffset));
+        a.call(rax);
+        a.mov(rsp, rbx);
+        for (int i = saved.Length - 1; i >= 0; i--)
+            a.pop(saved[i]);
+        a.add(rsp, 16);
+        a.db(0x48, 0xCF); // iretq
+    }
+
+    /// <summary>Calls function(argument) on another stack (rcx = its top), then returns on the caller's.</summary>
+    public static void CallOnStack(Assembler a, ArgumentLayout args)
+    {
+        a.push(rbx);
+        a.push(rbp);
+        a.mov(rbx, rsp);
+        a.mov(rsp, rcx);
+        a.and(rsp, -16);
+        a.push(0);
+        a.push(0);
+        a.xor(ebp, ebp);
+        a.sub(rsp, 32);
+        a.mov(rcx, r8);
+        a.call(rdx);
+        a.mov(rsp, rbx);
+        a.pop(rbp);
+        a.pop(rbx);
+        args.EmitReturn(a);
+    }
+
+    public static void LoadTaskRegister(Assembler a, ArgumentLayout args)
+    {
+        a.ltr(cx);
+        args.EmitReturn(a);
     }
 
     /// <summary>The 32-bit part of the 5-level switch: ebx = parameter block, esi = the new root.</summary>

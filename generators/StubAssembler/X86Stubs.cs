@@ -1,4 +1,5 @@
 using ExectOS.Boot;
+using ExectOS.Hardware;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -156,6 +157,61 @@ internal static class X86Stubs
     private static void WriteControl(Assembler a, ArgumentLayout args, AssemblerRegisterCR register)
     {
         a.mov(register, ecx);
+        args.EmitReturn(a);
+    }
+
+    /// <summary>
+    /// The x86 trap entries (see the x64 stub): the same entries, then pushad, ecx = the frame, the dispatcher
+    /// from fs:[DispatcherOffset], popad and iretd if it returns. Assembled, not yet run (no i686 kernel).
+    /// </summary>
+    public static void TrapEntryTable(Assembler a, ArgumentLayout args)
+    {
+        Label entries = a.CreateLabel(), here = a.CreateLabel();
+        // Position-independent address of the entries: call/pop, then the distance to them.
+        a.call(here);
+        a.Label(ref here);
+        a.pop(eax);
+        a.lea(eax, __[eax + 11]);
+        args.EmitReturn(a);
+        a.db(X64Stubs.Padding(6));
+        a.Label(ref entries);
+        a.db(X64Stubs.TrapEntries(commonOffset: TrapLayout.EntryCount * TrapLayout.EntryStride));
+        a.pushad();
+        a.cld();
+        a.mov(ecx, esp);
+        a.mov(ebx, esp);
+        a.and(esp, -16);
+        // mov eax, fs:[DispatcherOffset] (64 A1 moffs32).
+        a.db(0x64, 0xA1);
+        a.db(System.BitConverter.GetBytes(TrapLayout.DispatcherOffset));
+        a.call(eax);
+        a.mov(esp, ebx);
+        a.popad();
+        a.add(esp, 8);
+        a.iretd();
+    }
+
+    /// <summary>Calls function(argument) on another stack (ecx = its top, edx = the function, the argument on the stack).</summary>
+    public static void CallOnStack(Assembler a, ArgumentLayout args)
+    {
+        a.push(ebx);
+        a.push(ebp);
+        a.mov(eax, args.Stack(2, pushedBytes: 8));
+        a.mov(ebx, esp);
+        a.mov(esp, ecx);
+        a.and(esp, -16);
+        a.xor(ebp, ebp);
+        a.mov(ecx, eax);
+        a.call(edx);
+        a.mov(esp, ebx);
+        a.pop(ebp);
+        a.pop(ebx);
+        args.EmitReturn(a);
+    }
+
+    public static void LoadTaskRegister(Assembler a, ArgumentLayout args)
+    {
+        a.ltr(cx);
         args.EmitReturn(a);
     }
 }

@@ -11,6 +11,7 @@ namespace ExectOS.Kernel
         MemoryManagement = 0x1A,
         KmodeExceptionNotHandled = 0x1E,
         PfnListCorrupt = 0x4E,
+        PageFaultInNonpagedArea = 0x50,
         UnexpectedKernelModeTrap = 0x7F,
         ManuallyInitiatedCrash = 0xE2,
         LoaderBlockInvalid = 0xE0000001,
@@ -50,6 +51,7 @@ namespace ExectOS.Kernel
             BugCheckCode.MemoryManagement => "MEMORY_MANAGEMENT",
             BugCheckCode.KmodeExceptionNotHandled => "KMODE_EXCEPTION_NOT_HANDLED",
             BugCheckCode.PfnListCorrupt => "PFN_LIST_CORRUPT",
+            BugCheckCode.PageFaultInNonpagedArea => "PAGE_FAULT_IN_NONPAGED_AREA",
             BugCheckCode.UnexpectedKernelModeTrap => "UNEXPECTED_KERNEL_MODE_TRAP",
             BugCheckCode.ManuallyInitiatedCrash => "MANUALLY_INITIATED_CRASH",
             BugCheckCode.LoaderBlockInvalid => "LOADER_BLOCK_INVALID",
@@ -59,6 +61,10 @@ namespace ExectOS.Kernel
         private static string Description(BugCheckCode code) => code switch
         {
             BugCheckCode.KmodeExceptionNotHandled => "    a run-time check failed in kernel code (parameter 1: which check, 2: detail)",
+            BugCheckCode.MemoryManagement => "    the memory manager found a broken invariant (parameter 1: which check)",
+            BugCheckCode.PfnListCorrupt => "    the PFN database is corrupt or was misused (parameter 1: which check, 2: the page)",
+            BugCheckCode.PageFaultInNonpagedArea => "    kernel code touched an address that is not mapped (parameter 1: address, 2: error code, 3: instruction)",
+            BugCheckCode.UnexpectedKernelModeTrap => "    a processor exception the kernel does not handle (parameter 1: vector, 2: error code or address, 3: stack or instruction)",
             BugCheckCode.ManuallyInitiatedCrash => "    the boot parameters asked for a bug check (TEST=BUGCHECK)",
             BugCheckCode.LoaderBlockInvalid => "    the loader block is missing or from an incompatible loader (parameter 1: reason)",
             _ => "    the kernel found a broken invariant",

@@ -17,6 +17,7 @@ namespace ExectOS.Kernel
             RuntimeHost.Initialize(&EarlyHeap.Allocate, &BugCheck.FromFailFast);
             KernelConsole.Initialize();
             PrintBanner();
+            Traps.Initialize();
 
             LoaderBlockError error = LoaderBlock.Validate(loaderBlock, BuildInfo.BootArchitecture);
             if (error != LoaderBlockError.None)
@@ -50,6 +51,33 @@ namespace ExectOS.Kernel
             var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
             if (KernelParameters.Contains(parameters, "TEST=BUGCHECK"))
                 BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, 0x5445535400000001, 0, 0, 0);
+            if (KernelParameters.Contains(parameters, "TEST=PAGE-FAULT"))
+                s_sink = *(ulong*)0xFFFFF90000000000;
+            if (KernelParameters.Contains(parameters, "TEST=STACK-OVERFLOW"))
+            {
+                // Unbounded recursion on a fresh 16 KiB stack: the push into its guard page faults, the fault
+                // cannot be delivered on that stack, and the double fault runs on its own IST stack.
+                if (MemoryManager.AllocateStack(16 * 1024, out Memory.KernelStack stack) != Memory.StackError.None)
+                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x400, 0, 0, 0);
+                KernelConsole.WriteLine("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)");
+                Cpu.CallOnStack((void*)stack.Top.Value, (void*)(delegate*<nuint, void>)&Recurse, 0);
+            }
+        }
+
+        private static ulong s_sink;
+
+        private static void Recurse(nuint depth)
+        {
+            Frame frame = default;
+            frame[(int)(depth & 15)] = depth;
+            Recurse(depth + 1);
+            s_sink += frame[(int)((depth + 1) & 15)];
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(16)]
+        private struct Frame
+        {
+            private ulong _element;
         }
 
         private static void PrintLoaderBlock(LoaderBlock* block)

@@ -19,6 +19,10 @@ namespace ExectOS.Kernel
         private static LayoutRegion s_pfnRegion;
         private static ulong s_backingPages;
         private static bool s_fiveLevel;
+        private static SystemPteSpace s_ptes;
+        private static PhysicalAddress s_root;
+
+        internal static SystemPteSpace* SystemPtes => (SystemPteSpace*)Unsafe.AsPointer(ref s_ptes);
         private static ulong s_layoutChecksum;
 
         internal static ulong LayoutChecksum => s_layoutChecksum;
@@ -34,12 +38,12 @@ namespace ExectOS.Kernel
         {
             s_fiveLevel = ActivePaging.FiveLevel;
             if (s_fiveLevel)
-                Initialize<Amd64La57, Amd64La57Kernel>(block, Amd64La57Kernel.PfnDatabase);
+                Initialize<Amd64La57, Amd64La57Kernel>(block, Amd64La57Kernel.PfnDatabase, Amd64La57Kernel.SystemPtes);
             else
-                Initialize<Amd64, Amd64Kernel>(block, Amd64Kernel.PfnDatabase);
+                Initialize<Amd64, Amd64Kernel>(block, Amd64Kernel.PfnDatabase, Amd64Kernel.SystemPtes);
         }
 
-        private static void Initialize<TMode, TLayout>(LoaderBlock* block, int pfnRegion)
+        private static void Initialize<TMode, TLayout>(LoaderBlock* block, int pfnRegion, int systemPtes)
             where TMode : struct, IPagingMode
             where TLayout : struct, ILayout
         {
@@ -56,6 +60,9 @@ namespace ExectOS.Kernel
             if (TLayout.RegionCount > Regions.Capacity || !TLayout.Compute(MemoryMap.RamPages(map), span))
                 BugCheck.Raise(BugCheckCode.MemoryManagement, 0x200, MemoryMap.RamPages(map), 0, 0);
             s_pfnRegion = span[pfnRegion];
+            StackError ptes = s_ptes.Initialize(span[systemPtes].Start, span[systemPtes].Size >> 12);
+            if (ptes != StackError.None)
+                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x210, (ulong)ptes, span[systemPtes].Size, 0);
             // FNV-1a over every region's start and size: one number to compare layouts across boots and builds.
             ulong checksum = 0xCBF29CE484222325;
             for (int i = 0; i < TLayout.RegionCount; i++)
@@ -67,6 +74,7 @@ namespace ExectOS.Kernel
 
             var memory = new HyperspaceMemory<TMode>(s_hyperspace);
             var table = new PageTable<TMode>(new PhysicalAddress(block->PageTableRoot));
+            s_root = new PhysicalAddress(block->PageTableRoot);
             PfnBuildReport report = PfnBuild<TMode>.Build(ref memory, table, map, s_pfnRegion, (PfnEntry*)s_pfnRegion.Start.Value, Pfn);
             memory.Release();
             if (!report.IsOk)
@@ -165,6 +173,54 @@ namespace ExectOS.Kernel
             return done;
         }
 
+        /// <summary>A kernel stack of <paramref name="bytes"/> (rounded up to pages) with a guard page below; false when memory or address space ran out.</summary>
+        internal static StackError AllocateStack(ulong bytes, out KernelStack stack)
+            => s_fiveLevel ? AllocateStack<Amd64La57>(bytes, out stack) : AllocateStack<Amd64>(bytes, out stack);
+
+        /// <summary>Frees a stack; the size must be the one it was allocated with. Misuse is returned, corruption stops the system.</summary>
+        internal static StackError FreeStack(VirtualAddress top, ulong bytes)
+            => s_fiveLevel ? FreeStack<Amd64La57>(top, bytes) : FreeStack<Amd64>(top, bytes);
+
+        /// <summary>Whether an address is in the guard page of a live kernel stack (for the fault handlers).</summary>
+        internal static bool IsStackGuardPage(VirtualAddress address, out VirtualAddress stackBase)
+            => KernelStacks<Amd64, CpuTranslationCache>.IsGuardPage(SystemPtes, address, out stackBase);
+
+        /// <summary>Whether a kernel address is mapped, walking the live tables.</summary>
+        internal static bool IsMapped(VirtualAddress address)
+        {
+            if (s_fiveLevel)
+            {
+                var memory = Physical<Amd64La57>();
+                bool mapped = new PageTable<Amd64La57>(s_root).Translate(ref memory, address, out _);
+                memory.Release();
+                return mapped;
+            }
+            var memory4 = Physical<Amd64>();
+            bool mapped4 = new PageTable<Amd64>(s_root).Translate(ref memory4, address, out _);
+            memory4.Release();
+            return mapped4;
+        }
+
+        private static StackError AllocateStack<TMode>(ulong bytes, out KernelStack stack) where TMode : struct, IPagingMode
+        {
+            var memory = Physical<TMode>();
+            StackError error = KernelStacks<TMode, CpuTranslationCache>.Allocate(ref memory, new PageTable<TMode>(s_root), SystemPtes, Pfn, bytes, out stack, out PfnProblem problem);
+            memory.Release();
+            if (error == StackError.Corrupt)
+                Checked(problem.IsCorruption ? problem : PfnProblem.Of(PfnError.EntryCorrupt, 0, (ulong)error));
+            return error;
+        }
+
+        private static StackError FreeStack<TMode>(VirtualAddress top, ulong bytes) where TMode : struct, IPagingMode
+        {
+            var memory = Physical<TMode>();
+            StackError error = KernelStacks<TMode, CpuTranslationCache>.Free(ref memory, new PageTable<TMode>(s_root), SystemPtes, Pfn, top, bytes, out PfnProblem problem);
+            memory.Release();
+            if (error == StackError.Corrupt)
+                Checked(problem.IsCorruption ? problem : PfnProblem.Of(PfnError.EntryCorrupt, 0, (ulong)error));
+            return error;
+        }
+
         /// <summary>Misuse and corruption stop the system (PFN_LIST_CORRUPT, parameter 1 says which check); running out does not.</summary>
         private static bool Checked(PfnProblem problem)
         {
@@ -187,5 +243,11 @@ namespace ExectOS.Kernel
             public const int Capacity = 16;
             public LayoutRegion First;
         }
+    }
+
+    /// <summary>invlpg for the kernel's live tables.</summary>
+    internal struct CpuTranslationCache : ITranslationCache
+    {
+        public static unsafe void Invalidate(VirtualAddress address) => Hardware.Cpu.InvalidatePage((void*)address.Value);
     }
 }

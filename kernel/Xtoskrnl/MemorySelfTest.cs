@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Paging.X86;
 using ExectOS.Text;
@@ -103,6 +104,8 @@ namespace ExectOS.Kernel
                 Fail(7, page, 1);
             MemoryManager.FreePage(page, PageUse.Allocated);
 
+            ulong stacks = RunStacks();
+
             if (pfn->AvailablePages != available || pfn->ActivePages != active)
                 Fail(8, pfn->AvailablePages, available);
             PfnProblem problem = pfn->Validate();
@@ -120,7 +123,72 @@ namespace ExectOS.Kernel
             line.AppendDecimal((ulong)sizeof(PfnEntry));
             line.Append(" per entry), layout checksum ");
             line.AppendHexPrefixed(MemoryManager.LayoutChecksum, 16);
+            line.Append(", ");
+            line.AppendDecimal(stacks);
+            line.Append(" stack pages");
             KernelConsole.WriteLine(line.AsSpan());
+        }
+
+        [InlineArray(4)]
+        private struct StackArray
+        {
+            public KernelStack First;
+        }
+
+        private static ulong s_onStack;
+
+        private static void OnStack(nuint marker)
+        {
+            ulong local = marker;
+            s_onStack = (ulong)&local;
+        }
+
+        /// <summary>Stacks of several sizes: written end to end, guard page unmapped, run on, wrong-size free refused, freed. Returns the pages used.</summary>
+        private static ulong RunStacks()
+        {
+            StackArray storage = default;
+            Span<KernelStack> stacks = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref storage.First, 4);
+            ulong bytes0 = 4096, bytes1 = 12289, bytes2 = 65536, bytes3 = 204800;
+            ulong pages = 0;
+            for (int i = 0; i < 4; i++)
+            {
+                ulong bytes = i == 0 ? bytes0 : i == 1 ? bytes1 : i == 2 ? bytes2 : bytes3;
+                if (MemoryManager.AllocateStack(bytes, out stacks[i]) != StackError.None)
+                    Fail(10, bytes, (ulong)i);
+                if (stacks[i].Top.Value - stacks[i].Base.Value != (bytes + 4095) / 4096 * 4096)
+                    Fail(11, stacks[i].Base.Value, stacks[i].Top.Value);
+                if (MemoryManager.IsMapped(new VirtualAddress(stacks[i].Base.Value - 4096)) || !MemoryManager.IsStackGuardPage(new VirtualAddress(stacks[i].Base.Value - 1), out _))
+                    Fail(12, stacks[i].Base.Value, 0);
+                for (ulong at = stacks[i].Base.Value; at < stacks[i].Top.Value; at += 512)
+                {
+                    if (*(ulong*)at != 0)
+                        Fail(13, at, 0);
+                    *(ulong*)at = at;
+                }
+                pages += stacks[i].Pages;
+            }
+            for (int i = 0; i < 4; i++)
+            {
+                for (ulong at = stacks[i].Base.Value; at < stacks[i].Top.Value; at += 512)
+                {
+                    if (*(ulong*)at != at)
+                        Fail(14, at, (ulong)i);
+                }
+            }
+            Cpu.CallOnStack((void*)stacks[2].Top.Value, (void*)(delegate*<nuint, void>)&OnStack, 0x57);
+            if (s_onStack < stacks[2].Base.Value || s_onStack >= stacks[2].Top.Value)
+                Fail(15, s_onStack, stacks[2].Base.Value);
+            if (MemoryManager.FreeStack(stacks[1].Top, bytes1 + 4096) != StackError.WrongSize || MemoryManager.FreeStack(stacks[1].Top, 4096) != StackError.WrongSize)
+                Fail(16, stacks[1].Top.Value, 0);
+            for (int i = 0; i < 4; i++)
+            {
+                ulong bytes = i == 0 ? bytes0 : i == 1 ? bytes1 : i == 2 ? bytes2 : bytes3;
+                if (MemoryManager.FreeStack(stacks[i].Top, bytes) != StackError.None || MemoryManager.IsMapped(stacks[i].Base))
+                    Fail(17, stacks[i].Top.Value, bytes);
+            }
+            if (MemoryManager.SystemPtes->InUse != 0)
+                Fail(18, MemoryManager.SystemPtes->InUse, 0);
+            return pages;
         }
 
         private static ulong Pattern(ulong page, ulong word, ulong salt) => (page << 12 | word) * 0x9E3779B97F4A7C15 + salt;

@@ -78,6 +78,17 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArLoadIdt"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void LoadIdt(void* pseudoDescriptor);
 
+        [RuntimeImport("ArLoadTaskRegister"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void LoadTaskRegister(ushort selector);
+
+        /// <summary>The address of the first trap entry (see <see cref="TrapLayout"/>).</summary>
+        [RuntimeImport("ArTrapEntryTable"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint TrapEntryTable();
+
+        /// <summary>Calls <paramref name="function"/>(<paramref name="argument"/>) on the stack whose top is <paramref name="stackTop"/>.</summary>
+        [RuntimeImport("ArCallOnStack"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void CallOnStack(void* stackTop, void* function, nuint argument);
+
         /// <summary>
         /// One-way: the hand-off (see <see cref="Boot.HandOffLayout"/>). Called through the copy in the
         /// hand-off page; this symbol is the original the loader copies.

@@ -78,7 +78,7 @@ public sealed class BootTests : IDisposable
         Assert.InRange(Count(1), (ulong)megabytes * 256 * 85 / 100, (ulong)megabytes * 256);
         // The self-test allocated, touched and freed pages and runs, and every count came back.
         string selfTest = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: self-test passed: ", StringComparison.Ordinal));
-        Assert.Matches($@"^XTOSKRNL: self-test passed: RAM \d+ MiB, {Count(1) + Count(2)} free pages, PFN database {backed * 4096} bytes \(32 per entry\), layout checksum 0x[0-9A-F]{{16}}$", selfTest);
+        Assert.Matches($@"^XTOSKRNL: self-test passed: RAM \d+ MiB, {Count(1) + Count(2)} free pages, PFN database {backed * 4096} bytes \(32 per entry\), layout checksum 0x[0-9A-F]{{16}}, 71 stack pages$", selfTest);
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
@@ -160,6 +160,34 @@ public sealed class BootTests : IDisposable
         Assert.Contains("XTOSKRNL: parameters: TEST=BUGCHECK", result.Lines);
         Assert.Contains(result.Lines, l => l.StartsWith("*** STOP: 0x000000E2 (0x5445535400000001, ", StringComparison.Ordinal));
         Assert.Equal("exectos: FAIL bug check 0x000000E2 MANUALLY_INITIATED_CRASH (0x5445535400000001, 0x0000000000000000, 0x0000000000000000, 0x0000000000000000)", result.LastLine);
+    }
+
+    [Fact]
+    public void KernelStackOverflowEndsInTheGuardPageBugCheck()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST=STACK-OVERFLOW");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)", result.Lines);
+        // The push into the guard page cannot deliver its page fault on that stack: a double fault, on its own IST stack.
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #DF double fault (vector 8) at RIP 0xFFFFF800008", StringComparison.Ordinal));
+        string overflow = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: kernel stack overflow: ", StringComparison.Ordinal));
+        var match = System.Text.RegularExpressions.Regex.Match(overflow, "^XTOSKRNL: kernel stack overflow: 0x([0-9A-F]{16}) is the guard page below the stack at 0x([0-9A-F]{16})$");
+        Assert.True(match.Success, overflow);
+        ulong address = Convert.ToUInt64(match.Groups[1].Value, 16), stackBase = Convert.ToUInt64(match.Groups[2].Value, 16);
+        Assert.InRange(address, stackBase - 4096, stackBase - 1);
+        Assert.InRange(stackBase, 0xFFFFF88000000000UL, 0xFFFFF89FFFFFFFFFUL);
+        Assert.Matches($"^exectos: FAIL bug check 0x0000007F UNEXPECTED_KERNEL_MODE_TRAP \\(0x0000000000000008, 0x{address:X16}, 0x{stackBase:X16}, 0xFFFFF800008[0-9A-F]{{5}}\\)$", result.LastLine);
+    }
+
+    [Fact]
+    public void PageFaultIsReportedByTheTrapHandler()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST=PAGE-FAULT");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #PF page fault (vector 14) at RIP ", StringComparison.Ordinal) && l.EndsWith(", CR2 0xFFFFF90000000000", StringComparison.Ordinal));
+        Assert.StartsWith("exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA (0xFFFFF90000000000, 0x0000000000000000, 0xFFFFF800008", result.LastLine);
     }
 
     [Fact]

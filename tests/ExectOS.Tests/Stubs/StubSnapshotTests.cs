@@ -1,3 +1,4 @@
+using ExectOS.Hardware;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -84,6 +85,54 @@ public sealed class StubSnapshotTests
                 Assert.Equal(stub.Code[^3].IP, last.NearBranchTarget);
             }
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void TheTrapEntriesAreFixedStrideAndJoinOneCommonPath(StubArchitecture arch)
+    {
+        StubImage image = StubImage.Build(arch);
+        PlacedStub stub = image.Stubs.Single(s => s.Name == "ArTrapEntryTable");
+        int entries = stub.Offset + 16;
+        int common = entries + TrapLayout.EntryCount * TrapLayout.EntryStride;
+        Instruction Decode(int at)
+        {
+            var decoder = Decoder.Create(arch.Bitness(), new ByteArrayCodeReader(image.Text, at, image.Text.Length - at), (ulong)at);
+            return decoder.Decode();
+        }
+        for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
+        {
+            int at = entries + vector * TrapLayout.EntryStride;
+            Instruction first = Decode(at);
+            if (!TrapLayout.HasErrorCode(vector))
+            {
+                Assert.True(first.Mnemonic == Mnemonic.Push && first.Immediate32 == 0, $"vector {vector}: '{first}' where a zero error code is pushed");
+                at = (int)first.NextIP;
+                first = Decode(at);
+            }
+            Assert.True(first.Mnemonic == Mnemonic.Push && first.GetImmediate(0) == (ulong)vector, $"vector {vector}: '{first}'");
+            Instruction jump = Decode((int)first.NextIP);
+            Assert.True(jump.IsJmpNear && jump.NearBranchTarget == (ulong)common, $"vector {vector}: '{jump}' does not join the common path at {common:X}");
+            Assert.True((int)jump.NextIP <= entries + (vector + 1) * TrapLayout.EntryStride);
+        }
+        // The common path restores every register it saved, drops the vector and error code, and returns from the interrupt.
+        var path = new List<Instruction>();
+        for (int at = common; ; )
+        {
+            Instruction i = Decode(at);
+            path.Add(i);
+            at = (int)i.NextIP;
+            if (i.Mnemonic == Mnemonic.Iret || i.Mnemonic == Mnemonic.Iretd || i.Mnemonic == Mnemonic.Iretq)
+                break;
+            Assert.True(path.Count < 80, "no interrupt return on the common path");
+        }
+        List<Register> pushed = path.TakeWhile(i => i.Mnemonic is Mnemonic.Push or Mnemonic.Pushad).Select(i => i.Op0Register).ToList();
+        List<Register> popped = path.AsEnumerable().Reverse().Skip(2).TakeWhile(i => i.Mnemonic is Mnemonic.Pop or Mnemonic.Popad).Select(i => i.Op0Register).Reverse().ToList();
+        Assert.Equal(pushed.AsEnumerable().Reverse(), popped);
+        Assert.Equal(arch == StubArchitecture.X64 ? 15 : 1, pushed.Count);
+        Instruction drop = path[^2];
+        Assert.True(drop.Mnemonic == Mnemonic.Add && drop.GetImmediate(1) == (ulong)(2 * (arch == StubArchitecture.X64 ? 8 : 4)), $"'{drop}' before the interrupt return");
+        Assert.Contains(path, i => i.Mnemonic == Mnemonic.Call && i.Op0Kind == OpKind.Register);
     }
 
     [Theory]
@@ -270,6 +319,14 @@ public sealed class StubSnapshotTests
                 }
 
                 StubDeclaration declaration = StubCatalog.Declarations.Single(d => d.Name == symbols[n].Name);
+                // The callable part of the trap stub ends at its return; the entries after it are not called
+                // (TheTrapEntriesAreFixedStrideAndJoinOneCommonPath checks them).
+                if (declaration.TrapEntries)
+                {
+                    int ret = code.FindIndex(i => i.FlowControl == FlowControl.Return);
+                    end = (int)code[ret].NextIP;
+                    code = code.Take(ret + 1).ToList();
+                }
                 yield return new DecodedStub(declaration, (ulong)start, (ulong)end, code);
             }
         }

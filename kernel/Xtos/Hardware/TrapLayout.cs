@@ -1,0 +1,31 @@
+namespace ExectOS.Hardware
+{
+    /// <summary>
+    /// The trap entry stubs (ArTrapEntryTable): one entry per processor exception vector at a fixed stride,
+    /// each pushing a zero where the processor pushes no error code, then the vector, and joining a common
+    /// path that saves the general registers as a <c>TrapFrame</c> and calls the dispatcher whose address
+    /// the processor block (GS base on x64, FS base on x86) holds at <see cref="DispatcherOffset"/>.
+    /// One definition for the kernel and the stub assembler.
+    /// </summary>
+#if EXECTOS_STUB_ASSEMBLER
+    internal
+#else
+    public
+#endif
+    static class TrapLayout
+    {
+        /// <summary>Exception vectors 0 to 31.</summary>
+        public const int EntryCount = 32;
+
+        /// <summary>Bytes from one entry to the next.</summary>
+        public const int EntryStride = 16;
+
+        /// <summary>Offset of the dispatcher's address in the processor block.</summary>
+        public const int DispatcherOffset = 0;
+
+        /// <summary>Vectors for which the processor pushes an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP, #VC, #SX.</summary>
+        public const uint ErrorCodeVectors = (1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 17) | (1u << 21) | (1u << 29) | (1u << 30);
+
+        public static bool HasErrorCode(int vector) => (ErrorCodeVectors & (1u << vector)) != 0;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+using ExectOS.Hardware;
+using ExectOS.Memory;
+using ExectOS.Text;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>The registers the trap entry saves (see <see cref="TrapLayout"/>), then what the processor pushed.</summary>
+#pragma warning disable CS0649 // written by the trap entry stub
+    internal struct TrapFrame
+    {
+        public ulong R15, R14, R13, R12, R11, R10, R9, R8, Rdi, Rsi, Rbp, Rbx, Rdx, Rcx, Rax;
+        public ulong Vector, ErrorCode;
+        public ulong Rip, Cs, Rflags, Rsp, Ss;
+    }
+#pragma warning restore CS0649
+
+    /// <summary>
+    /// The kernel's own GDT (the hand-off page's selectors, plus a TSS), a TSS whose IST1 is a stack of
+    /// its own for double faults and NMIs, and an IDT with the exception vectors. Every exception prints
+    /// the fault and stops: a page fault is 0x50; a fault in a kernel stack's guard page, including the
+    /// double fault a stack overflow becomes, says so and is 0x7F; anything else is 0x7F with its vector.
+    /// </summary>
+    internal static unsafe class Traps
+    {
+        private const ushort TssSelector = 0x20;
+        private const uint GsBaseMsr = 0xC0000101;
+        private const int DoubleFaultStackWords = 2048;
+
+        [InlineArray(6)]
+        private struct GdtTable { private ulong _element; }
+
+        [InlineArray(512)]
+        private struct IdtTable { private ulong _element; }
+
+        [InlineArray(13)]
+        private struct TaskState { private ulong _element; }
+
+        [InlineArray(DoubleFaultStackWords)]
+        private struct IstStack { private ulong _element; }
+
+        [InlineArray(2)]
+        private struct PseudoDescriptor { private ulong _element; }
+
+        private struct ProcessorBlock
+        {
+            public void* Dispatcher;
+            public ulong Self;
+        }
+
+#pragma warning disable CS0649 // written through pointers
+        private static GdtTable s_gdt;
+        private static IdtTable s_idt;
+        private static TaskState s_tss;
+        private static IstStack s_doubleFaultStack;
+        private static ProcessorBlock s_processor;
+#pragma warning restore CS0649
+
+        internal static void Initialize()
+        {
+            ulong* gdt = (ulong*)Unsafe.AsPointer(ref s_gdt);
+            gdt[0] = 0;
+            gdt[Boot.HandOffLayout.Code64Selector / 8] = Boot.HandOffLayout.Code64Descriptor;
+            gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
+            gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
+
+            // 64-bit TSS: IST1 at offset 36, the I/O map base past the end (no I/O bitmap).
+            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
+            ulong istTop = ((ulong)Unsafe.AsPointer(ref s_doubleFaultStack) + DoubleFaultStackWords * 8) & ~15UL;
+            *(ulong*)(tss + 36) = istTop;
+            *(ushort*)(tss + 102) = 104;
+            ulong tssBase = (ulong)tss, limit = 103;
+            gdt[TssSelector / 8] = (limit & 0xFFFF) | ((tssBase & 0xFFFFFF) << 16) | (0x89UL << 40) | (((limit >> 16) & 0xF) << 48) | (((tssBase >> 24) & 0xFF) << 56);
+            gdt[TssSelector / 8 + 1] = tssBase >> 32;
+
+            ulong* idt = (ulong*)Unsafe.AsPointer(ref s_idt);
+            ulong entries = Cpu.TrapEntryTable();
+            for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
+            {
+                ulong offset = entries + (ulong)(vector * TrapLayout.EntryStride);
+                ulong ist = vector == 8 || vector == 2 ? 1UL : 0UL;
+                idt[vector * 2] = (offset & 0xFFFF) | ((ulong)Boot.HandOffLayout.Code64Selector << 16) | (ist << 32) | (0x8EUL << 40) | (((offset >> 16) & 0xFFFF) << 48);
+                idt[vector * 2 + 1] = offset >> 32;
+            }
+
+            s_processor.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
+            s_processor.Self = (ulong)Unsafe.AsPointer(ref s_processor);
+            Cpu.WriteMsr(GsBaseMsr, s_processor.Self);
+
+            // Pseudo-descriptors: the 16-bit limit at byte 6, so the 64-bit base is aligned at byte 8.
+            PseudoDescriptor descriptor = default;
+            byte* pseudo = (byte*)&descriptor + 6;
+            *(ushort*)pseudo = 6 * 8 - 1;
+            *(ulong*)(pseudo + 2) = (ulong)gdt;
+            Cpu.LoadGdt(pseudo);
+            Cpu.LoadTaskRegister(TssSelector);
+            *(ushort*)pseudo = 256 * 16 - 1;
+            *(ulong*)(pseudo + 2) = (ulong)idt;
+            Cpu.LoadIdt(pseudo);
+        }
+
+        private static void Dispatch(TrapFrame* frame)
+        {
+            ulong address = Cpu.ReadCr2();
+            ulong vector = frame->Vector;
+            TextLine line = default;
+            line.Append("XTOSKRNL: trap ");
+            line.Append(Name(vector));
+            line.Append(" (vector ");
+            line.AppendDecimal(vector);
+            line.Append(") at RIP ");
+            line.AppendHexPrefixed(frame->Rip, 16);
+            line.Append(", error ");
+            line.AppendHexPrefixed(frame->ErrorCode, 1);
+            line.Append(", RSP ");
+            line.AppendHexPrefixed(frame->Rsp, 16);
+            line.Append(", CR2 ");
+            line.AppendHexPrefixed(address, 16);
+            KernelConsole.WriteLine(line.AsSpan());
+
+            if ((vector == 8 || vector == 14) && MemoryManager.IsStackGuardPage(new VirtualAddress(address), out VirtualAddress stackBase))
+            {
+                line.Clear();
+                line.Append("XTOSKRNL: kernel stack overflow: ");
+                line.AppendHexPrefixed(address, 16);
+                line.Append(" is the guard page below the stack at ");
+                line.AppendHexPrefixed(stackBase.Value, 16);
+                KernelConsole.WriteLine(line.AsSpan());
+                BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, vector, address, stackBase.Value, frame->Rip);
+            }
+            if (vector == 14)
+                BugCheck.Raise(BugCheckCode.PageFaultInNonpagedArea, address, frame->ErrorCode, frame->Rip, 0);
+            BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, vector, frame->ErrorCode, frame->Rip, address);
+        }
+
+        private static string Name(ulong vector) => vector switch
+        {
+            0 => "#DE divide error",
+            1 => "#DB debug",
+            2 => "NMI",
+            3 => "#BP breakpoint",
+            4 => "#OF overflow",
+            5 => "#BR bound range",
+            6 => "#UD invalid opcode",
+            7 => "#NM device not available",
+            8 => "#DF double fault",
+            10 => "#TS invalid TSS",
+            11 => "#NP segment not present",
+            12 => "#SS stack fault",
+            13 => "#GP general protection",
+            14 => "#PF page fault",
+            16 => "#MF x87 error",
+            17 => "#AC alignment check",
+            18 => "#MC machine check",
+            19 => "#XM SIMD exception",
+            _ => "exception",
+        };
+    }
+}

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
+using ExectOS.Memory;
+using ExectOS.Paging.X86;
+using Xunit;
+
+namespace ExectOS.Tests.Memory;
+
+/// <summary>Kernel stacks in the system PTE region, on a machine booted from a real map (see <see cref="PfnDatabaseTests"/>).</summary>
+public unsafe class KernelStackTests
+{
+    private const ulong Page = 4096;
+
+    [Fact]
+    public void TheSlotAllocatorMatchesAModelAndRefusesWrongReleases()
+    {
+        var space = (SystemPteSpace*)NativeMemory.AllocZeroed((nuint)sizeof(SystemPteSpace));
+        try
+        {
+            Assert.Equal(StackError.RegionTooLarge, space->Initialize(new VirtualAddress(0xFFFFF88000000000), SystemPteSpace.Capacity + 1));
+            Assert.Equal(StackError.None, space->Initialize(new VirtualAddress(0xFFFFF88000000000), 3000));
+            var random = new Random(5);
+            var model = new bool[3000];
+            var live = new List<(ulong First, ulong Pages)>();
+            for (int step = 0; step < 5000; step++)
+            {
+                if (random.Next(2) == 0 || live.Count == 0)
+                {
+                    ulong pages = (ulong)random.Next(1, 90);
+                    StackError error = space->Reserve(pages, out ulong first);
+                    int fit = FirstFit(model, (int)pages);
+                    if (fit < 0)
+                    {
+                        Assert.Equal(StackError.NoAddressSpace, error);
+                        continue;
+                    }
+                    Assert.Equal(StackError.None, error);
+                    Assert.Equal((ulong)fit, first);
+                    for (ulong s = first; s < first + pages; s++)
+                        model[s] = true;
+                    live.Add((first, pages));
+                }
+                else
+                {
+                    int index = random.Next(live.Count);
+                    var (first, pages) = live[index];
+                    Assert.Equal(StackError.WrongSize, space->Release(first, pages + 1));
+                    if (pages > 1)
+                    {
+                        Assert.Equal(StackError.WrongSize, space->Release(first, pages - 1));
+                        Assert.Equal(StackError.NotAStack, space->Release(first + 1, pages - 1));
+                    }
+                    Assert.True(space->Find(first + pages - 1, out ulong found, out ulong length));
+                    Assert.Equal((first, pages), (found, length));
+                    Assert.Equal(StackError.None, space->Release(first, pages));
+                    Assert.Equal(StackError.NotAStack, space->Release(first, pages));
+                    for (ulong s = first; s < first + pages; s++)
+                        model[s] = false;
+                    live.RemoveAt(index);
+                }
+                Assert.Equal((ulong)model.Count(u => u), space->InUse);
+                Assert.Equal((ulong)live.Count, space->Allocations);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(space);
+        }
+    }
+
+    [Fact]
+    public void StacksOfAnySizeHaveAGuardPageAndComeBackWhole()
+    {
+        using var m = PfnDatabaseTests.Boot("ovmf-q35-512M.txt");
+        Assert.True(m.Report.IsOk);
+        var regions = new LayoutRegion[Amd64Kernel.RegionCount];
+        Assert.True(Amd64Kernel.Compute(m.Report.Pages, regions));
+        var space = (SystemPteSpace*)NativeMemory.AllocZeroed((nuint)sizeof(SystemPteSpace));
+        try
+        {
+            Assert.Equal(StackError.None, space->Initialize(regions[Amd64Kernel.SystemPtes].Start, regions[Amd64Kernel.SystemPtes].Size / Page));
+            ulong available = m.Db.AvailablePages, tables = m.Db.CountUse(PageUse.PageTable);
+            var random = new Random(11);
+            var live = new List<(KernelStack Stack, ulong Bytes)>();
+            ulong[] sizes = [1, 4096, 4097, 12289, 65536, 300000];
+            for (int step = 0; step < 400; step++)
+            {
+                if (step < sizes.Length || (random.Next(3) != 0 && live.Count < 60) || live.Count == 0)
+                {
+                    ulong bytes = step < sizes.Length ? sizes[step] : (ulong)random.Next(1, 96 * 1024);
+                    StackError error = KernelStacks<Amd64, NoTranslationCache>.Allocate(ref m.Memory, m.Table, space, m.Database, bytes, out KernelStack stack, out PfnProblem problem);
+                    Assert.True(error == StackError.None, $"{error} {problem.Error}");
+                    ulong pages = (bytes + Page - 1) / Page;
+                    Assert.Equal(pages, stack.Pages);
+                    Assert.Equal(stack.Base.Value + pages * Page, stack.Top.Value);
+                    AssertStack(m, space, stack);
+                    Assert.DoesNotContain(live, l => l.Stack.Base.Value - Page < stack.Top.Value && stack.Base.Value - Page < l.Stack.Top.Value);
+                    live.Add((stack, bytes));
+                }
+                else
+                {
+                    int index = random.Next(live.Count);
+                    var (stack, bytes) = live[index];
+                    ulong before = m.Db.AvailablePages;
+                    Assert.Equal(StackError.WrongSize, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes + Page, out _));
+                    if (stack.Pages > 1)
+                        Assert.Equal(StackError.WrongSize, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes - Page, out _));
+                    Assert.Equal(StackError.NotAStack, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top + Page, bytes, out _));
+                    Assert.Equal(before, m.Db.AvailablePages);
+                    AssertStack(m, space, stack);
+                    Assert.Equal(StackError.None, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out PfnProblem freed));
+                    Assert.True(freed.IsOk);
+                    Assert.False(m.Table.Translate(ref m.Memory, stack.Base, out _));
+                    Assert.Equal(StackError.NotAStack, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
+                    live.RemoveAt(index);
+                }
+                Assert.True(m.Db.Validate().IsOk);
+            }
+            foreach (var (stack, bytes) in live)
+                Assert.Equal(StackError.None, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
+            // Every stack page and every table the stacks needed went back.
+            Assert.Equal(available, m.Db.AvailablePages);
+            Assert.Equal(tables, m.Db.CountUse(PageUse.PageTable));
+            Assert.Equal(0UL, m.Db.CountUse(PageUse.KernelStack));
+            Assert.Equal(0UL, space->InUse);
+        }
+        finally
+        {
+            NativeMemory.Free(space);
+        }
+    }
+
+    private static void AssertStack(PfnDatabaseTests.Machine m, SystemPteSpace* space, KernelStack stack)
+    {
+        Assert.False(m.Table.Translate(ref m.Memory, new VirtualAddress(stack.Base.Value - Page), out _), "the guard page is mapped");
+        Assert.True(KernelStacks<Amd64, NoTranslationCache>.IsGuardPage(space, new VirtualAddress(stack.Base.Value - 8), out VirtualAddress owner));
+        Assert.Equal(stack.Base, owner);
+        Assert.False(KernelStacks<Amd64, NoTranslationCache>.IsGuardPage(space, stack.Base, out _));
+        for (ulong p = 0; p < stack.Pages; p++)
+        {
+            Assert.True(m.Table.Translate(ref m.Memory, stack.Base + p * Page, out Translation t));
+            Assert.Equal(PageProtection.Writable, t.Protection & (PageProtection.Writable | PageProtection.Executable));
+            PfnEntry* entry = m.Db.Entry(t.Address.Value / Page);
+            Assert.Equal(PageState.Active, entry->State);
+            Assert.Equal(PageUse.KernelStack, entry->Use);
+            Assert.Equal(SelfMap<Amd64>.LeafEntry(stack.Base + p * Page).Value, entry->PteAddress);
+        }
+    }
+
+    private static int FirstFit(bool[] used, int pages)
+    {
+        int run = 0;
+        for (int i = 0; i < used.Length; i++)
+        {
+            run = used[i] ? 0 : run + 1;
+            if (run == pages)
+                return i + 1 - pages;
+        }
+        return -1;
+    }
+}
