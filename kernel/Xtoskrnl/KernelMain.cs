@@ -51,6 +51,13 @@ namespace ExectOS.Kernel
             var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
             if (KernelParameters.Contains(parameters, "TEST=BUGCHECK"))
                 BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, 0x5445535400000001, 0, 0, 0);
+            if (KernelParameters.Contains(parameters, "TEST=DOUBLE-FREE"))
+            {
+                if (!MemoryManager.TryAllocatePage(Memory.PageUse.Allocated, false, out ulong page))
+                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x401, 0, 0, 0);
+                MemoryManager.FreePage(page, Memory.PageUse.Allocated);
+                MemoryManager.FreePage(page, Memory.PageUse.Allocated);
+            }
             if (KernelParameters.Contains(parameters, "TEST=PAGE-FAULT"))
                 s_sink = *(ulong*)0xFFFFF90000000000;
             if (KernelParameters.Contains(parameters, "TEST=STACK-OVERFLOW"))

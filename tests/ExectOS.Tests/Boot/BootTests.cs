@@ -181,6 +181,17 @@ public sealed class BootTests : IDisposable
     }
 
     [Fact]
+    public void DoubleFreeOfAPageIsAPfnListCorruptBugCheck()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST=DOUBLE-FREE");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: PFN database: a page was freed twice, page 0x", StringComparison.Ordinal));
+        // Parameter 1 names the check (0x7: double free), 2 the page, 3 its state (1: free).
+        Assert.Matches(@"^exectos: FAIL bug check 0x0000004E PFN_LIST_CORRUPT \(0x0000000000000007, 0x[0-9A-F]{16}, 0x0000000000000001, 0x0000000000000000\)$", result.LastLine);
+    }
+
+    [Fact]
     public void PageFaultIsReportedByTheTrapHandler()
     {
         var result = ExectosCommand.Boot("--params", "TEST=PAGE-FAULT");
