@@ -60,7 +60,7 @@ namespace ExectOS.Kernel
             if (TLayout.RegionCount > Regions.Capacity || !TLayout.Compute(MemoryMap.RamPages(map), span))
                 BugCheck.Raise(BugCheckCode.MemoryManagement, 0x200, MemoryMap.RamPages(map), 0, 0);
             s_pfnRegion = span[pfnRegion];
-            StackError ptes = s_ptes.Initialize(span[systemPtes].Start, span[systemPtes].Size >> 12);
+            StackError ptes = s_ptes.Initialize(span[systemPtes].Start, span[systemPtes].Size >> TMode.PageShift, TMode.PageShift);
             if (ptes != StackError.None)
                 BugCheck.Raise(BugCheckCode.MemoryManagement, 0x210, (ulong)ptes, span[systemPtes].Size, 0);
             // FNV-1a over every region's start and size: one number to compare layouts across boots and builds.

@@ -41,6 +41,7 @@ namespace ExectOS.Memory
 
         private VirtualAddress _base;
         private ulong _count;
+        private int _pageShift;
         private Bitmap _used;
         private Bitmap _starts;
 
@@ -51,10 +52,11 @@ namespace ExectOS.Memory
 
         public readonly ulong Count => _count;
 
-        public StackError Initialize(VirtualAddress start, ulong pages)
+        public StackError Initialize(VirtualAddress start, ulong pages, int pageShift)
         {
             if (pages > Capacity)
                 return StackError.RegionTooLarge;
+            _pageShift = pageShift;
             _base = start;
             _count = pages;
             _used = default;
@@ -134,11 +136,11 @@ namespace ExectOS.Memory
             return StackError.None;
         }
 
-        public readonly VirtualAddress AddressOf(ulong slot) => _base + (slot << 12);
+        public readonly VirtualAddress AddressOf(ulong slot) => _base + (slot << _pageShift);
 
         /// <summary>The slot of an address in the region, or ulong.MaxValue.</summary>
         public readonly ulong SlotOf(VirtualAddress address)
-            => address.Value >= _base.Value && (address.Value - _base.Value) >> 12 < _count ? (address.Value - _base.Value) >> 12 : ulong.MaxValue;
+            => address.Value >= _base.Value && (address.Value - _base.Value) >> _pageShift < _count ? (address.Value - _base.Value) >> _pageShift : ulong.MaxValue;
 
         private static bool IsSet(in Bitmap map, ulong slot) => (map[(int)(slot >> 6)] & (1UL << (int)(slot & 63))) != 0;
 
@@ -175,7 +177,7 @@ namespace ExectOS.Memory
         public bool TryAllocate(out PhysicalAddress frame)
         {
             PfnProblem problem = Database->AllocatePage(ref *Memory, PageUse.PageTable, true, out ulong page);
-            frame = new PhysicalAddress(page << 12);
+            frame = new PhysicalAddress(page << Database->PageShift);
             if (problem.IsCorruption)
                 Problem = problem;
             return problem.IsOk;
@@ -183,7 +185,7 @@ namespace ExectOS.Memory
 
         public void Free(PhysicalAddress frame)
         {
-            PfnProblem problem = Database->FreePage(frame.Value >> 12, PageUse.PageTable);
+            PfnProblem problem = Database->FreePage(frame.Value >> Database->PageShift, PageUse.PageTable);
             if (!problem.IsOk)
                 Problem = problem;
         }

@@ -209,6 +209,9 @@ namespace ExectOS.Memory
 
         public readonly int RunCount => _runCount;
 
+        /// <summary>log2 of the page size the database was built for.</summary>
+        public readonly int PageShift => _pageShift;
+
         public readonly PageRun Run(int index) => _runs[index];
 
         /// <summary>Free and zeroed frames: what can still be allocated.</summary>

@@ -19,8 +19,8 @@ public unsafe class KernelStackTests
         var space = (SystemPteSpace*)NativeMemory.AllocZeroed((nuint)sizeof(SystemPteSpace));
         try
         {
-            Assert.Equal(StackError.RegionTooLarge, space->Initialize(new VirtualAddress(0xFFFFF88000000000), SystemPteSpace.Capacity + 1));
-            Assert.Equal(StackError.None, space->Initialize(new VirtualAddress(0xFFFFF88000000000), 3000));
+            Assert.Equal(StackError.RegionTooLarge, space->Initialize(new VirtualAddress(0xFFFFF88000000000), SystemPteSpace.Capacity + 1, 12));
+            Assert.Equal(StackError.None, space->Initialize(new VirtualAddress(0xFFFFF88000000000), 3000, 12));
             var random = new Random(5);
             var model = new bool[3000];
             var live = new List<(ulong First, ulong Pages)>();
@@ -80,7 +80,7 @@ public unsafe class KernelStackTests
         var space = (SystemPteSpace*)NativeMemory.AllocZeroed((nuint)sizeof(SystemPteSpace));
         try
         {
-            Assert.Equal(StackError.None, space->Initialize(regions[Amd64Kernel.SystemPtes].Start, regions[Amd64Kernel.SystemPtes].Size / Page));
+            Assert.Equal(StackError.None, space->Initialize(regions[Amd64Kernel.SystemPtes].Start, regions[Amd64Kernel.SystemPtes].Size / Page, Amd64.PageShift));
             ulong available = m.Db.AvailablePages, tables = m.Db.CountUse(PageUse.PageTable);
             var random = new Random(11);
             var live = new List<(KernelStack Stack, ulong Bytes)>();
