@@ -67,7 +67,7 @@ namespace ExectOS.Memory
 
         internal byte _loaderType;
 
-        /// <summary>Bit 0: the firmware's runtime services need the frame.</summary>
+        /// <summary>Bit 0: the firmware's runtime services need the frame. Bit 1 (<see cref="PfnDatabase.PageableAttribute"/>): it backs pageable memory.</summary>
         public byte Attributes;
     }
 
@@ -190,6 +190,9 @@ namespace ExectOS.Memory
         public const int MaxRuns = 128;
 
         private const byte RuntimeAttribute = 1;
+
+        /// <summary>Attribute bit 1: the frame backs pageable memory (the paged pool); a pager could take it.</summary>
+        public const byte PageableAttribute = 2;
 
         private PfnEntry* _entries;
         private ulong _pageCount;

@@ -1,0 +1,93 @@
+// Points at the caller's physical-memory struct, as PfnTableAllocator does (see KernelStacks.cs).
+#pragma warning disable CS8500
+
+namespace ExectOS.Memory
+{
+    /// <summary>
+    /// Pool pages from the PFN database, mapped with the generated walker: each page a frame of use Pool
+    /// (marked pageable for the paged pool), writable and not executable, its PTE address recorded; page
+    /// tables from the database too. The kernel's pools use it on the live tables; hosted tests on
+    /// emulated ones.
+    /// </summary>
+    public unsafe struct PoolPages<TMode, TMemory, TCache> : IPoolPages
+        where TMode : struct, IPagingMode
+        where TMemory : struct, IPhysicalMemory
+        where TCache : struct, ITranslationCache
+    {
+        public PageTable<TMode> Table;
+        public PfnDatabase* Database;
+        public TMemory* Memory;
+
+        private static int Leaf => TMode.LevelCount - 1;
+
+        public PoolPages(PageTable<TMode> table, PfnDatabase* database, TMemory* memory)
+        {
+            Table = table;
+            Database = database;
+            Memory = memory;
+        }
+
+        public bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
+        {
+            var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };
+            for (ulong i = 0; i < count; i++)
+            {
+                VirtualAddress page = address + (i << TMode.PageShift);
+                PfnProblem taken = Database->AllocatePage(ref *Memory, PageUse.Pool, false, out ulong frame);
+                MapStatus status = MapStatus.OutOfMemory;
+                if (taken.IsOk)
+                {
+                    status = Table.Map(ref *Memory, ref tables, page, new PhysicalAddress(frame << TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
+                    flush.Flush<TCache>();
+                    if (status == MapStatus.Done)
+                    {
+                        PfnEntry* entry = Database->Entry(frame);
+                        entry->PteAddress = PfnBuild<TMode>.EntryOf(page, Leaf);
+                        if (pageable)
+                            entry->Attributes |= PfnDatabase.PageableAttribute;
+                    }
+                    else
+                    {
+                        Database->FreePage(frame, PageUse.Pool);
+                    }
+                }
+                if (status != MapStatus.Done)
+                {
+                    PoolProblem unwound = default;
+                    Decommit(address, i, ref unwound);
+                    if (taken.IsCorruption)
+                        problem = PoolProblem.FromPfn(taken);
+                    else if (tables.Problem.IsCorruption)
+                        problem = PoolProblem.FromPfn(tables.Problem);
+                    else if (!unwound.IsOk)
+                        problem = unwound;
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public void Decommit(VirtualAddress address, ulong count, ref PoolProblem problem)
+        {
+            var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };
+            for (ulong i = 0; i < count; i++)
+            {
+                VirtualAddress page = address + (i << TMode.PageShift);
+                if (Table.Unmap(ref *Memory, ref tables, page, out PhysicalAddress frame, out _, out TlbFlush flush) != MapStatus.Done)
+                {
+                    if (problem.IsOk)
+                        problem = PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x310, page.Value, count, i);
+                    continue;
+                }
+                flush.Flush<TCache>();
+                ulong number = frame.Value >> TMode.PageShift;
+                Database->Entry(number)->Attributes &= unchecked((byte)~PfnDatabase.PageableAttribute);
+                PfnProblem freed = Database->FreePage(number, PageUse.Pool);
+                if (!freed.IsOk && problem.IsOk)
+                    problem = PoolProblem.Of(PoolBugCheck.PfnListCorrupt, (ulong)freed.Error, freed.Page, freed.Detail, freed.Extra);
+            }
+            if (!tables.Problem.IsOk && problem.IsOk)
+                problem = PoolProblem.Of(PoolBugCheck.PfnListCorrupt, (ulong)tables.Problem.Error, tables.Problem.Page, tables.Problem.Detail, tables.Problem.Extra);
+        }
+    }
+}

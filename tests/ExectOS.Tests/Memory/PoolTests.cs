@@ -1,0 +1,538 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ExectOS.Hosted;
+using ExectOS.Memory;
+using Xunit;
+
+namespace ExectOS.Tests.Memory;
+
+/// <summary>
+/// The pool allocator on host memory whose pages become accessible only when the pool commits them
+/// (<see cref="HostPool"/>): a randomized stress against a reference model, and every corruption the
+/// pool claims to catch, each refused with its bug check and the pool left as it was.
+/// </summary>
+public unsafe class PoolTests
+{
+    private const ulong Page = 4096;
+    private static readonly uint Tag = HostPool.Tag("Test");
+
+    private static HostPool NewPool(PoolType type = PoolType.NonPaged, ulong specialPages = 0, uint specialTag = 0)
+        => new(type, initialPages: 512, expansionPages: 2048, specialPages: specialPages, specialTag: specialTag);
+
+    private static void AssertOk(PoolProblem problem)
+        => Assert.True(problem.IsOk, $"0x{problem.Code:X} ({problem.Describe()}): 0x{problem.P1:X} 0x{problem.P2:X} 0x{problem.P3:X} 0x{problem.P4:X}");
+
+    private static void AssertProblem(PoolProblem problem, uint code, ulong p1)
+    {
+        Assert.False(problem.IsOk, "the pool accepted what it should have refused");
+        Assert.True(problem.Code == code && problem.P1 == p1, $"expected 0x{code:X}/0x{p1:X}, got 0x{problem.Code:X}/0x{problem.P1:X} ({problem.Describe()}) 0x{problem.P2:X} 0x{problem.P3:X} 0x{problem.P4:X}");
+    }
+
+    private static byte* Alloc(HostPool pool, ulong bytes, uint tag = 0, ulong alignment = 0)
+    {
+        void* p = pool.Allocate(bytes, tag == 0 ? Tag : tag, alignment, out PoolProblem problem);
+        AssertOk(problem);
+        Assert.True(p != null, $"allocation of {bytes} bytes failed");
+        return (byte*)p;
+    }
+
+    /// <summary>
+    /// Ten million mixed operations (small, lookaside sizes, near a page, big, page-aligned), 24 tags,
+    /// against a model: every block filled with its own pattern and checked when freed, no two live blocks
+    /// overlapping (a shadow map of 16-byte units), per-tag counts exact, and the whole pool validated as
+    /// it goes. Some of the memory is withheld on the way so that running out is exercised too.
+    /// </summary>
+    [Fact]
+    public void TenMillionRandomOperationsMatchAReferenceModel()
+    {
+        const int operations = 10_000_000;
+        const int maxLive = 3000;
+        using var pool = new HostPool(PoolType.NonPaged, initialPages: 1024, expansionPages: 7168);
+        var random = new Random(20261130);
+        uint[] tags = Enumerable.Range(0, 24).Select(i => HostPool.Tag($"T{(char)('a' + i)}{i % 10}x")).ToArray();
+        var model = new Dictionary<uint, (ulong Allocs, ulong Frees, ulong Bytes)>();
+        var live = new List<(ulong Address, ulong Bytes, uint Tag, byte Seed)>(maxLive);
+        ulong regionBase = (ulong)pool.Region.Base;
+        var shadow = new int[pool.Region.Bytes / 16];
+        int nextId = 1;
+        var owner = new List<int>(maxLive);
+        long failures = 0;
+
+        for (int op = 0; op < operations; op++)
+        {
+            bool allocate = live.Count == 0 || (live.Count < maxLive && random.Next(100) < 52);
+            if (op % 1_000_000 == 500_000)
+                pool.Pages.Ledger.Budget = 0; // memory runs out for a while: allocations needing pages fail cleanly
+            else if (op % 1_000_000 == 600_000)
+                pool.Pages.Ledger.Budget = long.MaxValue;
+            if (allocate)
+            {
+                int kind = random.Next(100);
+                ulong bytes = kind switch
+                {
+                    < 55 => (ulong)random.Next(0, 497),        // lookaside sizes
+                    < 85 => (ulong)random.Next(497, 4081),     // free lists up to a whole page
+                    < 97 => (ulong)random.Next(4081, 40000),   // big
+                    _ => (ulong)random.Next(1, 9000),          // aligned to 64 or a page: whole pages
+                };
+                ulong alignment = kind >= 97 ? (random.Next(2) == 0 ? 64UL : Page) : 0;
+                uint tag = tags[random.Next(tags.Length)];
+                void* p = pool.Allocate(bytes, tag, alignment, out PoolProblem problem);
+                AssertOk(problem);
+                if (p == null)
+                {
+                    Assert.True(pool.Pages.Ledger.Budget < 16, $"allocation of {bytes} failed with memory left (op {op})");
+                    failures++;
+                    continue;
+                }
+                ulong address = (ulong)p;
+                Assert.True(address >= regionBase && address + bytes <= regionBase + pool.Region.Bytes);
+                Assert.Equal(0UL, address % (alignment > 16 ? alignment : 16));
+                int id = nextId++;
+                ulong firstUnit = (address - regionBase) / 16, lastUnit = (address - regionBase + Math.Max(bytes, 1) - 1) / 16;
+                for (ulong u = firstUnit; u <= lastUnit; u++)
+                {
+                    if (shadow[u] != 0)
+                        Assert.Fail($"op {op}: {bytes} bytes at 0x{address:X} overlap live allocation {shadow[u]}");
+                    shadow[u] = id;
+                }
+                byte seed = (byte)random.Next(256);
+                Fill((byte*)p, bytes, seed);
+                live.Add((address, bytes, tag, seed));
+                owner.Add(id);
+                var m = model.GetValueOrDefault(tag);
+                model[tag] = (m.Allocs + 1, m.Frees, m.Bytes + bytes);
+            }
+            else
+            {
+                int index = random.Next(live.Count);
+                var (address, bytes, tag, seed) = live[index];
+                Verify((byte*)address, bytes, seed, op);
+                AssertOk(pool.Free((void*)address, tag));
+                ulong firstUnit = (address - regionBase) / 16, lastUnit = (address - regionBase + Math.Max(bytes, 1) - 1) / 16;
+                for (ulong u = firstUnit; u <= lastUnit; u++)
+                    shadow[u] = 0;
+                live[index] = live[^1];
+                live.RemoveAt(live.Count - 1);
+                owner[index] = owner[^1];
+                owner.RemoveAt(owner.Count - 1);
+                var m = model[tag];
+                model[tag] = (m.Allocs, m.Frees + 1, m.Bytes - bytes);
+            }
+            if (op % 250_000 == 0)
+            {
+                AssertOk(pool.P.Validate());
+                AssertStats(pool, model, live.Count);
+            }
+        }
+        AssertOk(pool.P.Validate());
+        AssertStats(pool, model, live.Count);
+        Assert.True(failures > 0, "the withheld memory never made an allocation fail");
+        Assert.True(pool.P.Counters.LookasideHits > 1_000_000, "the lookaside lists were hardly used");
+
+        // Everything back: no block, no byte, no page (once the lookaside lists and page cache are flushed).
+        foreach (var (address, bytes, tag, seed) in live)
+        {
+            Verify((byte*)address, bytes, seed, operations);
+            AssertOk(pool.Free((void*)address, tag));
+        }
+        AssertOk(pool.P.Flush(ref pool.Pages));
+        AssertOk(pool.P.Validate());
+        Assert.Equal(0UL, pool.P.Counters.BytesInUse);
+        Assert.Equal(0UL, pool.P.Counters.SmallBlocks + pool.P.Counters.BigAllocations + pool.P.Counters.FreeBlocks + pool.P.Counters.LookasideBlocks);
+        Assert.Equal(0UL, pool.P.Counters.CommittedPages);
+        Assert.Equal(0L, pool.Pages.Ledger.Committed);
+    }
+
+    private static void AssertStats(HostPool pool, Dictionary<uint, (ulong Allocs, ulong Frees, ulong Bytes)> model, int live)
+    {
+        ulong bytes = 0;
+        foreach (var (tag, m) in model)
+        {
+            Assert.True(pool.P.TryGetTag(tag, out PoolTagStats stats));
+            Assert.Equal((m.Allocs, m.Frees, m.Bytes), (stats.Allocations, stats.Frees, stats.BytesInUse));
+            bytes += m.Bytes;
+        }
+        Assert.Equal(bytes, pool.P.Counters.BytesInUse);
+        Assert.Equal((ulong)live, pool.P.Counters.SmallBlocks + pool.P.Counters.BigAllocations);
+    }
+
+    private static void Fill(byte* p, ulong bytes, byte seed)
+    {
+        // Whole blocks up to 512 bytes; larger ones at both ends and every 61st byte between.
+        if (bytes <= 512)
+        {
+            for (ulong i = 0; i < bytes; i++)
+                p[i] = (byte)(seed + i);
+            return;
+        }
+        for (ulong i = 0; i < 64; i++)
+        {
+            p[i] = (byte)(seed + i);
+            p[bytes - 1 - i] = (byte)(seed ^ i);
+        }
+        for (ulong i = 64; i < bytes - 64; i += 61)
+            p[i] = (byte)((ulong)seed * 7 + i);
+    }
+
+    private static void Verify(byte* p, ulong bytes, byte seed, int op)
+    {
+        bool ok = true;
+        if (bytes <= 512)
+        {
+            for (ulong i = 0; i < bytes && ok; i++)
+                ok = p[i] == (byte)(seed + i);
+        }
+        else
+        {
+            for (ulong i = 0; i < 64 && ok; i++)
+                ok = p[i] == (byte)(seed + i) && p[bytes - 1 - i] == (byte)(seed ^ i);
+            for (ulong i = 64; i < bytes - 64 && ok; i += 61)
+                ok = p[i] == (byte)((ulong)seed * 7 + i);
+        }
+        if (!ok)
+            Assert.Fail($"op {op}: the contents of {bytes} bytes at 0x{(ulong)p:X} changed while allocated");
+    }
+
+    [Fact]
+    public void BlocksSplitAndCoalesceBackIntoAWholePage()
+    {
+        using var pool = NewPool();
+        // 1000-byte blocks (64 units, no lookaside): four fit a page exactly, as one page.
+        var blocks = new byte*[4];
+        for (int i = 0; i < 4; i++)
+            blocks[i] = Alloc(pool, 1000);
+        Assert.Equal(1UL, pool.P.Counters.CommittedPages);
+        for (int i = 1; i < 4; i++)
+            Assert.Equal(1024L, blocks[i] - blocks[i - 1]);
+        AssertOk(pool.P.Validate());
+        // Free the middle two (they merge), then the outer two (each merges into the run): the page is whole and cached.
+        AssertOk(pool.Free(blocks[1], Tag));
+        AssertOk(pool.Free(blocks[2], Tag));
+        Assert.Equal(1UL, pool.P.Counters.FreeBlocks);
+        AssertOk(pool.P.Validate());
+        AssertOk(pool.Free(blocks[0], Tag));
+        AssertOk(pool.Free(blocks[3], Tag));
+        Assert.Equal(0UL, pool.P.Counters.FreeBlocks);
+        Assert.Equal(1UL, pool.P.Counters.CachedPages);
+        AssertOk(pool.P.Validate());
+        // The cached page serves the next allocation without a commit.
+        long commits = pool.Pages.Ledger.Commits;
+        byte* again = Alloc(pool, 2000);
+        Assert.Equal(commits, pool.Pages.Ledger.Commits);
+        Assert.Equal((ulong)blocks[0], (ulong)again);
+        AssertOk(pool.Free(again, Tag));
+        AssertOk(pool.P.Trim(ref pool.Pages));
+        Assert.Equal(0UL, pool.P.Counters.CommittedPages);
+        Assert.Equal(0L, pool.Pages.Ledger.Committed);
+    }
+
+    [Fact]
+    public void HotSizesComeBackFromTheLookasideListLastInFirstOut()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 100);
+        byte* b = Alloc(pool, 100);
+        AssertOk(pool.Free(a, Tag));
+        AssertOk(pool.Free(b, Tag));
+        Assert.Equal(2UL, pool.P.Counters.LookasideBlocks);
+        Assert.True((ulong)b == (ulong)Alloc(pool, 97));
+        Assert.True((ulong)a == (ulong)Alloc(pool, 110));
+        Assert.Equal(2UL, pool.P.Counters.LookasideHits);
+        // The lookaside link in a parked block is not a plain pointer: it is encoded with the cookie.
+        AssertOk(pool.Free(a, Tag));
+        AssertOk(pool.Free(b, Tag));
+        ulong stored = *(ulong*)b;
+        Assert.NotEqual((ulong)a, stored);
+        Assert.Equal((ulong)a, stored ^ pool.Config.Cookie);
+        AssertOk(pool.P.Validate());
+    }
+
+    [Fact]
+    public void BigAllocationsAreWholePagesTrackedByTag()
+    {
+        using var pool = NewPool();
+        var random = new Random(3);
+        var big = new List<(IntPtr P, ulong Bytes, uint Tag)>();
+        for (int i = 0; i < 400; i++)
+        {
+            ulong bytes = (ulong)random.Next(4081, 30000);
+            uint tag = HostPool.Tag($"Bg{i % 7}");
+            byte* p = Alloc(pool, bytes, tag);
+            Assert.Equal(0UL, (ulong)p % Page);
+            Assert.True(pool.P.FindBigAllocation(p, out PoolBigEntry entry));
+            Assert.Equal(((bytes + Page - 1) / Page, tag, bytes), ((ulong)entry.Pages, entry.Tag, entry.Requested));
+            big.Add(((IntPtr)p, bytes, tag));
+        }
+        foreach (var (p, bytes, tag) in big.OrderBy(_ => random.Next()))
+        {
+            // The middle of a big allocation is not one; neither is a wrong tag.
+            if (bytes > 2 * Page)
+                AssertProblem(pool.Free((byte*)p + Page, tag), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABigAllocation);
+            AssertProblem(pool.Free((void*)p, HostPool.Tag("Nope")), PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag);
+            AssertOk(pool.Free((void*)p, tag));
+            Assert.False(pool.P.FindBigAllocation((void*)p, out _));
+        }
+        Assert.Equal(0, pool.P.BigCount);
+        Assert.Equal(0UL, pool.P.Counters.CommittedPages);
+        AssertOk(pool.P.Validate());
+    }
+
+    [Fact]
+    public void TheBigTableFillsToItsLimitThenAllocationsFailCleanly()
+    {
+        using var pool = new HostPool(PoolType.Paged, initialPages: 4096, expansionPages: 0);
+        var all = new List<IntPtr>();
+        for (int i = 0; i < Pool.BigLimit; i++)
+            all.Add((IntPtr)Alloc(pool, 4090));
+        void* refused = pool.Allocate(5000, Tag, 0, out PoolProblem problem);
+        AssertOk(problem);
+        Assert.True(refused == null);
+        Assert.Equal(1UL, pool.P.Counters.Failures);
+        foreach (IntPtr p in all)
+            AssertOk(pool.Free((void*)p, Tag));
+        AssertOk(pool.P.Validate());
+        Assert.Equal(0UL, pool.P.Counters.CommittedPages);
+    }
+
+    [Fact]
+    public void AlignmentAboveSixteenTakesWholePagesAndBadAlignmentsAreRefused()
+    {
+        using var pool = NewPool();
+        byte* p = Alloc(pool, 40, alignment: 64);
+        Assert.Equal(0UL, (ulong)p % 64);
+        Assert.True(pool.P.FindBigAllocation(p, out _));
+        Assert.Equal(0UL, (ulong)Alloc(pool, 40, alignment: 16) % 16);
+        void* bad = pool.Allocate(40, Tag, 48, out PoolProblem problem);
+        Assert.True(bad == null);
+        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.BadAlignment);
+        bad = pool.Allocate(40, Tag, 2 * Page, out problem);
+        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.BadAlignment);
+        bad = pool.Allocate(40, 0, 0, out problem);
+        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.ZeroTag);
+        AssertOk(pool.P.Validate());
+    }
+
+    // ---- Corruption and misuse: each refused with its code, nothing changed -------------------------
+
+    /// <summary>Runs <paramref name="misuse"/> and checks that the pool's counts and structure are as before.</summary>
+    private static PoolProblem Unchanged(HostPool pool, Func<PoolProblem> misuse)
+    {
+        PoolCounters before = pool.P.Counters;
+        PoolProblem problem = misuse();
+        Assert.Equal(before, pool.P.Counters);
+        return problem;
+    }
+
+    [Theory]
+    [InlineData(100)]   // on the lookaside list after the first free
+    [InlineData(1000)]  // coalesced into the free lists after the first free
+    [InlineData(20000)] // big
+    public void ASecondFreeIsADoubleFree(int bytes)
+    {
+        using var pool = NewPool();
+        byte* keep = Alloc(pool, 64);
+        byte* p = Alloc(pool, (ulong)bytes);
+        byte* after = Alloc(pool, 64);
+        AssertOk(pool.Free(p, Tag));
+        PoolProblem problem = Unchanged(pool, () => pool.Free(p, Tag));
+        if (bytes > 4080)
+            AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.PageNotAllocated);
+        else
+        {
+            AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.DoubleFree);
+            Assert.Equal((ulong)p, problem.P4);
+        }
+        AssertOk(pool.P.Validate());
+        AssertOk(pool.Free(keep, Tag));
+        AssertOk(pool.Free(after, Tag));
+    }
+
+    [Fact]
+    public void ADoubleFreeAfterTheBlockMergedIntoItsNeighbourIsStillSeen()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 1000);
+        byte* b = Alloc(pool, 1000);
+        byte* c = Alloc(pool, 1000);
+        AssertOk(pool.Free(a, Tag));
+        AssertOk(pool.Free(b, Tag)); // merges into a's block: b's header is now inside a free block
+        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.DoubleFree);
+        AssertOk(pool.P.Validate());
+        AssertOk(pool.Free(c, Tag));
+    }
+
+    [Fact]
+    public void AFreeWithAnotherTagIsRefused()
+    {
+        using var pool = NewPool();
+        byte* p = Alloc(pool, 200, HostPool.Tag("Mine"));
+        PoolProblem problem = Unchanged(pool, () => pool.Free(p, HostPool.Tag("Your")));
+        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag);
+        Assert.Equal(((ulong)p, (ulong)HostPool.Tag("Your"), (ulong)HostPool.Tag("Mine")), (problem.P2, problem.P3, problem.P4));
+        AssertOk(pool.Free(p, 0)); // tag 0: not checked, as ExFreePool
+        AssertOk(pool.P.Validate());
+    }
+
+    [Fact]
+    public void AnOverrunIntoTheNextHeaderIsCaughtWhenEitherBlockIsFreed()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 96);  // 7 units: the header and exactly 96 bytes, no slack
+        byte* b = Alloc(pool, 96);
+        Assert.Equal(112L, b - a);
+        a[96] ^= 0x40; // one byte too far: a bit of b's header
+        PoolProblem problem = Unchanged(pool, () => pool.Free(a, Tag));
+        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+        Assert.Equal(((ulong)(a - 16), (ulong)(b - 16)), (problem.P2, problem.P3));
+        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
+        AssertProblem(pool.P.Validate(), PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+    }
+
+    [Fact]
+    public void AnOverrunOfOneByteIntoTheSlackIsCaught()
+    {
+        using var pool = NewPool();
+        byte* p = Alloc(pool, 90); // room for 96
+        p[90] = (byte)~p[90];
+        PoolProblem problem = Unchanged(pool, () => pool.Free(p, Tag));
+        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.DataAfterBlockCorrupt);
+        Assert.Equal(((ulong)p, 90UL), (problem.P2, problem.P3));
+    }
+
+    [Fact]
+    public void AHeaderWhoseSizeWasChangedIsNotABlockAndItsNeighbourDisagrees()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 1000);
+        byte* b = Alloc(pool, 1000);
+        byte* c = Alloc(pool, 1000);
+        ((PoolHeader*)b - 1)->BlockSize = 40; // a size mismatch: no longer what the page says
+        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
+        AssertProblem(Unchanged(pool, () => pool.Free(a, Tag)), PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+        // c's next neighbour is intact, but its previous one (b) is checked before merging: refused too.
+        AssertProblem(Unchanged(pool, () => pool.Free(c, Tag)), PoolBugCheck.BadPoolHeader, PoolBugCheck.NeighboursDisagree);
+    }
+
+    [Fact]
+    public void AFreeListLinkOverwrittenAfterTheFreeIsCaughtBeforeItIsFollowed()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 1000);
+        byte* guard = Alloc(pool, 1000);
+        AssertOk(pool.Free(a, Tag)); // on the 64-unit free list
+        *(ulong*)a = 0xDEADBEEF; // a use after free overwrites the encoded flink
+        void* p = pool.Allocate(1000, Tag, 0, out PoolProblem problem);
+        Assert.True(p == null);
+        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt);
+        Assert.Equal((ulong)a, problem.P2);
+        AssertProblem(pool.P.Validate(), PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt);
+        _ = guard;
+    }
+
+    [Fact]
+    public void ALookasideLinkOverwrittenAfterTheFreeIsCaughtBeforeItIsFollowed()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 48);
+        byte* b = Alloc(pool, 48);
+        AssertOk(pool.Free(a, Tag));
+        AssertOk(pool.Free(b, Tag)); // b on top, its link pointing at a
+        *(ulong*)b = (ulong)a; // a plain pointer where an encoded one belongs
+        Assert.True((ulong)b == (ulong)Alloc(pool, 48));
+        void* p = pool.Allocate(48, Tag, 0, out PoolProblem problem);
+        Assert.True(p == null);
+        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt);
+    }
+
+    [Fact]
+    public void AddressesThatAreNoBlockAreRefused()
+    {
+        using var pool = NewPool();
+        byte* p = Alloc(pool, 100);
+        AssertProblem(Unchanged(pool, () => pool.Free((void*)0x1000, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool);
+        AssertProblem(Unchanged(pool, () => pool.Free(pool.Region.Base + 100 * Page + 64, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.PageNotAllocated);
+        AssertProblem(Unchanged(pool, () => pool.Free(p + 8, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
+        AssertProblem(Unchanged(pool, () => pool.Free(p + 16, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
+        AssertProblem(Unchanged(pool, () => pool.Free(p - 16, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABigAllocation);
+        AssertOk(pool.Free(p, Tag));
+        AssertOk(pool.P.Validate());
+    }
+
+    [Fact]
+    public void RunningOutOfPagesFailsTheAllocationAndChangesNothing()
+    {
+        using var pool = NewPool();
+        pool.Pages.Ledger.Budget = 3;
+        var blocks = new List<IntPtr>();
+        while (true)
+        {
+            void* p = pool.Allocate(2000, Tag, 0, out PoolProblem problem);
+            AssertOk(problem);
+            if (p == null)
+                break;
+            blocks.Add((IntPtr)p);
+        }
+        Assert.Equal(6, blocks.Count); // two per page
+        Assert.True(pool.Allocate(9000, Tag, 0, out _) == null);
+        Assert.Equal(2UL, pool.P.Counters.Failures);
+        AssertOk(pool.P.Validate());
+        foreach (IntPtr p in blocks)
+            AssertOk(pool.Free((void*)p, Tag));
+        AssertOk(pool.P.Trim(ref pool.Pages));
+        Assert.Equal(3L, pool.Pages.Ledger.Budget);
+    }
+
+    // ---- Special pool ----------------------------------------------------------------------------
+
+    [Fact]
+    public void SpecialPoolPutsTheAllocationAgainstAnUnmappedGuardPage()
+    {
+        uint special = HostPool.Tag("Spcl");
+        using var pool = NewPool(specialPages: 64, specialTag: special);
+        byte* p = Alloc(pool, 100, special);
+        ulong va = pool.VirtualOf(p);
+        Assert.Equal(pool.Config.SpecialStart.Value + Page - 112, va); // the end, rounded to 16, meets the page's end
+        Assert.Equal(1UL, pool.P.Counters.SpecialAllocations);
+        Assert.Equal(1L, pool.Pages.Ledger.Committed); // the guard page is never committed
+        Assert.Equal(PoolBugCheck.PageFaultBeyondEndOfAllocation, pool.P.ClassifySpecialFault(new VirtualAddress(va + 112)));
+        Assert.Equal(0U, pool.P.ClassifySpecialFault(new VirtualAddress(pool.Config.InitialStart.Value)));
+        // Other tags are ordinary.
+        byte* q = Alloc(pool, 100);
+        Assert.Equal(0UL, pool.P.ClassifySpecialFault(new VirtualAddress(pool.VirtualOf(q))));
+        AssertOk(pool.P.Validate());
+        AssertOk(pool.Free(p, special));
+        Assert.Equal(PoolBugCheck.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
+        AssertProblem(Unchanged(pool, () => pool.Free(p, special)), PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)p);
+        AssertOk(pool.Free(q, Tag));
+        AssertOk(pool.P.Flush(ref pool.Pages));
+        Assert.Equal(0L, pool.Pages.Ledger.Committed);
+    }
+
+    [Theory]
+    [InlineData(+2, PoolBugCheck.SpecialBytesAfterCorrupt)]  // into the slack before the page's end
+    [InlineData(-1, PoolBugCheck.SpecialBytesBeforeCorrupt)] // just before the allocation
+    public void SpecialPoolCatchesWritesAroundTheAllocationWhenFreed(int offset, ulong violation)
+    {
+        uint special = HostPool.Tag("Spcl");
+        using var pool = NewPool(specialPages: 64, specialTag: Pool.AnyTag);
+        byte* p = Alloc(pool, 100, special);
+        byte* at = offset > 0 ? p + 100 + offset - 1 : p + offset;
+        *at ^= 0xFF;
+        PoolProblem problem = Unchanged(pool, () => pool.Free(p, special));
+        Assert.Equal((PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)p, (ulong)at, violation), (problem.Code, problem.P1, problem.P2, problem.P4));
+        AssertProblem(Unchanged(pool, () => pool.Free(p + 16, special)), PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)(p + 16));
+        Assert.Equal(PoolBugCheck.SpecialBadAddress, Unchanged(pool, () => pool.Free(p + 16, special)).P4);
+    }
+
+    [Fact]
+    public void CorruptedHeadersAreCaughtByValidationToo()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 300);
+        AssertOk(pool.P.Validate());
+        ((PoolHeader*)a - 1)->Tag ^= 1;
+        AssertProblem(pool.P.Validate(), PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+    }
+}
