@@ -51,6 +51,7 @@ public static class StubCatalog
         yield return Stub("ArReadMsr", u64, [(u32, "msr")], X64Stubs.ReadMsr, X86Stubs.ReadMsr);
         yield return Stub("ArWriteMsr", none, [(u32, "msr"), (u64, "value")], X64Stubs.WriteMsr, X86Stubs.WriteMsr);
         yield return Stub("ArReadTimeStampCounter", u64, [], X64Stubs.ReadTimeStampCounter, X86Stubs.ReadTimeStampCounter);
+        yield return Stub("ArReadRandom", u64, [], X64Stubs.ReadRandom, X86Stubs.ReadRandom);
 
         yield return Stub("ArHalt", none, [], SharedStubs.Halt, SharedStubs.Halt);
         yield return Stub("ArPause", none, [], SharedStubs.Pause, SharedStubs.Pause);

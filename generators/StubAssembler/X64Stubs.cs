@@ -66,6 +66,22 @@ internal static class X64Stubs
         args.EmitReturn(a);
     }
 
+    // RDRAND may come back empty (carry clear) under load: ten tries, then 0 for "none" (the caller
+    // checks CPUID first and falls back to the time-stamp counter).
+    public static void ReadRandom(Assembler a, ArgumentLayout args)
+    {
+        Label retry = a.CreateLabel(), done = a.CreateLabel();
+        a.mov(ecx, 10);
+        a.Label(ref retry);
+        a.rdrand(rax);
+        a.jb(done);
+        a.dec(ecx);
+        a.jnz(retry);
+        a.xor(eax, eax);
+        a.Label(ref done);
+        args.EmitReturn(a);
+    }
+
     public static void LoadGdt(Assembler a, ArgumentLayout args)
     {
         a.lgdt(__[rcx]);

@@ -72,6 +72,31 @@ internal static class X86Stubs
         args.EmitReturn(a);
     }
 
+    // Two 32-bit RDRANDs make the 64-bit result in edx:eax; ten tries each, then 0 for "none".
+    public static void ReadRandom(Assembler a, ArgumentLayout args)
+    {
+        Label low = a.CreateLabel(), high = a.CreateLabel(), haveLow = a.CreateLabel(), fail = a.CreateLabel(), done = a.CreateLabel();
+        a.mov(ecx, 10);
+        a.Label(ref low);
+        a.rdrand(eax);
+        a.jb(haveLow);
+        a.dec(ecx);
+        a.jnz(low);
+        a.jmp(fail);
+        a.Label(ref haveLow);
+        a.mov(ecx, 10);
+        a.Label(ref high);
+        a.rdrand(edx);
+        a.jb(done);
+        a.dec(ecx);
+        a.jnz(high);
+        a.Label(ref fail);
+        a.xor(eax, eax);
+        a.xor(edx, edx);
+        a.Label(ref done);
+        args.EmitReturn(a);
+    }
+
     public static void LoadGdt(Assembler a, ArgumentLayout args)
     {
         a.lgdt(__[ecx]);

@@ -8,11 +8,16 @@ namespace ExectOS.Kernel
     /// <summary>Bug check codes; NT's values where one fits, ExectOS-specific ones above 0xE0000000.</summary>
     public enum BugCheckCode : uint
     {
+        BadPoolHeader = 0x19,
         MemoryManagement = 0x1A,
         KmodeExceptionNotHandled = 0x1E,
         PfnListCorrupt = 0x4E,
         PageFaultInNonpagedArea = 0x50,
         UnexpectedKernelModeTrap = 0x7F,
+        SpecialPoolDetectedMemoryCorruption = 0xC1,
+        BadPoolCaller = 0xC2,
+        PageFaultInFreedSpecialPool = 0xCC,
+        PageFaultBeyondEndOfAllocation = 0xCD,
         ManuallyInitiatedCrash = 0xE2,
         LoaderBlockInvalid = 0xE0000001,
     }
@@ -48,7 +53,12 @@ namespace ExectOS.Kernel
 
         public static string Name(BugCheckCode code) => code switch
         {
+            BugCheckCode.BadPoolHeader => "BAD_POOL_HEADER",
             BugCheckCode.MemoryManagement => "MEMORY_MANAGEMENT",
+            BugCheckCode.SpecialPoolDetectedMemoryCorruption => "SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION",
+            BugCheckCode.BadPoolCaller => "BAD_POOL_CALLER",
+            BugCheckCode.PageFaultInFreedSpecialPool => "PAGE_FAULT_IN_FREED_SPECIAL_POOL",
+            BugCheckCode.PageFaultBeyondEndOfAllocation => "PAGE_FAULT_BEYOND_END_OF_ALLOCATION",
             BugCheckCode.KmodeExceptionNotHandled => "KMODE_EXCEPTION_NOT_HANDLED",
             BugCheckCode.PfnListCorrupt => "PFN_LIST_CORRUPT",
             BugCheckCode.PageFaultInNonpagedArea => "PAGE_FAULT_IN_NONPAGED_AREA",
@@ -65,6 +75,11 @@ namespace ExectOS.Kernel
             BugCheckCode.PfnListCorrupt => "    the PFN database is corrupt or was misused (parameter 1: which check, 2: the page)",
             BugCheckCode.PageFaultInNonpagedArea => "    kernel code touched an address that is not mapped (parameter 1: address, 2: error code, 3: instruction)",
             BugCheckCode.UnexpectedKernelModeTrap => "    a processor exception the kernel does not handle (parameter 1: vector, 2: error code or address, 3: stack or instruction)",
+            BugCheckCode.BadPoolHeader => "    a pool block's header or a pool list is corrupt (parameter 1: which check, 2: the block)",
+            BugCheckCode.BadPoolCaller => "    a pool request was wrong: double free, wrong tag, not a pool address (parameter 1: which check)",
+            BugCheckCode.SpecialPoolDetectedMemoryCorruption => "    bytes around a special-pool allocation were overwritten (parameter 1: the allocation, 2: the byte, 4: which check)",
+            BugCheckCode.PageFaultInFreedSpecialPool => "    kernel code touched special pool after it was freed (parameter 1: address, 2: 1 for a write, 3: instruction)",
+            BugCheckCode.PageFaultBeyondEndOfAllocation => "    kernel code ran past the end of a special-pool allocation into its guard page (parameter 1: address, 2: 1 for a write, 3: instruction)",
             BugCheckCode.ManuallyInitiatedCrash => "    the boot parameters asked for a bug check (TEST=BUGCHECK)",
             BugCheckCode.LoaderBlockInvalid => "    the loader block is missing or from an incompatible loader (parameter 1: reason)",
             _ => "    the kernel found a broken invariant",

@@ -29,6 +29,7 @@ namespace ExectOS.Kernel
             MemoryManager.Initialize(loaderBlock);
             RunRequestedTests(loaderBlock);
             MemorySelfTest.Run();
+            Pools.PrintTags();
 
             KernelConsole.WriteLine("XTOSKRNL: start-up checks passed");
             DebugExit.Exit(BootProtocol.KernelPassed);
@@ -58,6 +59,31 @@ namespace ExectOS.Kernel
                 MemoryManager.FreePage(page, Memory.PageUse.Allocated);
                 MemoryManager.FreePage(page, Memory.PageUse.Allocated);
             }
+            if (KernelParameters.Contains(parameters, "TEST=POOL-DOUBLE-FREE"))
+            {
+                uint tag = Tag('D', 'b', 'l', 'F');
+                void* poolBlock = Pools.Allocate(Memory.PoolType.NonPaged, 100, tag);
+                KernelConsole.WriteLine("XTOSKRNL: freeing a pool block twice (TEST=POOL-DOUBLE-FREE)");
+                Pools.Free(poolBlock, tag);
+                Pools.Free(poolBlock, tag);
+            }
+            if (KernelParameters.Contains(parameters, "TEST=POOL-OVERRUN"))
+            {
+                uint tag = Tag('O', 'v', 'r', 'n');
+                byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.Paged, 96, tag);
+                Pools.Allocate(Memory.PoolType.Paged, 96, tag);
+                KernelConsole.WriteLine("XTOSKRNL: writing 8 bytes past a 96-byte pool block, then freeing it (TEST=POOL-OVERRUN)");
+                *(ulong*)(poolBlock + 96) = 0x4141414141414141;
+                Pools.Free(poolBlock, tag);
+            }
+            if (KernelParameters.Contains(parameters, "TEST=SPECIAL-POOL-OVERRUN"))
+            {
+                // Needs SPECIAL-POOL=Spcl (or *): the allocation ends where its page ends, the guard page follows.
+                byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.NonPaged, 100, Tag('S', 'p', 'c', 'l'));
+                KernelConsole.WriteLine("XTOSKRNL: writing past the end of a special-pool allocation (TEST=SPECIAL-POOL-OVERRUN)");
+                for (int i = 0; i < 4096; i++)
+                    poolBlock[i] = (byte)i;
+            }
             if (KernelParameters.Contains(parameters, "TEST=PAGE-FAULT"))
                 s_sink = *(ulong*)0xFFFFF90000000000;
             if (KernelParameters.Contains(parameters, "TEST=STACK-OVERFLOW"))
@@ -72,6 +98,8 @@ namespace ExectOS.Kernel
         }
 
         private static ulong s_sink;
+
+        private static uint Tag(char a, char b, char c, char d) => (uint)a | (uint)b << 8 | (uint)c << 16 | (uint)d << 24;
 
         private static void Recurse(nuint depth)
         {

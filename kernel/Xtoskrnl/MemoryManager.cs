@@ -22,6 +22,8 @@ namespace ExectOS.Kernel
         private static SystemPteSpace s_ptes;
         private static PhysicalAddress s_root;
 
+        internal static PhysicalAddress Root => s_root;
+
         internal static SystemPteSpace* SystemPtes => (SystemPteSpace*)Unsafe.AsPointer(ref s_ptes);
         private static ulong s_layoutChecksum;
 
@@ -38,12 +40,14 @@ namespace ExectOS.Kernel
         {
             s_fiveLevel = ActivePaging.FiveLevel;
             if (s_fiveLevel)
-                Initialize<Amd64La57, Amd64La57Kernel>(block, Amd64La57Kernel.PfnDatabase, Amd64La57Kernel.SystemPtes);
+                Initialize<Amd64La57, Amd64La57Kernel>(block, Amd64La57Kernel.PfnDatabase, Amd64La57Kernel.SystemPtes,
+                    Amd64La57Kernel.NonPagedPool, Amd64La57Kernel.NonPagedExpansion, Amd64La57Kernel.PagedPool);
             else
-                Initialize<Amd64, Amd64Kernel>(block, Amd64Kernel.PfnDatabase, Amd64Kernel.SystemPtes);
+                Initialize<Amd64, Amd64Kernel>(block, Amd64Kernel.PfnDatabase, Amd64Kernel.SystemPtes,
+                    Amd64Kernel.NonPagedPool, Amd64Kernel.NonPagedExpansion, Amd64Kernel.PagedPool);
         }
 
-        private static void Initialize<TMode, TLayout>(LoaderBlock* block, int pfnRegion, int systemPtes)
+        private static void Initialize<TMode, TLayout>(LoaderBlock* block, int pfnRegion, int systemPtes, int nonPaged, int expansion, int paged)
             where TMode : struct, IPagingMode
             where TLayout : struct, ILayout
         {
@@ -127,6 +131,31 @@ namespace ExectOS.Kernel
             line.AppendDecimal(s_pfn.ReservedPages);
             line.Append(" reserved");
             KernelConsole.WriteLine(line.AsSpan());
+
+            var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
+            uint specialTag = KernelParameters.TryGetValue(parameters, "SPECIAL-POOL=", out ReadOnlySpan<byte> tag) ? Pools.TagOf(tag) : 0;
+            Pools.Initialize(span[nonPaged], span[expansion], span[paged], TMode.PageShift, specialTag);
+        }
+
+        /// <summary>The physical address <paramref name="address"/> maps to, walking the live tables; false when unmapped.</summary>
+        internal static bool Translate(VirtualAddress address, out PhysicalAddress physical)
+        {
+            Translation translation;
+            bool mapped;
+            if (s_fiveLevel)
+            {
+                var memory = Physical<Amd64La57>();
+                mapped = new PageTable<Amd64La57>(s_root).Translate(ref memory, address, out translation);
+                memory.Release();
+            }
+            else
+            {
+                var memory = Physical<Amd64>();
+                mapped = new PageTable<Amd64>(s_root).Translate(ref memory, address, out translation);
+                memory.Release();
+            }
+            physical = translation.Address;
+            return mapped;
         }
 
         /// <summary>One frame for <paramref name="use"/>, zeroed on request; false when none is left.</summary>
@@ -186,20 +215,7 @@ namespace ExectOS.Kernel
             => KernelStacks<Amd64, CpuTranslationCache>.IsGuardPage(SystemPtes, address, out stackBase);
 
         /// <summary>Whether a kernel address is mapped, walking the live tables.</summary>
-        internal static bool IsMapped(VirtualAddress address)
-        {
-            if (s_fiveLevel)
-            {
-                var memory = Physical<Amd64La57>();
-                bool mapped = new PageTable<Amd64La57>(s_root).Translate(ref memory, address, out _);
-                memory.Release();
-                return mapped;
-            }
-            var memory4 = Physical<Amd64>();
-            bool mapped4 = new PageTable<Amd64>(s_root).Translate(ref memory4, address, out _);
-            memory4.Release();
-            return mapped4;
-        }
+        internal static bool IsMapped(VirtualAddress address) => Translate(address, out _);
 
         private static StackError AllocateStack<TMode>(ulong bytes, out KernelStack stack) where TMode : struct, IPagingMode
         {

@@ -105,6 +105,7 @@ namespace ExectOS.Kernel
             MemoryManager.FreePage(page, PageUse.Allocated);
 
             ulong stacks = RunStacks();
+            int poolBlocks = PoolSelfTest.Run();
 
             if (pfn->AvailablePages != available || pfn->ActivePages != active)
                 Fail(8, pfn->AvailablePages, available);
@@ -125,7 +126,11 @@ namespace ExectOS.Kernel
             line.AppendHexPrefixed(MemoryManager.LayoutChecksum, 16);
             line.Append(", ");
             line.AppendDecimal(stacks);
-            line.Append(" stack pages");
+            line.Append(" stack pages, pools: ");
+            line.AppendDecimal((ulong)poolBlocks);
+            line.Append(" non-paged and ");
+            line.AppendDecimal((ulong)poolBlocks);
+            line.Append(" paged blocks");
             KernelConsole.WriteLine(line.AsSpan());
         }
 

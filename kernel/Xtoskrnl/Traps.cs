@@ -128,6 +128,17 @@ namespace ExectOS.Kernel
                 KernelConsole.WriteLine(line.AsSpan());
                 BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, vector, address, stackBase.Value, frame->Rip);
             }
+            uint special = vector == 14 ? Pools.ClassifyFault(new VirtualAddress(address)) : 0;
+            if (special != 0)
+            {
+                line.Clear();
+                line.Append(special == (uint)BugCheckCode.PageFaultBeyondEndOfAllocation
+                    ? "XTOSKRNL: special pool: an access ran past the end of an allocation into its guard page at "
+                    : "XTOSKRNL: special pool: an access to freed special pool at ");
+                line.AppendHexPrefixed(address, 16);
+                KernelConsole.WriteLine(line.AsSpan());
+                BugCheck.Raise((BugCheckCode)special, address, (frame->ErrorCode >> 1) & 1, frame->Rip, 0);
+            }
             if (vector == 14)
                 BugCheck.Raise(BugCheckCode.PageFaultInNonpagedArea, address, frame->ErrorCode, frame->Rip, 0);
             BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, vector, frame->ErrorCode, frame->Rip, address);

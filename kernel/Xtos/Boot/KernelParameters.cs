@@ -65,6 +65,28 @@ namespace ExectOS.Boot
             return false;
         }
 
+        /// <summary>The rest of the first token that starts with <paramref name="prefix"/> (say "SPECIAL-POOL="); false when there is none.</summary>
+        public static bool TryGetValue(ReadOnlySpan<byte> parameters, ReadOnlySpan<char> prefix, out ReadOnlySpan<byte> value)
+        {
+            value = default;
+            int start = 0;
+            while (start < parameters.Length && parameters[start] != 0)
+            {
+                while (start < parameters.Length && parameters[start] == (byte)' ')
+                    start++;
+                int end = start;
+                while (end < parameters.Length && parameters[end] != (byte)' ' && parameters[end] != 0)
+                    end++;
+                if (end - start >= prefix.Length && Matches(parameters.Slice(start, prefix.Length), prefix))
+                {
+                    value = parameters.Slice(start + prefix.Length, end - start - prefix.Length);
+                    return true;
+                }
+                start = end;
+            }
+            return false;
+        }
+
         private static bool Matches(ReadOnlySpan<byte> word, ReadOnlySpan<char> token)
         {
             for (int i = 0; i < word.Length; i++)

@@ -57,6 +57,13 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArWriteMsr"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void WriteMsr(uint msr, ulong value);
 
+        /// <summary>A 64-bit RDRAND value, or 0 when the instruction gave none (check <see cref="HasRandom"/> first).</summary>
+        [RuntimeImport("ArReadRandom"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern ulong ReadRandom();
+
+        /// <summary>Whether the processor has RDRAND (CPUID.01H:ECX bit 30).</summary>
+        public static bool HasRandom => (CpuId(1).Ecx & (1u << 30)) != 0;
+
         [RuntimeImport("ArReadTimeStampCounter"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern ulong ReadTimeStampCounter();
 

@@ -7,7 +7,7 @@ namespace ExectOS.Text
     /// <summary>A fixed-capacity line of text built without allocation; what does not fit is cut and marked with '~'.</summary>
     public struct TextLine
     {
-        public const int Capacity = 160;
+        public const int Capacity = 240;
 
         private CharBuffer _chars;
         private int _length;

@@ -78,7 +78,14 @@ public sealed class BootTests : IDisposable
         Assert.InRange(Count(1), (ulong)megabytes * 256 * 85 / 100, (ulong)megabytes * 256);
         // The self-test allocated, touched and freed pages and runs, and every count came back.
         string selfTest = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: self-test passed: ", StringComparison.Ordinal));
-        Assert.Matches($@"^XTOSKRNL: self-test passed: RAM \d+ MiB, {Count(1) + Count(2)} free pages, PFN database {backed * 4096} bytes \(32 per entry\), layout checksum 0x[0-9A-F]{{16}}, 71 stack pages$", selfTest);
+        Assert.Matches($@"^XTOSKRNL: self-test passed: RAM \d+ MiB, {Count(1) + Count(2)} free pages, PFN database {backed * 4096} bytes \(32 per entry\), layout checksum 0x[0-9A-F]{{16}}, 71 stack pages, pools: 240 non-paged and 240 paged blocks$", selfTest);
+        // Both pools in their layout regions, and the self-test's tag with every allocation freed again.
+        // The cookie comes from RDRAND where the processor has it (QEMU's "max" model), else from the TSC.
+        string cookie = cpu == "max" ? "RDRAND" : "TSC";
+        Assert.Single(result.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l,
+            $@"^XTOSKRNL: pools: non-paged at 0x[0-9A-F]{{16}} \(\d+ [KMG]iB \+ \d+ [KMG]iB expansion\), paged at 0x[0-9A-F]{{16}} \(\d+ [KMG]iB\), cookie from {cookie}, special pool off$"));
+        Assert.Contains("XTOSKRNL: pool tag 'PTst' non-paged: 360 allocations, 360 frees, 0 bytes in use", result.Lines);
+        Assert.Contains("XTOSKRNL: pool tag 'PTst' paged: 360 allocations, 360 frees, 0 bytes in use", result.Lines);
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
@@ -189,6 +196,42 @@ public sealed class BootTests : IDisposable
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: PFN database: a page was freed twice, page 0x", StringComparison.Ordinal));
         // Parameter 1 names the check (0x7: double free), 2 the page, 3 its state (1: free).
         Assert.Matches(@"^exectos: FAIL bug check 0x0000004E PFN_LIST_CORRUPT \(0x0000000000000007, 0x[0-9A-F]{16}, 0x0000000000000001, 0x0000000000000000\)$", result.LastLine);
+    }
+
+    [Fact]
+    public void DoubleFreeOfAPoolBlockIsABadPoolCallerBugCheck()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST=POOL-DOUBLE-FREE");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("XTOSKRNL: pool: pool block freed twice", result.Lines);
+        // Parameter 1: 7 (already freed), 3: the header's first 8 bytes, 4: the block, the first in the non-paged pool's first page.
+        Assert.Matches(@"^exectos: FAIL bug check 0x000000C2 BAD_POOL_CALLER \(0x0000000000000007, 0x0000000000000000, 0x[0-9A-F]{16}, 0xFFFFFA80[0-9A-F]{5}010\)$", result.LastLine);
+    }
+
+    [Fact]
+    public void AnOverrunIntoTheNextPoolHeaderIsABadPoolHeaderBugCheck()
+    {
+        var result = ExectosCommand.Boot("--params", "TEST=POOL-OVERRUN");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("XTOSKRNL: pool: pool header corrupt (overrun into the next block?)", result.Lines);
+        // Parameter 1: 0x20, 2: the block's header (the paged pool's first), 3: the header overwritten 112 bytes on, 4: the block's size in 16-byte units.
+        Assert.Equal("exectos: FAIL bug check 0x00000019 BAD_POOL_HEADER (0x0000000000000020, 0xFFFFF8A000000000, 0xFFFFF8A000000070, 0x0000000000000007)", result.LastLine);
+    }
+
+    [Fact]
+    public void SpecialPoolCatchesAnOverrunAtTheFaultingInstruction()
+    {
+        var result = ExectosCommand.Boot("--params", "SPECIAL-POOL=Spcl TEST=SPECIAL-POOL-OVERRUN");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: pools: ", StringComparison.Ordinal) && l.EndsWith(", special pool for 'Spcl'", StringComparison.Ordinal));
+        // The write that crosses into the guard page faults; CR2 is the guard page's first byte.
+        var fault = System.Text.RegularExpressions.Regex.Match(result.LastLine, @"^exectos: FAIL bug check 0x000000CD PAGE_FAULT_BEYOND_END_OF_ALLOCATION \((0x[0-9A-F]{16}), 0x0000000000000001, 0xFFFFF800008[0-9A-F]{5}, 0x0000000000000000\)$");
+        Assert.True(fault.Success, result.LastLine);
+        Assert.EndsWith("000", fault.Groups[1].Value);
+        Assert.Contains($"XTOSKRNL: special pool: an access ran past the end of an allocation into its guard page at {fault.Groups[1].Value}", result.Lines);
     }
 
     [Fact]

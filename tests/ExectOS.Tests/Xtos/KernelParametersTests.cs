@@ -50,4 +50,20 @@ public class KernelParametersTests
         Encoding.ASCII.GetBytes(parameters).CopyTo(block, 0);
         Assert.Equal(expected, KernelParameters.Contains(block, token));
     }
+
+    [Theory]
+    [InlineData("SPECIAL-POOL=Spcl", "Spcl")]
+    [InlineData("TEST=X  SPECIAL-POOL=* DEBUG", "*")]
+    [InlineData("SPECIAL-POOL=", "")]
+    [InlineData("SPECIAL-POOL=Ab SPECIAL-POOL=Cd", "Ab")]
+    [InlineData("XSPECIAL-POOL=Spcl", null)]
+    [InlineData("SPECIAL-POOL", null)]
+    [InlineData("", null)]
+    public void ValuesAreTheRestOfTheFirstTokenWithThePrefix(string parameters, string? expected)
+    {
+        byte[] block = new byte[KernelParameters.Capacity];
+        Encoding.ASCII.GetBytes(parameters).CopyTo(block, 0);
+        bool found = KernelParameters.TryGetValue(block, "SPECIAL-POOL=", out ReadOnlySpan<byte> value);
+        Assert.Equal(expected, found ? Encoding.ASCII.GetString(value) : null);
+    }
 }

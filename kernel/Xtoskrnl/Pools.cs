@@ -1,0 +1,258 @@
+using System;
+using System.Runtime.CompilerServices;
+using ExectOS.Hardware;
+using ExectOS.Memory;
+using ExectOS.Paging.X86;
+using ExectOS.Text;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>
+    /// The kernel's two pools (see <see cref="Pool"/>): non-paged in the layout's NonPagedPool region growing
+    /// into NonPagedExpansion, paged in PagedPool, each with a special-pool range at the end of its last
+    /// region. Pages come from the PFN database (<see cref="PoolPages{TMode, TMemory, TCache}"/> on the live
+    /// tables). The free-list cookie is RDRAND where the processor has it, else derived from the TSC.
+    /// Misuse and corruption end in the pool's bug check; running out returns null.
+    /// </summary>
+    internal static unsafe class Pools
+    {
+        /// <summary>Special-pool range: an eighth of the pool's last region, at most this many pages.</summary>
+        private const ulong SpecialPagesMax = 4096;
+
+        private static Pool s_nonPaged;
+        private static Pool s_paged;
+        private static bool s_cookieFromRandom;
+
+        internal static Pool* NonPaged => (Pool*)Unsafe.AsPointer(ref s_nonPaged);
+
+        internal static Pool* Paged => (Pool*)Unsafe.AsPointer(ref s_paged);
+
+        internal static Pool* Of(PoolType type) => type == PoolType.Paged ? Paged : NonPaged;
+
+        internal static void Initialize(LayoutRegion nonPaged, LayoutRegion expansion, LayoutRegion paged, int pageShift, uint specialTag)
+        {
+            ulong cookie = Cookie(out s_cookieFromRandom);
+            ulong expansionPages = expansion.Size >> pageShift, pagedPages = paged.Size >> pageShift;
+            ulong nonPagedSpecial = Special(expansionPages), pagedSpecial = Special(pagedPages);
+            var config = new PoolConfig
+            {
+                Type = PoolType.NonPaged,
+                PageShift = pageShift,
+                Cookie = cookie,
+                InitialStart = nonPaged.Start,
+                InitialPages = nonPaged.Size >> pageShift,
+                ExpansionStart = expansion.Start,
+                ExpansionPages = expansionPages - nonPagedSpecial,
+                SpecialStart = expansion.Start + ((expansionPages - nonPagedSpecial) << pageShift),
+                SpecialPages = nonPagedSpecial,
+                SpecialTag = specialTag,
+            };
+            if (!s_nonPaged.Initialize(in config))
+                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x500, nonPaged.Start.Value, nonPaged.Size, expansion.Size);
+            config.Type = PoolType.Paged;
+            // The paged pool has one region: its first part serves as "initial", nothing as expansion.
+            config.Cookie = Mix(cookie);
+            config.InitialStart = paged.Start;
+            config.InitialPages = pagedPages - pagedSpecial;
+            config.ExpansionStart = default;
+            config.ExpansionPages = 0;
+            config.SpecialStart = paged.Start + ((pagedPages - pagedSpecial) << pageShift);
+            config.SpecialPages = pagedSpecial;
+            if (!s_paged.Initialize(in config))
+                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x501, paged.Start.Value, paged.Size, 0);
+
+            TextLine line = default;
+            line.Append("XTOSKRNL: pools: non-paged at ");
+            line.AppendHexPrefixed(nonPaged.Start.Value, 16);
+            line.Append(" (");
+            line.AppendSize(nonPaged.Size);
+            line.Append(" + ");
+            line.AppendSize(expansion.Size);
+            line.Append(" expansion), paged at ");
+            line.AppendHexPrefixed(paged.Start.Value, 16);
+            line.Append(" (");
+            line.AppendSize(paged.Size);
+            line.Append("), cookie from ");
+            line.Append(s_cookieFromRandom ? "RDRAND" : "TSC");
+            line.Append(", special pool ");
+            if (specialTag == 0)
+                line.Append("off");
+            else
+            {
+                line.Append("for '");
+                AppendTag(ref line, specialTag);
+                line.Append('\'');
+            }
+            KernelConsole.WriteLine(line.AsSpan());
+        }
+
+        private static ulong Special(ulong pages)
+        {
+            ulong special = (pages / 8) & ~1UL;
+            return special > SpecialPagesMax ? SpecialPagesMax : special;
+        }
+
+        /// <summary>
+        /// <paramref name="bytes"/> from a pool for <paramref name="tag"/> (16-byte aligned, or to
+        /// <paramref name="alignment"/>); null when memory or the pool's regions ran out.
+        /// </summary>
+        internal static void* Allocate(PoolType type, ulong bytes, uint tag, ulong alignment = 0)
+        {
+            Pool* pool = Of(type);
+            PoolProblem problem;
+            void* result = MemoryManager.FiveLevel
+                ? Allocate<Amd64La57>(pool, bytes, tag, alignment, out problem)
+                : Allocate<Amd64>(pool, bytes, tag, alignment, out problem);
+            Checked(problem);
+            return result;
+        }
+
+        /// <summary>Frees what <see cref="Allocate"/> returned; <paramref name="tag"/> must be the allocation's (0: unchecked).</summary>
+        internal static void Free(void* address, uint tag)
+        {
+            Pool* pool = s_paged.Contains(address) ? Paged : s_nonPaged.Contains(address) ? NonPaged : null;
+            if (pool == null)
+                Checked(PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool, (ulong)address, 0xFF));
+            Checked(MemoryManager.FiveLevel ? Free<Amd64La57>(pool, address, tag) : Free<Amd64>(pool, address, tag));
+        }
+
+        /// <summary>Empties both pools' lookaside lists and page caches (the self-test's baseline).</summary>
+        internal static void Flush()
+        {
+            var pages4 = new KernelPoolPages<Amd64>();
+            var pages5 = new KernelPoolPages<Amd64La57>();
+            for (int i = 0; i < 2; i++)
+            {
+                Pool* pool = i == 0 ? NonPaged : Paged;
+                Checked(MemoryManager.FiveLevel ? pool->Flush(ref pages5) : pool->Flush(ref pages4));
+            }
+        }
+
+        /// <summary>The special-pool bug check for a fault at <paramref name="address"/>, or 0 when it is not special pool.</summary>
+        internal static uint ClassifyFault(VirtualAddress address)
+        {
+            uint code = s_nonPaged.ClassifySpecialFault(address);
+            return code != 0 ? code : s_paged.ClassifySpecialFault(address);
+        }
+
+        private static void* Allocate<TMode>(Pool* pool, ulong bytes, uint tag, ulong alignment, out PoolProblem problem) where TMode : struct, IPagingMode
+        {
+            var pages = new KernelPoolPages<TMode>();
+            return pool->Allocate(ref pages, bytes, tag, alignment, out problem);
+        }
+
+        private static PoolProblem Free<TMode>(Pool* pool, void* address, uint tag) where TMode : struct, IPagingMode
+        {
+            var pages = new KernelPoolPages<TMode>();
+            return pool->Free(ref pages, address, tag);
+        }
+
+        private static void Checked(PoolProblem problem)
+        {
+            if (problem.IsOk)
+                return;
+            TextLine line = default;
+            line.Append("XTOSKRNL: pool: ");
+            line.Append(problem.Describe());
+            KernelConsole.WriteLine(line.AsSpan());
+            BugCheck.Raise((BugCheckCode)problem.Code, problem.P1, problem.P2, problem.P3, problem.P4);
+        }
+
+        /// <summary>Prints one line per tag with live allocations or activity, for both pools.</summary>
+        internal static void PrintTags()
+        {
+            for (int p = 0; p < 2; p++)
+            {
+                Pool* pool = p == 0 ? NonPaged : Paged;
+                for (int i = 0; i <= Pool.TagCapacity; i++)
+                {
+                    PoolTagStats stats = pool->TagAt(i);
+                    if (stats.Tag == 0)
+                        continue;
+                    TextLine line = default;
+                    line.Append("XTOSKRNL: pool tag '");
+                    AppendTag(ref line, stats.Tag);
+                    line.Append(p == 0 ? "' non-paged: " : "' paged: ");
+                    line.AppendDecimal(stats.Allocations);
+                    line.Append(" allocations, ");
+                    line.AppendDecimal(stats.Frees);
+                    line.Append(" frees, ");
+                    line.AppendDecimal(stats.BytesInUse);
+                    line.Append(" bytes in use");
+                    KernelConsole.WriteLine(line.AsSpan());
+                }
+            }
+        }
+
+        internal static void AppendTag(ref TextLine line, uint tag)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                byte c = (byte)(tag >> (8 * i));
+                if (c == 0)
+                    break;
+                line.Append(c >= 0x20 && c < 0x7F ? (char)c : '?');
+            }
+        }
+
+        /// <summary>A tag from the first four bytes of a boot parameter value, as NT writes tags (first character lowest).</summary>
+        internal static uint TagOf(ReadOnlySpan<byte> text)
+        {
+            uint tag = 0;
+            for (int i = 0; i < 4 && i < text.Length; i++)
+                tag |= (uint)text[i] << (8 * i);
+            return tag;
+        }
+
+        private static ulong Cookie(out bool fromRandom)
+        {
+            fromRandom = false;
+            ulong value = 0;
+            if (Cpu.HasRandom)
+            {
+                value = Cpu.ReadRandom();
+                fromRandom = value != 0;
+            }
+            if (value == 0)
+            {
+                // The TSC's low bits at boot vary with firmware timing; mixed with a second read after some
+                // work (the gap jitters under emulation and on hardware) and a fixed odd constant.
+                ulong first = Cpu.ReadTimeStampCounter();
+                ulong spin = first;
+                for (int i = 0; i < 64; i++)
+                    spin = Mix(spin ^ Cpu.ReadTimeStampCounter());
+                value = Mix(first ^ (spin << 17) ^ 0xD1B54A32D192ED03);
+            }
+            return value == 0 ? 0x9E3779B97F4A7C15 : value;
+        }
+
+        /// <summary>SplitMix64's finaliser.</summary>
+        private static ulong Mix(ulong x)
+        {
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EB;
+            return x ^ (x >> 31);
+        }
+    }
+
+    /// <summary>Pool pages on the live tables: the hyperspace window is taken only when pages are committed or decommitted.</summary>
+    internal unsafe struct KernelPoolPages<TMode> : IPoolPages where TMode : struct, IPagingMode
+    {
+        public bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
+        {
+            var memory = MemoryManager.Physical<TMode>();
+            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
+            bool done = pages.Commit(address, count, pageable, ref problem);
+            memory.Release();
+            return done;
+        }
+
+        public void Decommit(VirtualAddress address, ulong count, ref PoolProblem problem)
+        {
+            var memory = MemoryManager.Physical<TMode>();
+            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
+            pages.Decommit(address, count, ref problem);
+            memory.Release();
+        }
+    }
+}
