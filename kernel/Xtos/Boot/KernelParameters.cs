@@ -50,17 +50,11 @@ namespace ExectOS.Boot
         /// <summary>True when <paramref name="token"/> appears as a whole space-separated token.</summary>
         public static bool Contains(ReadOnlySpan<byte> parameters, ReadOnlySpan<char> token)
         {
-            int start = 0;
-            while (start < parameters.Length && parameters[start] != 0)
+            int position = 0;
+            while (NextToken(parameters, ref position, out ReadOnlySpan<byte> word))
             {
-                while (start < parameters.Length && parameters[start] == (byte)' ')
-                    start++;
-                int end = start;
-                while (end < parameters.Length && parameters[end] != (byte)' ' && parameters[end] != 0)
-                    end++;
-                if (end - start == token.Length && Matches(parameters.Slice(start, end - start), token))
+                if (word.Length == token.Length && Matches(word, token))
                     return true;
-                start = end;
             }
             return false;
         }
@@ -68,23 +62,29 @@ namespace ExectOS.Boot
         /// <summary>The rest of the first token that starts with <paramref name="prefix"/> (say "SPECIAL-POOL="); false when there is none.</summary>
         public static bool TryGetValue(ReadOnlySpan<byte> parameters, ReadOnlySpan<char> prefix, out ReadOnlySpan<byte> value)
         {
-            value = default;
-            int start = 0;
-            while (start < parameters.Length && parameters[start] != 0)
+            int position = 0;
+            while (NextToken(parameters, ref position, out ReadOnlySpan<byte> word))
             {
-                while (start < parameters.Length && parameters[start] == (byte)' ')
-                    start++;
-                int end = start;
-                while (end < parameters.Length && parameters[end] != (byte)' ' && parameters[end] != 0)
-                    end++;
-                if (end - start >= prefix.Length && Matches(parameters.Slice(start, prefix.Length), prefix))
+                if (word.Length >= prefix.Length && Matches(word.Slice(0, prefix.Length), prefix))
                 {
-                    value = parameters.Slice(start + prefix.Length, end - start - prefix.Length);
+                    value = word.Slice(prefix.Length);
                     return true;
                 }
-                start = end;
             }
+            value = default;
             return false;
+        }
+
+        /// <summary>The next space-separated token from <paramref name="position"/>, up to the terminating zero.</summary>
+        private static bool NextToken(ReadOnlySpan<byte> parameters, scoped ref int position, out ReadOnlySpan<byte> word)
+        {
+            while (position < parameters.Length && parameters[position] == (byte)' ')
+                position++;
+            int start = position;
+            while (position < parameters.Length && parameters[position] != (byte)' ' && parameters[position] != 0)
+                position++;
+            word = parameters.Slice(start, position - start);
+            return word.Length != 0;
         }
 
         private static bool Matches(ReadOnlySpan<byte> word, ReadOnlySpan<char> token)

@@ -62,8 +62,13 @@ namespace ExectOS.Memory
         public const int ListCount = (1 << (MaxPageShift - UnitShift)) + 1;
         /// <summary>Block sizes (in units, header included) with a lookaside list: up to 512 bytes.</summary>
         public const uint LookasideMaxUnits = 32;
-        /// <summary>Blocks a lookaside list holds before frees go back to the free lists.</summary>
-        public const uint LookasideDepth = 128;
+        /// <summary>Blocks a lookaside list holds at first before frees go back to the free lists.</summary>
+        public const uint LookasideDepth = 64;
+        /// <summary>
+        /// The most a lookaside list grows to: a list that keeps overflowing on frees while allocations keep
+        /// missing it doubles its depth up to this (NT adjusts its lookaside depths the same way).
+        /// </summary>
+        public const uint LookasideDepthMax = 1024;
         public const int TagCapacity = 256;
         public const int BigCapacity = 4096;
         /// <summary>Big allocations tracked at most (three quarters of the table, to keep probes short).</summary>
@@ -83,6 +88,11 @@ namespace ExectOS.Memory
         private long _displacement;
         private uint _specialTag;
         private bool _initialized;
+        // The regions' bounds (virtual), for one-compare range checks on the hot paths.
+        private ulong _initialStart, _initialBytes, _expansionStart, _expansionBytes, _specialStart, _specialBytes;
+        // The last tag accounted and its entry: most runs of operations use one tag.
+        private uint _lastTag;
+        private PoolTagStats* _lastTagEntry;
         private SystemPteSpace _initial;
         private SystemPteSpace _expansion;
         private SystemPteSpace _special;
@@ -134,6 +144,14 @@ namespace ExectOS.Memory
                 PoolLinks* head = Head(i);
                 head->Flink = head->Blink = Encode(head);
             }
+            for (int i = 0; i <= (int)LookasideMaxUnits; i++)
+                _lookaside[i].MaxDepth = LookasideDepth;
+            _initialStart = _initial.Base.Value;
+            _initialBytes = _initial.Count << _pageShift;
+            _expansionStart = _expansion.Base.Value;
+            _expansionBytes = _expansion.Count << _pageShift;
+            _specialStart = _special.Base.Value;
+            _specialBytes = _special.Count << _pageShift;
             _initialized = true;
             return true;
         }
@@ -178,7 +196,7 @@ namespace ExectOS.Memory
         {
             PoolProblem problem = default;
             ulong virtualAddress = (ulong)address - (ulong)_displacement;
-            if (_special.Count != 0 && _special.SlotOf(new VirtualAddress(virtualAddress)) != ulong.MaxValue)
+            if (virtualAddress - _specialStart < _specialBytes)
                 return FreeSpecial(ref pages, (byte*)address, tag);
             if (!Locate(virtualAddress, out SystemPteSpace* space, out ulong slot))
                 return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool, (ulong)address, (ulong)_type);
@@ -216,16 +234,22 @@ namespace ExectOS.Memory
 
         // ---- Small blocks -------------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void* AllocateSmall<TPages>(ref TPages pages, ulong bytes, uint tag, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
             uint units = UnitsFor(bytes);
-            if (units <= LookasideMaxUnits && _lookaside[(int)units].Head != 0)
+            if (units <= LookasideMaxUnits)
             {
-                PoolHeader* parked = PopLookaside(units, ref problem);
-                if (parked == null)
-                    return null;
-                Counters.LookasideHits++;
-                return Hand(parked, bytes, tag);
+                ref Lookaside list = ref _lookaside[(int)units];
+                if (list.Head != 0)
+                {
+                    PoolHeader* parked = PopLookaside(units, ref problem);
+                    if (parked == null)
+                        return null;
+                    Counters.LookasideHits++;
+                    return Hand(parked, units, bytes, tag);
+                }
+                list.Misses++;
             }
 
             PoolHeader* block;
@@ -245,8 +269,7 @@ namespace ExectOS.Memory
                 if (page == null)
                     return null;
                 block = (PoolHeader*)page;
-                block->PreviousSize = 0;
-                block->BlockSize = (ushort)_pageUnits;
+                StoreFree(block, 0, _pageUnits, 0);
             }
 
             uint size = block->BlockSize;
@@ -254,22 +277,18 @@ namespace ExectOS.Memory
             {
                 // The front is the allocation; the rest goes back as a free block.
                 PoolHeader* rest = block + units;
-                rest->PreviousSize = (ushort)units;
-                rest->BlockSize = (ushort)(size - units);
-                MarkFree(rest);
+                StoreFree(rest, units, size - units, 0);
                 PoolHeader* after = rest + (size - units);
                 if (!IsPageEnd(after))
-                {
-                    after->PreviousSize = (ushort)(size - units);
-                    Seal(after);
-                }
+                    SetPrevious(after, size - units);
                 Insert(rest, size - units);
-                block->BlockSize = (ushort)units;
+                size = units;
             }
-            return Hand(block, bytes, tag);
+            return Hand(block, size, bytes, tag);
         }
 
         /// <summary>The top block of a lookaside list, checked (in the pool, parked, its size, sealed) before its link is followed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private PoolHeader* PopLookaside(uint units, ref PoolProblem problem)
         {
             ref Lookaside list = ref _lookaside[(int)units];
@@ -286,21 +305,19 @@ namespace ExectOS.Memory
             return header;
         }
 
-        private void* Hand(PoolHeader* header, ulong bytes, uint tag)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void* Hand(PoolHeader* header, uint size, ulong bytes, uint tag)
         {
-            header->State = PoolBlockState.Allocated;
-            header->PoolType = _type;
-            header->Tag = tag;
-            header->Requested = (uint)bytes;
-            Seal(header);
+            Store(header, Fields(header->PreviousSize, size, PoolBlockState.Allocated), Tail(tag, (uint)bytes));
             byte* data = (byte*)(header + 1);
-            if (bytes < Capacity(header))
+            if (bytes < ((ulong)size - 1) << UnitShift)
                 data[bytes] = CanaryOf(data);
             Counters.SmallBlocks++;
             Account(tag, bytes);
             return data;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void FreeSmall<TPages>(ref TPages pages, PoolHeader* header, uint tag, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
             byte* data = (byte*)(header + 1);
@@ -340,11 +357,15 @@ namespace ExectOS.Memory
             if (size <= LookasideMaxUnits)
             {
                 ref Lookaside list = ref _lookaside[(int)size];
-                if (list.Depth < LookasideDepth)
+                if (list.Depth >= list.MaxDepth && list.MaxDepth < LookasideDepthMax && list.Misses >= list.MaxDepth / 2)
                 {
-                    header->State = PoolBlockState.Lookaside;
-                    header->Requested = 0;
-                    Seal(header);
+                    // Full on frees while allocations keep missing it: the working set is larger than the list.
+                    list.MaxDepth *= 2;
+                    list.Misses = 0;
+                }
+                if (list.Depth < list.MaxDepth)
+                {
+                    Store(header, Fields(header->PreviousSize, size, PoolBlockState.Lookaside), Tail(header->Tag, 0));
                     PoolLinks* node = (PoolLinks*)data;
                     node->Flink = list.Head;
                     node->Blink = 0;
@@ -364,6 +385,7 @@ namespace ExectOS.Memory
         }
 
         /// <summary>The block after <paramref name="header"/> in its page (if any) is sealed and names it as its previous block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool CheckNext(PoolHeader* header, ref PoolProblem problem)
         {
             uint size = header->BlockSize;
@@ -414,7 +436,7 @@ namespace ExectOS.Memory
             // Checked: now change things. The absorbed headers stay behind marked free, so a second free of
             // the same address is still seen as one.
             uint tag = header->Tag;
-            MarkFree(header);
+            StoreFree(header, header->PreviousSize, size, tag);
             PoolHeader* block = header;
             if (mergeNext)
             {
@@ -429,15 +451,10 @@ namespace ExectOS.Memory
                 size += previous->BlockSize;
                 block = previous;
             }
-            block->BlockSize = (ushort)size;
-            block->Tag = tag;
-            MarkFree(block);
+            StoreFree(block, block->PreviousSize, size, tag);
             PoolHeader* after = block + size;
             if (!IsPageEnd(after))
-            {
-                after->PreviousSize = (ushort)size;
-                Seal(after);
-            }
+                SetPrevious(after, size);
             if (size == _pageUnits)
                 ReleasePage(ref pages, (byte*)block, ref problem);
             else
@@ -588,6 +605,8 @@ namespace ExectOS.Memory
                     if (header != null)
                         Coalesce(ref pages, header, ref problem);
                 }
+                _lookaside[(int)units].MaxDepth = LookasideDepth;
+                _lookaside[(int)units].Misses = 0;
             }
             if (problem.IsOk)
                 problem = Trim(ref pages);
@@ -763,6 +782,7 @@ namespace ExectOS.Memory
 
         // ---- Tags ---------------------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Account(uint tag, ulong bytes)
         {
             PoolTagStats* stats = TagEntry(tag);
@@ -772,6 +792,7 @@ namespace ExectOS.Memory
             Counters.BytesInUse += bytes;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Release(uint tag, ulong bytes)
         {
             PoolTagStats* stats = TagEntry(tag);
@@ -781,7 +802,18 @@ namespace ExectOS.Memory
             Counters.BytesInUse -= bytes;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private PoolTagStats* TagEntry(uint tag)
+        {
+            if (tag == _lastTag && _lastTagEntry != null)
+                return _lastTagEntry;
+            PoolTagStats* entry = FindTag(tag);
+            _lastTag = tag;
+            _lastTagEntry = entry;
+            return entry;
+        }
+
+        private PoolTagStats* FindTag(uint tag)
         {
             int index = (int)((tag * 0x9E3779B1u) >> 24);
             for (int probe = 0; probe < TagCapacity; probe++)
@@ -981,12 +1013,14 @@ namespace ExectOS.Memory
         private static ulong Round(ulong bytes) => (bytes + UnitSize - 1) & ~(UnitSize - 1);
 
         /// <summary>Units of a small block for <paramref name="bytes"/>: the header plus the bytes, at least two (room for the free links).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static uint UnitsFor(ulong bytes)
         {
             uint units = (uint)((bytes + UnitSize + UnitSize - 1) >> UnitShift);
             return units < 2 ? 2 : units;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong Capacity(PoolHeader* header) => ((ulong)header->BlockSize - 1) << UnitShift;
 
         private static int TrailingZeros(ulong value)
@@ -1004,10 +1038,13 @@ namespace ExectOS.Memory
             return count;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsPageEnd(PoolHeader* header) => (((ulong)header - (ulong)_displacement) & (_pageSize - 1)) == 0;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Encode(void* node) => (ulong)node ^ _cookie;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly PoolLinks* Decode(ulong link) => (PoolLinks*)(link ^ _cookie);
 
         private PoolLinks* Head(uint size) => (PoolLinks*)Unsafe.AsPointer(ref _lists[(int)size]);
@@ -1021,14 +1058,17 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Whether a block address is in a small-block page this pool holds (a forged link fails here).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsLive(void* node)
         {
             ulong va = (ulong)node - (ulong)_displacement;
-            ulong slot = _initial.SlotOf(new VirtualAddress(va));
-            if (slot != ulong.MaxValue)
-                return _initial.IsUsed(slot) && (va & (UnitSize - 1)) == 0;
-            slot = _expansion.SlotOf(new VirtualAddress(va));
-            return slot != ulong.MaxValue && _expansion.IsUsed(slot) && (va & (UnitSize - 1)) == 0;
+            if ((va & (UnitSize - 1)) != 0)
+                return false;
+            ulong offset = va - _initialStart;
+            if (offset < _initialBytes)
+                return _initial.IsUsed(offset >> _pageShift);
+            offset = va - _expansionStart;
+            return offset < _expansionBytes && _expansion.IsUsed(offset >> _pageShift);
         }
 
         private readonly bool IsCached(ulong address)
@@ -1041,48 +1081,81 @@ namespace ExectOS.Memory
             return false;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private bool Locate(ulong virtualAddress, out SystemPteSpace* space, out ulong slot)
         {
-            var va = new VirtualAddress(virtualAddress);
-            space = Space(0);
-            slot = space->SlotOf(va);
-            if (slot != ulong.MaxValue)
+            ulong offset = virtualAddress - _initialStart;
+            if (offset < _initialBytes)
+            {
+                space = Space(0);
+                slot = offset >> _pageShift;
                 return true;
+            }
+            offset = virtualAddress - _expansionStart;
             space = Space(1);
-            slot = space->SlotOf(va);
-            return slot != ulong.MaxValue;
+            slot = offset >> _pageShift;
+            return offset < _expansionBytes;
         }
 
         private SystemPteSpace* Space(int which)
             => which == 0 ? (SystemPteSpace*)Unsafe.AsPointer(ref _initial) : (SystemPteSpace*)Unsafe.AsPointer(ref _expansion);
 
-        private void MarkFree(PoolHeader* header)
+        // A header is two 8-byte words: sizes, state, pool type and check; then tag and bytes requested.
+        // Headers are written whole, from registers, never field by field: a narrow store followed by the
+        // 8-byte load of the check would stall store forwarding on every operation.
+        private const ulong FieldsMask = 0x0000FFFFFFFFFFFFUL;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly ulong Fields(uint previous, uint size, PoolBlockState state)
+            => previous | (ulong)size << 16 | (ulong)state << 32 | (ulong)_type << 40;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong Tail(uint tag, uint requested) => tag | (ulong)requested << 32;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void Store(PoolHeader* header, ulong fields, ulong tail)
         {
-            header->State = PoolBlockState.Free;
-            header->PoolType = _type;
-            header->Requested = 0;
-            Seal(header);
+            ((ulong*)header)[1] = tail;
+            *(ulong*)header = fields | (ulong)CheckOf(header, fields, tail) << 48;
         }
 
-        private readonly void Seal(PoolHeader* header) => header->Check = CheckOf(header);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void StoreFree(PoolHeader* header, uint previous, uint size, uint tag)
+            => Store(header, Fields(previous, size, PoolBlockState.Free), Tail(tag, 0));
 
-        private readonly bool IsSealed(PoolHeader* header) => header->Check == CheckOf(header);
+        /// <summary>Points a header's previous size at a new neighbour, resealing it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void SetPrevious(PoolHeader* header, uint previous)
+            => Store(header, (*(ulong*)header & FieldsMask & ~0xFFFFUL) | previous, ((ulong*)header)[1]);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool IsSealed(PoolHeader* header)
+        {
+            ulong first = *(ulong*)header;
+            return (ushort)(first >> 48) == CheckOf(header, first & FieldsMask, ((ulong*)header)[1]);
+        }
 
         /// <summary>A 16-bit hash of the header's other fields, its address and the cookie: an overrun or a stray write shows.</summary>
-        private readonly ushort CheckOf(PoolHeader* header)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly ushort CheckOf(PoolHeader* header, ulong fields, ulong tail)
         {
-            ulong fields = header->PreviousSize | (ulong)header->BlockSize << 16 | (ulong)header->State << 32 | (ulong)header->PoolType << 40;
-            ulong x = (fields ^ _cookie ^ (ulong)header) * 0x9E3779B97F4A7C15UL;
-            x = (x ^ (x >> 29) ^ (header->Tag | (ulong)header->Requested << 32)) * 0xBF58476D1CE4E5B9UL;
+            // One multiply spreads any changed bit of either word (folded with the address and cookie) into the top 16.
+            ulong x = (fields ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41));
+            x ^= x >> 29;
+            x *= 0xBF58476D1CE4E5B9UL;
             return (ushort)(x >> 48);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly byte CanaryOf(byte* data) => (byte)((_cookie >> 24) ^ ((ulong)data >> 4) ^ 0x5A);
 
         private struct Lookaside
         {
             public ulong Head;
             public uint Depth;
+            public uint MaxDepth;
+            /// <summary>Allocations that found the list empty since its depth last grew.</summary>
+            public uint Misses;
             public uint Reserved;
         }
 

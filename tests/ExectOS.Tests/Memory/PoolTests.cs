@@ -5,6 +5,9 @@ using ExectOS.Hosted;
 using ExectOS.Memory;
 using Xunit;
 
+// Pointers to the emulated memory struct (it holds a class reference), as the kernel's PoolPages takes them.
+#pragma warning disable CS8500
+
 namespace ExectOS.Tests.Memory;
 
 /// <summary>
@@ -312,6 +315,109 @@ public unsafe class PoolTests
         bad = pool.Allocate(40, 0, 0, out problem);
         AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.ZeroTag);
         AssertOk(pool.P.Validate());
+    }
+
+    [Fact]
+    public void TheNonPagedPoolFillsItsInitialRegionThenGrowsIntoExpansion()
+    {
+        using var pool = new HostPool(PoolType.NonPaged, initialPages: 8, expansionPages: 24);
+        ulong initialEnd = pool.Config.InitialStart.Value + 8 * Page;
+        var blocks = new List<ulong>();
+        while (true)
+        {
+            void* p = pool.Allocate(2000, Tag, 0, out PoolProblem problem);
+            AssertOk(problem);
+            if (p == null)
+                break;
+            blocks.Add(pool.VirtualOf(p));
+        }
+        // Two blocks a page: the first 16 in the initial region, the next 48 in the expansion region, then nothing.
+        Assert.Equal(64, blocks.Count);
+        Assert.All(blocks.Take(16), va => Assert.InRange(va, pool.Config.InitialStart.Value, initialEnd - 1));
+        Assert.All(blocks.Skip(16), va => Assert.InRange(va, pool.Config.ExpansionStart.Value, pool.Config.ExpansionStart.Value + 24 * Page - 1));
+        Assert.Equal(32UL, pool.P.Counters.CommittedPages);
+        AssertOk(pool.P.Validate());
+    }
+
+    /// <summary>
+    /// The kernel's page source on a machine booted from a real map: every pool page a PFN frame of use Pool
+    /// mapped at its virtual address (pageable only in the paged pool, its PTE address recorded), page
+    /// tables taken as needed, and every frame and table given back when the pool empties.
+    /// </summary>
+    [Theory]
+    [InlineData(PoolType.NonPaged)]
+    [InlineData(PoolType.Paged)]
+    public void PoolPagesAreFramesFromThePfnDatabaseMappedAtThePoolsAddresses(PoolType type)
+    {
+        using var m = PfnDatabaseTests.Boot("ovmf-q35-512M.txt");
+        Assert.True(m.Report.IsOk);
+        var regions = new LayoutRegion[Paging.X86.Amd64Kernel.RegionCount];
+        Assert.True(Paging.X86.Amd64Kernel.Compute(m.Report.Pages, regions));
+        LayoutRegion initial = regions[type == PoolType.Paged ? Paging.X86.Amd64Kernel.PagedPool : Paging.X86.Amd64Kernel.NonPagedPool];
+        LayoutRegion expansion = type == PoolType.Paged ? default : regions[Paging.X86.Amd64Kernel.NonPagedExpansion];
+        // The data side on the host, laid out as the regions are (the expansion follows the initial pool here).
+        Assert.True(expansion.Size == 0 || expansion.Start.Value == initial.Start.Value + initial.Size);
+        using var data = new HostRegion(initial.Size + expansion.Size, accessible: true);
+        var config = new PoolConfig
+        {
+            Type = type, PageShift = 12, Cookie = 0x0123456789ABCDEF,
+            InitialStart = initial.Start, InitialPages = initial.Size / Page,
+            ExpansionStart = expansion.Start, ExpansionPages = expansion.Size / Page,
+            Displacement = (long)((ulong)data.Base - initial.Start.Value),
+        };
+        var pool = (Pool*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(Pool));
+        try
+        {
+            Assert.True(pool->Initialize(in config));
+            ref PfnDatabase db = ref m.Db;
+            ulong free = db.FreeList.Count + db.ZeroedList.Count, tables = db.CountUse(PageUse.PageTable);
+            EmulatedMemory memory = m.Memory;
+            var pages = new PoolPages<Paging.X86.Amd64, EmulatedMemory, NoTranslationCache>(m.Table, m.Database, &memory);
+
+            var random = new Random((int)type + 1);
+            var blocks = new List<(IntPtr P, ulong Bytes)>();
+            for (int i = 0; i < 400; i++)
+            {
+                ulong bytes = i % 20 == 0 ? (ulong)random.Next(5000, 60000) : (ulong)random.Next(1, 2000);
+                void* p = pool->Allocate(ref pages, bytes, Tag, 0, out PoolProblem problem);
+                AssertOk(problem);
+                Assert.True(p != null);
+                blocks.Add(((IntPtr)p, bytes));
+            }
+            AssertOk(pool->Validate());
+            Assert.Equal(pool->Counters.CommittedPages, db.CountUse(PageUse.Pool));
+            var mapped = new HashSet<ulong>();
+            foreach (var (p, bytes) in blocks)
+            {
+                ulong va = (ulong)p - (ulong)config.Displacement;
+                for (ulong page = va & ~(Page - 1); page < va + bytes; page += Page)
+                {
+                    Assert.True(m.Table.Translate(ref memory, new VirtualAddress(page), out Translation translation), $"0x{page:X} is not mapped");
+                    Assert.True((translation.Protection & PageProtection.Writable) != 0 && (translation.Protection & PageProtection.Executable) == 0);
+                    PfnEntry* entry = db.Entry(translation.Address.Value / Page);
+                    Assert.Equal((PageState.Active, PageUse.Pool), (entry->State, entry->Use));
+                    Assert.Equal(type == PoolType.Paged, (entry->Attributes & PfnDatabase.PageableAttribute) != 0);
+                    Assert.Equal(PfnBuild<Paging.X86.Amd64>.EntryOf(new VirtualAddress(page), 3), entry->PteAddress);
+                    mapped.Add(page);
+                }
+            }
+            Assert.True(db.CountUse(PageUse.PageTable) > tables, "the pool's region needed tables of its own");
+
+            foreach (var (p, _) in blocks)
+                AssertOk(pool->Free(ref pages, (void*)p, Tag));
+            AssertOk(pool->Flush(ref pages));
+            AssertOk(pool->Validate());
+            Assert.Equal(0UL, db.CountUse(PageUse.Pool));
+            Assert.Equal(free, db.FreeList.Count + db.ZeroedList.Count);
+            Assert.Equal(tables, db.CountUse(PageUse.PageTable));
+            Assert.True(db.Validate().IsOk);
+            foreach (ulong page in mapped)
+                Assert.False(m.Table.Translate(ref memory, new VirtualAddress(page), out _), $"0x{page:X} is still mapped");
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(pool);
+        }
     }
 
     // ---- Corruption and misuse: each refused with its code, nothing changed -------------------------
