@@ -19,7 +19,7 @@ for (int i = 0; i < args.Length; i++)
     }
 }
 
-Benchmark[] all = [.. PageTableBenchmarks.MapOneGiB(), .. PfnBenchmarks.Build()];
+Benchmark[] all = [.. PageTableBenchmarks.MapOneGiB(), .. PfnBenchmarks.Build(), .. PoolBenchmarks.Build()];
 Benchmark[] chosen = all.Where(b => filter is null || b.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToArray();
 if (chosen.Length == 0)
 {
@@ -30,5 +30,7 @@ foreach (Benchmark benchmark in chosen)
     BenchmarkRunner.Run(benchmark, rounds, warmup: 3);
 if (chosen.Any(b => b.Name.Contains("PFN", StringComparison.Ordinal)))
     Console.WriteLine($"exectos bench: PFN entry {System.Runtime.CompilerServices.Unsafe.SizeOf<ExectOS.Memory.PfnEntry>()} bytes per page frame (NT amd64 MMPFN 48, Linux struct page 64)");
+if (chosen.Any(b => b.Name.StartsWith("pool ", StringComparison.Ordinal)))
+    PoolBenchmarks.PrintOverhead();
 Console.WriteLine($"exectos bench: {chosen.Length} benchmark(s) done");
 return 0;
