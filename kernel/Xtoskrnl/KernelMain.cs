@@ -84,6 +84,14 @@ namespace ExectOS.Kernel
                 for (int i = 0; i < 4096; i++)
                     poolBlock[i] = (byte)i;
             }
+            if (KernelParameters.Contains(parameters, "TEST=SPECIAL-POOL-USE-AFTER-FREE"))
+            {
+                uint tag = Tag('S', 'p', 'c', 'l');
+                byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.Paged, 200, tag);
+                Pools.Free(poolBlock, tag);
+                KernelConsole.WriteLine("XTOSKRNL: reading a special-pool allocation after its free (TEST=SPECIAL-POOL-USE-AFTER-FREE)");
+                s_sink = poolBlock[10];
+            }
             if (KernelParameters.Contains(parameters, "TEST=PAGE-FAULT"))
                 s_sink = *(ulong*)0xFFFFF90000000000;
             if (KernelParameters.Contains(parameters, "TEST=STACK-OVERFLOW"))

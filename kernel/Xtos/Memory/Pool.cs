@@ -77,6 +77,11 @@ namespace ExectOS.Memory
         public const int PageCacheCapacity = 8;
         /// <summary>A special tag that sends every allocation that fits to the special pool.</summary>
         public const uint AnyTag = 0x2A; // '*'
+        /// <summary>
+        /// Freed special-pool allocations kept unmapped and reserved before their address space is reused,
+        /// so a use after free faults (PAGE_FAULT_IN_FREED_SPECIAL_POOL) for the next this-many frees.
+        /// </summary>
+        public const int SpecialQuarantine = 32;
         /// <summary>The tag the per-tag table counts in once its 256 entries are taken.</summary>
         public const uint OverflowTag = 0x6C66764F; // "Ovfl"
 
@@ -96,6 +101,8 @@ namespace ExectOS.Memory
         private SystemPteSpace _initial;
         private SystemPteSpace _expansion;
         private SystemPteSpace _special;
+        private QuarantineRing _quarantine;
+        private int _quarantineNext;
 #pragma warning disable CS0649 // written through pointers to their elements
         private ListHeads _lists;
         private ListBitmap _nonEmpty;
@@ -175,10 +182,14 @@ namespace ExectOS.Memory
                 problem = PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.BadAlignment, alignment, bytes, (ulong)_type);
                 return null;
             }
-            void* result;
+            void* result = null;
             if (_specialTag != 0 && (_specialTag == tag || _specialTag == AnyTag) && alignment <= UnitSize && Round(bytes) + 2 * UnitSize <= _pageSize && _special.Count >= 2)
+            {
                 result = AllocateSpecial(ref pages, bytes, tag, ref problem);
-            else if (bytes > SmallLimit || alignment > UnitSize)
+                if (result != null || !problem.IsOk)
+                    return result;
+            }
+            if (bytes > SmallLimit || alignment > UnitSize)
                 result = AllocateBig(ref pages, bytes, tag, ref problem);
             else
                 result = AllocateSmall(ref pages, bytes, tag, ref problem);
@@ -227,7 +238,8 @@ namespace ExectOS.Memory
             ulong slot = _special.SlotOf(address);
             if (slot == ulong.MaxValue)
                 return 0;
-            if ((slot & 1) == 1 && _special.IsUsed(slot - 1))
+            ulong first = slot & ~1UL;
+            if ((slot & 1) == 1 && _special.IsUsed(first) && !IsQuarantined(first))
                 return PoolBugCheck.PageFaultBeyondEndOfAllocation;
             return PoolBugCheck.PageFaultInFreedSpecialPool;
         }
@@ -705,9 +717,15 @@ namespace ExectOS.Memory
 
         private void* AllocateSpecial<TPages>(ref TPages pages, ulong bytes, uint tag, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
-            // A data page and the guard page after it, which is never mapped.
-            if (_special.Reserve(2, out ulong slot) != StackError.None)
-                return null;
+            // A data page and the guard page after it, which is never mapped. When the range is full, the
+            // oldest quarantined pair is given up first; when that is not enough either, the caller falls back
+            // to the ordinary pool (as NT's special pool does).
+            ulong slot;
+            while (_special.Reserve(2, out slot) != StackError.None)
+            {
+                if (!ReleaseOldestQuarantined())
+                    return null;
+            }
             VirtualAddress va = _special.AddressOf(slot);
             if (!pages.Commit(va, 1, _type == PoolType.Paged, ref problem))
             {
@@ -716,7 +734,7 @@ namespace ExectOS.Memory
             }
             Counters.CommittedPages++;
             byte* page = (byte*)(va.Value + (ulong)_displacement);
-            byte* data = page + _pageSize - Round(bytes);
+            byte* data = page + _pageSize - SpecialRound(bytes);
             var header = (SpecialHeader*)page;
             header->Tag = tag;
             header->Requested = (uint)bytes;
@@ -735,14 +753,14 @@ namespace ExectOS.Memory
         {
             ulong slot = _special.SlotOf(new VirtualAddress((ulong)address - (ulong)_displacement));
             ulong first = slot & ~1UL;
-            if ((slot & 1) != 0 || _special.LengthAt(first) != 2)
+            if ((slot & 1) != 0 || _special.LengthAt(first) != 2 || IsQuarantined(first))
                 return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, 0, 0, PoolBugCheck.SpecialNotAllocated);
             byte* page = (byte*)(_special.AddressOf(first).Value + (ulong)_displacement);
             var header = (SpecialHeader*)page;
             if (header->Magic != SpecialMagic(page, header->Tag, header->Requested))
                 return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, (ulong)page, 0, PoolBugCheck.SpecialNotAllocated);
             ulong bytes = header->Requested;
-            byte* data = page + _pageSize - Round(bytes);
+            byte* data = page + _pageSize - SpecialRound(bytes);
             if (address != data)
                 return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, bytes, (ulong)data, PoolBugCheck.SpecialBadAddress);
             if (tag != 0 && header->Tag != tag)
@@ -762,11 +780,44 @@ namespace ExectOS.Memory
             uint owner = header->Tag;
             header->Magic = 0;
             pages.Decommit(_special.AddressOf(first), 1, ref problem);
-            _special.Release(first, 2);
+            // Kept reserved (unmapped) for a while; the oldest quarantined pair is released instead.
+            ulong oldest = _quarantine[_quarantineNext];
+            if (oldest != 0)
+                _special.Release(oldest - 1, 2);
+            _quarantine[_quarantineNext] = first + 1;
+            _quarantineNext = (_quarantineNext + 1) % SpecialQuarantine;
             Counters.CommittedPages--;
             Counters.SpecialAllocations--;
             Release(owner, bytes);
             return problem;
+        }
+
+        /// <summary>Room a special allocation takes at its page's end: its bytes rounded to 16, at least 16 (a zero-byte one is still inside its page).</summary>
+        private static ulong SpecialRound(ulong bytes) => bytes == 0 ? UnitSize : Round(bytes);
+
+        private bool ReleaseOldestQuarantined()
+        {
+            for (int i = 0; i < SpecialQuarantine; i++)
+            {
+                int index = (_quarantineNext + i) % SpecialQuarantine;
+                if (_quarantine[index] != 0)
+                {
+                    _special.Release(_quarantine[index] - 1, 2);
+                    _quarantine[index] = 0;
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private readonly bool IsQuarantined(ulong first)
+        {
+            for (int i = 0; i < SpecialQuarantine; i++)
+            {
+                if (_quarantine[i] == first + 1)
+                    return true;
+            }
+            return false;
         }
 
         private readonly ulong SpecialMagic(byte* page, uint tag, ulong bytes) => (((ulong)page ^ _cookie) * 0x9E3779B97F4A7C15UL) ^ ((ulong)tag << 32 | bytes) ^ 0x5370634C;
@@ -942,7 +993,7 @@ namespace ExectOS.Memory
             ulong special = 0;
             for (ulong slot = 0; slot + 1 < _special.Count; slot += 2)
             {
-                if (!_special.IsUsed(slot))
+                if (!_special.IsUsed(slot) || IsQuarantined(slot))
                     continue;
                 if (_special.LengthAt(slot) != 2)
                     return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, _special.AddressOf(slot).Value, 0, 0, PoolBugCheck.SpecialNotAllocated);
@@ -1187,6 +1238,12 @@ namespace ExectOS.Memory
         private struct BigTable
         {
             private PoolBigEntry _element;
+        }
+
+        [InlineArray(SpecialQuarantine)]
+        private struct QuarantineRing
+        {
+            private ulong _element;
         }
 
         [InlineArray(PageCacheCapacity)]

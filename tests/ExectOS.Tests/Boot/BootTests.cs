@@ -235,6 +235,28 @@ public sealed class BootTests : IDisposable
     }
 
     [Fact]
+    public void TheSelfTestPassesWithEveryAllocationInTheSpecialPool()
+    {
+        var result = ExectosCommand.Boot("--params", "SPECIAL-POOL=*");
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: pools: ", StringComparison.Ordinal) && l.EndsWith(", special pool for '*'", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: self-test passed: ", StringComparison.Ordinal) && l.EndsWith(", pools: 240 non-paged and 240 paged blocks", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void SpecialPoolCatchesAUseAfterFree()
+    {
+        var result = ExectosCommand.Boot("--params", "SPECIAL-POOL=* TEST=SPECIAL-POOL-USE-AFTER-FREE");
+
+        Assert.Equal(1, result.ExitCode);
+        // A read (parameter 2 is 0) of the freed allocation in the paged pool's special range.
+        var fault = System.Text.RegularExpressions.Regex.Match(result.LastLine, @"^exectos: FAIL bug check 0x000000CC PAGE_FAULT_IN_FREED_SPECIAL_POOL \((0xFFFFF8A0[0-9A-F]{8}), 0x0000000000000000, 0xFFFFF800008[0-9A-F]{5}, 0x0000000000000000\)$");
+        Assert.True(fault.Success, result.LastLine);
+        Assert.Contains($"XTOSKRNL: special pool: an access to freed special pool at {fault.Groups[1].Value}", result.Lines);
+    }
+
+    [Fact]
     public void PageFaultIsReportedByTheTrapHandler()
     {
         var result = ExectosCommand.Boot("--params", "TEST=PAGE-FAULT");

@@ -611,9 +611,42 @@ public unsafe class PoolTests
         AssertOk(pool.Free(p, special));
         Assert.Equal(PoolBugCheck.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
         AssertProblem(Unchanged(pool, () => pool.Free(p, special)), PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)p);
+        // The freed page stays unmapped and reserved while the next frees pass through the quarantine.
+        var later = new List<ulong>();
+        for (int i = 0; i < Pool.SpecialQuarantine - 1; i++)
+        {
+            byte* r = Alloc(pool, 64, special);
+            Assert.NotEqual(va & ~(Page - 1), pool.VirtualOf(r) & ~(Page - 1));
+            later.Add((ulong)r);
+            AssertOk(pool.Free(r, special));
+            Assert.Equal(PoolBugCheck.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
+        }
+        AssertOk(pool.P.Validate());
+        // A zero-byte allocation still lies inside its page, 16 bytes before the guard page.
+        byte* empty = Alloc(pool, 0, special);
+        Assert.Equal(Page - 16, pool.VirtualOf(empty) % Page);
+        AssertOk(pool.Free(empty, special));
         AssertOk(pool.Free(q, Tag));
         AssertOk(pool.P.Flush(ref pool.Pages));
         Assert.Equal(0L, pool.Pages.Ledger.Committed);
+    }
+
+    [Fact]
+    public void AFullSpecialRangeFallsBackToTheOrdinaryPool()
+    {
+        uint special = HostPool.Tag("Spcl");
+        using var pool = NewPool(specialPages: 8, specialTag: special);
+        var blocks = new List<IntPtr>();
+        for (int i = 0; i < 10; i++)
+            blocks.Add((IntPtr)Alloc(pool, 300, special));
+        Assert.Equal(4UL, pool.P.Counters.SpecialAllocations); // four pairs of data and guard pages
+        Assert.Equal(6UL, pool.P.Counters.SmallBlocks);
+        Assert.True(pool.P.TryGetTag(special, out PoolTagStats stats));
+        Assert.Equal((10UL, 3000UL), (stats.Allocations, stats.BytesInUse));
+        AssertOk(pool.P.Validate());
+        foreach (IntPtr p in blocks)
+            AssertOk(pool.Free((void*)p, special));
+        AssertOk(pool.P.Validate());
     }
 
     [Theory]
