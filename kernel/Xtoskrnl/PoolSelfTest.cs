@@ -8,8 +8,8 @@ namespace ExectOS.Kernel
     /// The boot self-test of both pools: blocks of every size class (lookaside sizes, free-list sizes, big,
     /// aligned) allocated and filled, half freed and allocated again (the free lists and lookaside lists
     /// reused), everything verified and freed; pages checked in the PFN database (use Pool, pageable only
-    /// for the paged pool); both pools validated; every count back at its baseline. A failure is bug check
-    /// 0x1A with 0x320 + step.
+    /// for the paged pool, whose big blocks are committed page by page on first touch); both pools validated;
+    /// every count back at its baseline. A failure is bug check 0x1A with 0x320 + step.
     /// </summary>
     internal static unsafe class PoolSelfTest
     {
@@ -28,11 +28,15 @@ namespace ExectOS.Kernel
             Pools.Flush();
             PfnDatabase* pfn = MemoryManager.Pfn;
             ulong available = pfn->AvailablePages;
+            ulong demandFaults = Pools.Paged->Counters.DemandFaults;
             for (int p = 0; p < 2; p++)
                 RunOne(p == 0 ? PoolType.NonPaged : PoolType.Paged);
             Pools.Flush();
             if (pfn->AvailablePages != available)
                 Fail(9, pfn->AvailablePages, available);
+            // The paged pool's big blocks were committed page by page as the test first wrote them.
+            if (Pools.Paged->Counters.DemandFaults == demandFaults || Pools.NonPaged->Counters.DemandFaults != 0)
+                Fail(10, Pools.Paged->Counters.DemandFaults, demandFaults);
             return Blocks;
         }
 

@@ -58,6 +58,8 @@ namespace ExectOS.Kernel
             config.ExpansionPages = 0;
             config.SpecialStart = paged.Start + ((pagedPages - pagedSpecial) << pageShift);
             config.SpecialPages = pagedSpecial;
+            // Big paged allocations are reserved; their pages are committed when first touched.
+            config.DemandCommit = true;
             if (!s_paged.Initialize(in config))
                 BugCheck.Raise(BugCheckCode.MemoryManagement, 0x501, paged.Start.Value, paged.Size, 0);
 
@@ -126,6 +128,29 @@ namespace ExectOS.Kernel
                 Pool* pool = i == 0 ? NonPaged : Paged;
                 Checked(MemoryManager.FiveLevel ? pool->Flush(ref pages5) : pool->Flush(ref pages4));
             }
+        }
+
+        /// <summary>
+        /// A not-present page fault in a big paged-pool allocation not touched yet: its page is committed and the
+        /// faulting instruction runs again (true). The fault handler runs with interrupts off; the window it maps
+        /// through is not in use by anyone it interrupted, since pool code never touches a big allocation's pages.
+        /// </summary>
+        internal static bool ResolveFault(VirtualAddress address)
+        {
+            if (!s_paged.Contains((void*)address.Value))
+                return false;
+            PoolProblem problem;
+            bool resolved = MemoryManager.FiveLevel
+                ? ResolveFault<Amd64La57>(address, out problem)
+                : ResolveFault<Amd64>(address, out problem);
+            Checked(problem);
+            return resolved;
+        }
+
+        private static bool ResolveFault<TMode>(VirtualAddress address, out PoolProblem problem) where TMode : struct, IPagingMode
+        {
+            var pages = new KernelPoolPages<TMode>();
+            return Paged->ResolveFault(ref pages, address, out problem);
         }
 
         /// <summary>The special-pool bug check for a fault at <paramref name="address"/>, or 0 when it is not special pool.</summary>
@@ -247,12 +272,13 @@ namespace ExectOS.Kernel
             return done;
         }
 
-        public void Decommit(VirtualAddress address, ulong count, ref PoolProblem problem)
+        public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             var memory = MemoryManager.Physical<TMode>();
             var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
-            pages.Decommit(address, count, ref problem);
+            ulong done = pages.Decommit(address, count, sparse, ref problem);
             memory.Release();
+            return done;
         }
     }
 }

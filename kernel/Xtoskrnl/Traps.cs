@@ -103,6 +103,9 @@ namespace ExectOS.Kernel
         {
             ulong address = Cpu.ReadCr2();
             ulong vector = frame->Vector;
+            // A not-present fault (error code bit 0 clear) that demand commit resolves: back to the instruction.
+            if (vector == 14 && (frame->ErrorCode & 1) == 0 && Pools.ResolveFault(new VirtualAddress(address)))
+                return;
             TextLine line = default;
             line.Append("XTOSKRNL: trap ");
             line.Append(Name(vector));

@@ -63,8 +63,10 @@ namespace ExectOS.Hosted
         public long Decommits;
         /// <summary>Pages still allowed to be committed (simulates memory running out).</summary>
         public long Budget = long.MaxValue;
-        /// <summary>Whether commits change page protection (off for benchmarks: the region is then all accessible).</summary>
+        /// <summary>Whether commits change page protection and are tracked page by page (off for benchmarks: the region is then all accessible).</summary>
         public bool Protect = true;
+        /// <summary>Committed pages (virtual addresses), when protecting.</summary>
+        public readonly System.Collections.Generic.HashSet<ulong> Pages = new();
     }
 
     /// <summary>Pool pages from a <see cref="HostRegion"/>: commit makes pages accessible, decommit takes them away.</summary>
@@ -80,6 +82,17 @@ namespace ExectOS.Hosted
         {
             if (Ledger.Budget < (long)count)
                 return false;
+            if (Ledger.Protect)
+            {
+                // A page committed twice is refused, as mapping a mapped page is in the kernel.
+                for (ulong i = 0; i < count; i++)
+                {
+                    if (Ledger.Pages.Contains(address.Value + (i << PageShift)))
+                        return false;
+                }
+                for (ulong i = 0; i < count; i++)
+                    Ledger.Pages.Add(address.Value + (i << PageShift));
+            }
             if (Ledger.Budget != long.MaxValue)
                 Ledger.Budget -= (long)count;
             if (Ledger.Protect)
@@ -89,14 +102,26 @@ namespace ExectOS.Hosted
             return true;
         }
 
-        public void Decommit(VirtualAddress address, ulong count, ref PoolProblem problem)
+        public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
+            ulong done = count;
             if (Ledger.Protect)
+            {
+                done = 0;
+                for (ulong i = 0; i < count; i++)
+                {
+                    if (Ledger.Pages.Remove(address.Value + (i << PageShift)))
+                        done++;
+                    else if (!sparse && problem.IsOk)
+                        problem = PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x310, address.Value + (i << PageShift), count, i);
+                }
                 Region.Protect((byte*)(address.Value + (ulong)Displacement), count << PageShift, false);
+            }
             if (Ledger.Budget != long.MaxValue)
-                Ledger.Budget += (long)count;
-            Ledger.Committed -= (long)count;
+                Ledger.Budget += (long)done;
+            Ledger.Committed -= (long)done;
             Ledger.Decommits++;
+            return done;
         }
     }
 
@@ -112,7 +137,7 @@ namespace ExectOS.Hosted
         public PoolConfig Config;
 
         public HostPool(PoolType type, ulong initialPages, ulong expansionPages, ulong specialPages = 0, uint specialTag = 0,
-            ulong cookie = 0x5DEECE66D1234567, ulong virtualBase = 0xFFFFFA8040000000, bool protect = true)
+            ulong cookie = 0x5DEECE66D1234567, ulong virtualBase = 0xFFFFFA8040000000, bool protect = true, bool demand = false)
         {
             const int shift = 12;
             ulong total = (initialPages + expansionPages + specialPages) << shift;
@@ -130,6 +155,7 @@ namespace ExectOS.Hosted
                 SpecialPages = specialPages,
                 SpecialTag = specialTag,
                 Displacement = (long)((ulong)Region.Base - virtualBase),
+                DemandCommit = demand,
             };
             Pool = (Pool*)NativeMemory.AllocZeroed((nuint)sizeof(Pool));
             if (!Pool->Initialize(in Config))
@@ -142,6 +168,9 @@ namespace ExectOS.Hosted
         public void* Allocate(ulong bytes, uint tag, ulong alignment, out PoolProblem problem) => Pool->Allocate(ref Pages, bytes, tag, alignment, out problem);
 
         public PoolProblem Free(void* address, uint tag) => Pool->Free(ref Pages, address, tag);
+
+        /// <summary>What the kernel's page fault handler does for a not-present fault at a data address.</summary>
+        public bool Touch(void* address, out PoolProblem problem) => Pool->ResolveFault(ref Pages, new VirtualAddress(VirtualOf(address)), out problem);
 
         /// <summary>The virtual address (as in the kernel) of a data address.</summary>
         public ulong VirtualOf(void* address) => (ulong)address - (ulong)Config.Displacement;

@@ -22,6 +22,12 @@ namespace ExectOS.Memory
         public uint SpecialTag;
         /// <summary>Data address minus virtual address: 0 in the kernel; hosted tests keep the data elsewhere.</summary>
         public long Displacement;
+        /// <summary>
+        /// Big allocations only reserve their pages; each is committed when first touched (the page fault
+        /// handler calls <see cref="Pool.ResolveFault"/>). The paged pool's way; small-block pages, which
+        /// hold headers, are always committed at once.
+        /// </summary>
+        public bool DemandCommit;
     }
 
     /// <summary>Pool-wide counts. Block and byte counts are live ones; the rest add up.</summary>
@@ -41,6 +47,8 @@ namespace ExectOS.Memory
         public ulong Frees;
         public ulong LookasideHits;
         public ulong Failures;
+        /// <summary>Pages of big allocations committed on first touch (<see cref="PoolConfig.DemandCommit"/>).</summary>
+        public ulong DemandFaults;
     }
 
     /// <summary>
@@ -93,6 +101,7 @@ namespace ExectOS.Memory
         private long _displacement;
         private uint _specialTag;
         private bool _initialized;
+        private bool _demand;
         // The regions' bounds (virtual), for one-compare range checks on the hot paths.
         private ulong _initialStart, _initialBytes, _expansionStart, _expansionBytes, _specialStart, _specialBytes;
         // The last tag accounted and its entry: most runs of operations use one tag.
@@ -141,6 +150,7 @@ namespace ExectOS.Memory
             _cookie = config.Cookie;
             _displacement = config.Displacement;
             _specialTag = config.SpecialTag;
+            _demand = config.DemandCommit;
             // A region larger than the slot bitmaps can track is used up to what they track.
             if (_initial.Initialize(config.InitialStart, Min(config.InitialPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
                 || _expansion.Initialize(config.ExpansionStart, Min(config.ExpansionPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
@@ -546,13 +556,16 @@ namespace ExectOS.Memory
                 Counters.CachedPages--;
                 return (byte*)_cache[(int)Counters.CachedPages];
             }
-            if (!Reserve(ref pages, 1, out ulong address, ref problem))
+            if (!Reserve(ref pages, 1, true, out ulong address, ref problem))
                 return null;
             return (byte*)address;
         }
 
-        /// <summary>Takes <paramref name="count"/> pages of address space (initial region first) and commits them; the data address.</summary>
-        private bool Reserve<TPages>(ref TPages pages, ulong count, out ulong address, ref PoolProblem problem) where TPages : struct, IPoolPages
+        /// <summary>
+        /// Takes <paramref name="count"/> pages of address space (initial region first) and commits them, unless
+        /// <paramref name="commit"/> is false (demand commit); the data address.
+        /// </summary>
+        private bool Reserve<TPages>(ref TPages pages, ulong count, bool commit, out ulong address, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
             address = 0;
             SystemPteSpace* space = Space(0);
@@ -563,23 +576,45 @@ namespace ExectOS.Memory
                     return false;
             }
             VirtualAddress va = space->AddressOf(slot);
-            if (!pages.Commit(va, count, _type == PoolType.Paged, ref problem))
+            if (commit)
             {
-                space->Release(slot, count);
-                return false;
+                if (!pages.Commit(va, count, _type == PoolType.Paged, ref problem))
+                {
+                    space->Release(slot, count);
+                    return false;
+                }
+                Counters.CommittedPages += count;
             }
-            Counters.CommittedPages += count;
             address = va.Value + (ulong)_displacement;
             return true;
         }
 
-        private void Unreserve<TPages>(ref TPages pages, ulong address, ulong count, ref PoolProblem problem) where TPages : struct, IPoolPages
+        /// <summary>Decommits and releases pages; with <paramref name="sparse"/>, pages never committed (demand commit) are skipped.</summary>
+        private void Unreserve<TPages>(ref TPages pages, ulong address, ulong count, bool sparse, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
             var va = new VirtualAddress(address - (ulong)_displacement);
             Locate(va.Value, out SystemPteSpace* space, out ulong slot);
-            pages.Decommit(va, count, ref problem);
+            Counters.CommittedPages -= pages.Decommit(va, count, sparse, ref problem);
             space->Release(slot, count);
-            Counters.CommittedPages -= count;
+        }
+
+        /// <summary>
+        /// A not-present fault at <paramref name="address"/> (virtual) in a page of a live big allocation of a
+        /// demand-commit pool: commits that page and returns true, so the faulting instruction can run again.
+        /// False for any other address (the fault is someone's bug); a refusal from the PFN database is a problem.
+        /// </summary>
+        public bool ResolveFault<TPages>(ref TPages pages, VirtualAddress address, out PoolProblem problem) where TPages : struct, IPoolPages
+        {
+            problem = default;
+            if (!_demand || !Locate(address.Value, out SystemPteSpace* space, out ulong slot) || !space->Find(slot, out ulong first, out _))
+                return false;
+            if (FindBig(space->AddressOf(first).Value + (ulong)_displacement) < 0)
+                return false;
+            if (!pages.Commit(space->AddressOf(slot), 1, _type == PoolType.Paged, ref problem))
+                return false;
+            Counters.CommittedPages++;
+            Counters.DemandFaults++;
+            return true;
         }
 
         private void ReleasePage<TPages>(ref TPages pages, byte* page, ref PoolProblem problem) where TPages : struct, IPoolPages
@@ -590,7 +625,7 @@ namespace ExectOS.Memory
                 Counters.CachedPages++;
                 return;
             }
-            Unreserve(ref pages, (ulong)page, 1, ref problem);
+            Unreserve(ref pages, (ulong)page, 1, false, ref problem);
         }
 
         /// <summary>Gives the cached free pages back (the self-test's baseline, a low-memory trim).</summary>
@@ -600,7 +635,7 @@ namespace ExectOS.Memory
             while (Counters.CachedPages != 0)
             {
                 Counters.CachedPages--;
-                Unreserve(ref pages, _cache[(int)Counters.CachedPages], 1, ref problem);
+                Unreserve(ref pages, _cache[(int)Counters.CachedPages], 1, false, ref problem);
             }
             return problem;
         }
@@ -634,7 +669,7 @@ namespace ExectOS.Memory
                 count = 1;
             if (_bigCount >= BigLimit || count > uint.MaxValue)
                 return null;
-            if (!Reserve(ref pages, count, out ulong address, ref problem))
+            if (!Reserve(ref pages, count, !_demand, out ulong address, ref problem))
                 return null;
             int index = BigHome(address);
             while (_big[index].Address != 0)
@@ -662,7 +697,7 @@ namespace ExectOS.Memory
                 return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, (ulong)address, space->LengthAt(slot), entry.Pages);
             PoolProblem problem = default;
             RemoveBig(index);
-            Unreserve(ref pages, (ulong)address, entry.Pages, ref problem);
+            Unreserve(ref pages, (ulong)address, entry.Pages, _demand, ref problem);
             Counters.BigAllocations--;
             Counters.BigPages -= entry.Pages;
             Release(entry.Tag, entry.Requested);
@@ -779,7 +814,7 @@ namespace ExectOS.Memory
             PoolProblem problem = default;
             uint owner = header->Tag;
             header->Magic = 0;
-            pages.Decommit(_special.AddressOf(first), 1, ref problem);
+            pages.Decommit(_special.AddressOf(first), 1, false, ref problem);
             // Kept reserved (unmapped) for a while; the oldest quarantined pair is released instead.
             ulong oldest = _quarantine[_quarantineNext];
             if (oldest != 0)
@@ -944,7 +979,9 @@ namespace ExectOS.Memory
                         return problem;
                 }
             }
-            if (pagesUsed != Counters.CommittedPages - Counters.SpecialAllocations || bigPages != Counters.BigPages)
+            // Every small-block page is committed; big allocations' pages are too, unless committed on demand.
+            ulong committedFloor = pagesUsed - bigPages + Counters.SpecialAllocations, committedCeiling = pagesUsed + Counters.SpecialAllocations;
+            if (bigPages != Counters.BigPages || Counters.CommittedPages > committedCeiling || Counters.CommittedPages < (_demand ? committedFloor : committedCeiling))
                 return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x300, pagesUsed, Counters.CommittedPages, bigPages);
             if (freeBlocks != Counters.FreeBlocks || allocated != Counters.SmallBlocks || lookaside != Counters.LookasideBlocks)
                 return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x301, freeBlocks, allocated, lookaside);

@@ -54,7 +54,7 @@ namespace ExectOS.Memory
                 if (status != MapStatus.Done)
                 {
                     PoolProblem unwound = default;
-                    Decommit(address, i, ref unwound);
+                    Decommit(address, i, false, ref unwound);
                     if (taken.IsCorruption)
                         problem = PoolProblem.FromPfn(taken);
                     else if (tables.Problem.IsCorruption)
@@ -67,18 +67,22 @@ namespace ExectOS.Memory
             return true;
         }
 
-        public void Decommit(VirtualAddress address, ulong count, ref PoolProblem problem)
+        public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };
+            ulong done = 0;
             for (ulong i = 0; i < count; i++)
             {
                 VirtualAddress page = address + (i << TMode.PageShift);
+                if (sparse && !Table.Translate(ref *Memory, page, out _))
+                    continue;
                 if (Table.Unmap(ref *Memory, ref tables, page, out PhysicalAddress frame, out _, out TlbFlush flush) != MapStatus.Done)
                 {
                     if (problem.IsOk)
                         problem = PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x310, page.Value, count, i);
                     continue;
                 }
+                done++;
                 flush.Flush<TCache>();
                 ulong number = frame.Value >> TMode.PageShift;
                 Database->Entry(number)->Attributes &= unchecked((byte)~PfnDatabase.PageableAttribute);
@@ -88,6 +92,7 @@ namespace ExectOS.Memory
             }
             if (!tables.Problem.IsOk && problem.IsOk)
                 problem = PoolProblem.Of(PoolBugCheck.PfnListCorrupt, (ulong)tables.Problem.Error, tables.Problem.Page, tables.Problem.Detail, tables.Problem.Extra);
+            return done;
         }
     }
 }

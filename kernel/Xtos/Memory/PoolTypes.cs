@@ -191,7 +191,11 @@ namespace ExectOS.Memory
         /// <summary>Maps <paramref name="count"/> pages at <paramref name="address"/>; false (nothing mapped) when memory ran out or on corruption (then <paramref name="problem"/> says which).</summary>
         bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem);
 
-        /// <summary>Unmaps <paramref name="count"/> pages at <paramref name="address"/> and frees their frames.</summary>
-        void Decommit(VirtualAddress address, ulong count, ref PoolProblem problem);
+        /// <summary>
+        /// Unmaps <paramref name="count"/> pages at <paramref name="address"/> and frees their frames; the number
+        /// decommitted. With <paramref name="sparse"/>, pages that were never committed are skipped (demand commit);
+        /// without it, every page must have been.
+        /// </summary>
+        ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem);
     }
 }

@@ -364,6 +364,7 @@ public unsafe class PoolTests
             InitialStart = initial.Start, InitialPages = initial.Size / Page,
             ExpansionStart = expansion.Start, ExpansionPages = expansion.Size / Page,
             Displacement = (long)((ulong)data.Base - initial.Start.Value),
+            DemandCommit = type == PoolType.Paged,
         };
         var pool = (Pool*)System.Runtime.InteropServices.NativeMemory.AllocZeroed((nuint)sizeof(Pool));
         try
@@ -386,6 +387,29 @@ public unsafe class PoolTests
             }
             AssertOk(pool->Validate());
             Assert.Equal(pool->Counters.CommittedPages, db.CountUse(PageUse.Pool));
+            if (type == PoolType.Paged)
+            {
+                // Big paged blocks are only reserved: each page is committed by the fault its first touch takes.
+                ulong before = pool->Counters.CommittedPages;
+                foreach (var (p, bytes) in blocks.Where(b => b.Bytes > 4080))
+                {
+                    ulong va = (ulong)p - (ulong)config.Displacement;
+                    for (ulong page = va; page < va + bytes; page += Page)
+                    {
+                        Assert.False(m.Table.Translate(ref memory, new VirtualAddress(page), out _), $"0x{page:X} was mapped before its first touch");
+                        Assert.True(pool->ResolveFault(ref pages, new VirtualAddress(page + 123), out PoolProblem fault));
+                        AssertOk(fault);
+                        Assert.False(pool->ResolveFault(ref pages, new VirtualAddress(page), out _), "a second fault on a committed page was resolved");
+                    }
+                }
+                Assert.True(pool->Counters.DemandFaults > 0);
+                Assert.Equal(before + pool->Counters.DemandFaults, pool->Counters.CommittedPages);
+                Assert.Equal(pool->Counters.CommittedPages, db.CountUse(PageUse.Pool));
+                // Faults anywhere else are not the pool's to resolve: a small-block page, space no allocation holds.
+                Assert.False(pool->ResolveFault(ref pages, new VirtualAddress((ulong)blocks[1].P - (ulong)config.Displacement), out _));
+                Assert.False(pool->ResolveFault(ref pages, new VirtualAddress(initial.Start.Value + initial.Size - Page), out _));
+                AssertOk(pool->Validate());
+            }
             var mapped = new HashSet<ulong>();
             foreach (var (p, bytes) in blocks)
             {
@@ -629,6 +653,30 @@ public unsafe class PoolTests
         AssertOk(pool.Free(q, Tag));
         AssertOk(pool.P.Flush(ref pool.Pages));
         Assert.Equal(0L, pool.Pages.Ledger.Committed);
+    }
+
+    [Fact]
+    public void DemandCommitMapsABigBlockPageByPageAsItIsTouched()
+    {
+        using var pool = new HostPool(PoolType.Paged, initialPages: 256, expansionPages: 0, demand: true);
+        byte* big = Alloc(pool, 10 * Page);
+        Assert.Equal(0L, pool.Pages.Ledger.Committed); // reserved only: touching it now would fault
+        Assert.True(pool.Touch(big + 3 * Page + 5, out PoolProblem problem));
+        AssertOk(problem);
+        big[3 * Page + 5] = 42;
+        Assert.Equal((1L, 1UL, 1UL), (pool.Pages.Ledger.Committed, pool.P.Counters.CommittedPages, pool.P.Counters.DemandFaults));
+        Assert.False(pool.Touch(big + 3 * Page, out _)); // committed already: a fault there is not a demand fault
+        Assert.False(pool.Touch(big + 10 * Page, out _)); // past the allocation
+        byte* small = Alloc(pool, 100); // small blocks: committed at once (they hold headers)
+        small[0] = 1;
+        Assert.False(pool.Touch(small, out _));
+        AssertOk(pool.P.Validate());
+        // The free gives back the one page that was committed, and the reservation.
+        AssertOk(pool.Free(big, Tag));
+        AssertOk(pool.Free(small, Tag));
+        AssertOk(pool.P.Flush(ref pool.Pages));
+        Assert.Equal((0L, 0UL), (pool.Pages.Ledger.Committed, pool.P.Counters.CommittedPages));
+        AssertOk(pool.P.Validate());
     }
 
     [Fact]
