@@ -88,7 +88,7 @@ namespace ExectOS.Kernel
         private static void* Allocate(PoolType type, int i)
         {
             ulong bytes = Size(i);
-            ulong alignment = i % 40 == 7 ? 64UL : i % 40 == 23 ? 4096UL : 0;
+            ulong alignment = i % 40 == 7 ? 64UL : i % 40 == 23 ? Pools.Of(type)->PageSize : 0;
             void* block = Pools.Allocate(type, bytes, Tag, alignment);
             if (block == null)
                 Fail(1, (ulong)i, bytes);
@@ -98,13 +98,19 @@ namespace ExectOS.Kernel
             return block;
         }
 
-        private static ulong Size(int i) => (i % 8) switch
+        /// <summary>Lookaside sizes (0 to 496 bytes), free-list sizes up to the largest small block, big ones, powers of two from 16.</summary>
+        private static ulong Size(int i)
         {
-            0 or 1 or 2 => (ulong)(i * 7 % 497),           // lookaside sizes (0 to 496 bytes)
-            3 or 4 or 5 => (ulong)(497 + i * 131 % 3584),  // free lists, up to a page
-            6 => (ulong)(4081 + i * 997 % 30000),          // big
-            _ => (ulong)(16 << (i % 9)),                   // powers of two, 16 to 4096
-        };
+            ulong small = Pools.NonPaged->SmallLimit;
+            ulong lookaside = (Pool.LookasideMaxUnits - 1) << Pool.UnitShift;
+            return (i % 8) switch
+            {
+                0 or 1 or 2 => (ulong)i * 7 % (lookaside + 1),
+                3 or 4 or 5 => lookaside + 1 + (ulong)i * 131 % (small - lookaside),
+                6 => small + 1 + (ulong)i * 997 % 30000,
+                _ => 16UL << (i % 9),
+            };
+        }
 
         private static void Fill(byte* block, ulong bytes, int i)
         {

@@ -142,9 +142,6 @@ namespace ExectOS.Memory
         /// <summary>Whether an allocation starts at <paramref name="slot"/>.</summary>
         public readonly bool IsStart(ulong slot) => slot < _count && IsSet(in _starts, slot);
 
-        /// <summary>The address just past the region.</summary>
-        public readonly VirtualAddress End => _base + (_count << _pageShift);
-
         public readonly VirtualAddress AddressOf(ulong slot) => _base + (slot << _pageShift);
 
         /// <summary>The slot of an address in the region, or ulong.MaxValue.</summary>

@@ -100,7 +100,6 @@ namespace ExectOS.Memory
         private ulong _cookie;
         private long _displacement;
         private uint _specialTag;
-        private bool _initialized;
         private bool _demand;
         // The regions' bounds (virtual), for one-compare range checks on the hot paths.
         private ulong _initialStart, _initialBytes, _expansionStart, _expansionBytes, _specialStart, _specialBytes;
@@ -124,15 +123,11 @@ namespace ExectOS.Memory
         private int _bigCount;
         public PoolCounters Counters;
 
-        public readonly bool IsInitialized => _initialized;
-
         public readonly PoolType Type => _type;
 
         public readonly ulong PageSize => _pageSize;
 
         public readonly int BigCount => _bigCount;
-
-        public readonly bool SpecialEnabled => _specialTag != 0 && _special.Count >= 2;
 
         /// <summary>Bytes a small allocation can have: a page less its header.</summary>
         public readonly ulong SmallLimit => _pageSize - UnitSize;
@@ -169,7 +164,6 @@ namespace ExectOS.Memory
             _expansionBytes = _expansion.Count << _pageShift;
             _specialStart = _special.Base.Value;
             _specialBytes = _special.Count << _pageShift;
-            _initialized = true;
             return true;
         }
 
