@@ -11,6 +11,7 @@ namespace ExectOS.Kernel
         BadPoolHeader = 0x19,
         MemoryManagement = 0x1A,
         KmodeExceptionNotHandled = 0x1E,
+        NoPagesAvailable = 0x4D,
         PfnListCorrupt = 0x4E,
         PageFaultInNonpagedArea = 0x50,
         UnexpectedKernelModeTrap = 0x7F,
@@ -60,6 +61,7 @@ namespace ExectOS.Kernel
             BugCheckCode.PageFaultInFreedSpecialPool => "PAGE_FAULT_IN_FREED_SPECIAL_POOL",
             BugCheckCode.PageFaultBeyondEndOfAllocation => "PAGE_FAULT_BEYOND_END_OF_ALLOCATION",
             BugCheckCode.KmodeExceptionNotHandled => "KMODE_EXCEPTION_NOT_HANDLED",
+            BugCheckCode.NoPagesAvailable => "NO_PAGES_AVAILABLE",
             BugCheckCode.PfnListCorrupt => "PFN_LIST_CORRUPT",
             BugCheckCode.PageFaultInNonpagedArea => "PAGE_FAULT_IN_NONPAGED_AREA",
             BugCheckCode.UnexpectedKernelModeTrap => "UNEXPECTED_KERNEL_MODE_TRAP",
@@ -72,6 +74,7 @@ namespace ExectOS.Kernel
         {
             BugCheckCode.KmodeExceptionNotHandled => "    a run-time check failed in kernel code (parameter 1: which check, 2: detail)",
             BugCheckCode.MemoryManagement => "    the memory manager found a broken invariant (parameter 1: which check)",
+            BugCheckCode.NoPagesAvailable => "    no free page was left for a page the kernel must have (parameter 1: the address, 2: pages available)",
             BugCheckCode.PfnListCorrupt => "    the PFN database is corrupt or was misused (parameter 1: which check, 2: the page)",
             BugCheckCode.PageFaultInNonpagedArea => "    kernel code touched an address that is not mapped (parameter 1: address, 2: error code, 3: instruction)",
             BugCheckCode.UnexpectedKernelModeTrap => "    a processor exception the kernel does not handle (parameter 1: vector, 2: error code or address, 3: stack or instruction)",

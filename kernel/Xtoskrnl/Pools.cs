@@ -140,14 +140,19 @@ namespace ExectOS.Kernel
             if (!s_paged.Contains((void*)address.Value))
                 return false;
             PoolProblem problem;
-            bool resolved = MemoryManager.FiveLevel
+            PoolFault fault = MemoryManager.FiveLevel
                 ? ResolveFault<Amd64La57>(address, out problem)
                 : ResolveFault<Amd64>(address, out problem);
             Checked(problem);
-            return resolved;
+            if (fault == PoolFault.NoMemory)
+            {
+                KernelConsole.WriteLine("XTOSKRNL: pool: no page left to commit a paged-pool page on first touch");
+                BugCheck.Raise(BugCheckCode.NoPagesAvailable, address.Value, MemoryManager.Pfn->AvailablePages, 0, 0);
+            }
+            return fault == PoolFault.Committed;
         }
 
-        private static bool ResolveFault<TMode>(VirtualAddress address, out PoolProblem problem) where TMode : struct, IPagingMode
+        private static PoolFault ResolveFault<TMode>(VirtualAddress address, out PoolProblem problem) where TMode : struct, IPagingMode
         {
             var pages = new KernelPoolPages<TMode>();
             return Paged->ResolveFault(ref pages, address, out problem);
@@ -270,6 +275,14 @@ namespace ExectOS.Kernel
             bool done = pages.Commit(address, count, pageable, ref problem);
             memory.Release();
             return done;
+        }
+
+        public bool IsCommitted(VirtualAddress address)
+        {
+            var memory = MemoryManager.Physical<TMode>();
+            bool mapped = new PageTable<TMode>(MemoryManager.Root).Translate(ref memory, address, out _);
+            memory.Release();
+            return mapped;
         }
 
         public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)

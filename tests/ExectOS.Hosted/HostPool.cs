@@ -102,6 +102,8 @@ namespace ExectOS.Hosted
             return true;
         }
 
+        public bool IsCommitted(VirtualAddress address) => !Ledger.Protect || Ledger.Pages.Contains(address.Value & ~((1UL << PageShift) - 1));
+
         public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             ulong done = count;
@@ -170,7 +172,7 @@ namespace ExectOS.Hosted
         public PoolProblem Free(void* address, uint tag) => Pool->Free(ref Pages, address, tag);
 
         /// <summary>What the kernel's page fault handler does for a not-present fault at a data address.</summary>
-        public bool Touch(void* address, out PoolProblem problem) => Pool->ResolveFault(ref Pages, new VirtualAddress(VirtualOf(address)), out problem);
+        public PoolFault Touch(void* address, out PoolProblem problem) => Pool->ResolveFault(ref Pages, new VirtualAddress(VirtualOf(address)), out problem);
 
         /// <summary>The virtual address (as in the kernel) of a data address.</summary>
         public ulong VirtualOf(void* address) => (ulong)address - (ulong)Config.Displacement;

@@ -593,22 +593,25 @@ namespace ExectOS.Memory
         }
 
         /// <summary>
-        /// A not-present fault at <paramref name="address"/> (virtual) in a page of a live big allocation of a
-        /// demand-commit pool: commits that page and returns true, so the faulting instruction can run again.
-        /// False for any other address (the fault is someone's bug); a refusal from the PFN database is a problem.
+        /// A fault at <paramref name="address"/> (virtual) in a page of a live big allocation of a demand-commit
+        /// pool that is not committed yet: commits it, so the faulting instruction can run again. Any other
+        /// address (a committed page included) is not the pool's to resolve: the fault is someone's bug.
+        /// <see cref="PoolFault.NoMemory"/> when no frame was left (there is no commit charge yet: a reservation
+        /// does not guarantee its pages); a refusal from the PFN database is a problem.
         /// </summary>
-        public bool ResolveFault<TPages>(ref TPages pages, VirtualAddress address, out PoolProblem problem) where TPages : struct, IPoolPages
+        public PoolFault ResolveFault<TPages>(ref TPages pages, VirtualAddress address, out PoolProblem problem) where TPages : struct, IPoolPages
         {
             problem = default;
             if (!_demand || !Locate(address.Value, out SystemPteSpace* space, out ulong slot) || !space->Find(slot, out ulong first, out _))
-                return false;
-            if (FindBig(space->AddressOf(first).Value + (ulong)_displacement) < 0)
-                return false;
-            if (!pages.Commit(space->AddressOf(slot), 1, _type == PoolType.Paged, ref problem))
-                return false;
+                return PoolFault.NotPool;
+            VirtualAddress page = space->AddressOf(slot);
+            if (FindBig(space->AddressOf(first).Value + (ulong)_displacement) < 0 || pages.IsCommitted(page))
+                return PoolFault.NotPool;
+            if (!pages.Commit(page, 1, _type == PoolType.Paged, ref problem))
+                return PoolFault.NoMemory;
             Counters.CommittedPages++;
             Counters.DemandFaults++;
-            return true;
+            return PoolFault.Committed;
         }
 
         private void ReleasePage<TPages>(ref TPages pages, byte* page, ref PoolProblem problem) where TPages : struct, IPoolPages

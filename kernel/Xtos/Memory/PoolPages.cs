@@ -67,6 +67,8 @@ namespace ExectOS.Memory
             return true;
         }
 
+        public bool IsCommitted(VirtualAddress address) => Table.Translate(ref *Memory, address, out _);
+
         public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };

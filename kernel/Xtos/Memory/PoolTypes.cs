@@ -11,6 +11,17 @@ namespace ExectOS.Memory
         Paged = 1,
     }
 
+    /// <summary>What <see cref="Pool.ResolveFault"/> did with a page fault.</summary>
+    public enum PoolFault : byte
+    {
+        /// <summary>Not a page of the pool's to commit: the fault stands.</summary>
+        NotPool = 0,
+        /// <summary>The page was committed; the faulting instruction can run again.</summary>
+        Committed = 1,
+        /// <summary>The page is the pool's, but no frame was left to commit it.</summary>
+        NoMemory = 2,
+    }
+
     /// <summary>The state byte of a small block's header.</summary>
     public enum PoolBlockState : byte
     {
@@ -190,6 +201,9 @@ namespace ExectOS.Memory
     {
         /// <summary>Maps <paramref name="count"/> pages at <paramref name="address"/>; false (nothing mapped) when memory ran out or on corruption (then <paramref name="problem"/> says which).</summary>
         bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem);
+
+        /// <summary>Whether the page at <paramref name="address"/> is committed (mapped).</summary>
+        bool IsCommitted(VirtualAddress address);
 
         /// <summary>
         /// Unmaps <paramref name="count"/> pages at <paramref name="address"/> and frees their frames; the number

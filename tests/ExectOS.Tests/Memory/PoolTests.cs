@@ -41,26 +41,36 @@ public unsafe class PoolTests
     }
 
     /// <summary>
-    /// Ten million mixed operations (small, lookaside sizes, near a page, big, page-aligned), 24 tags,
-    /// against a model: every block filled with its own pattern and checked when freed, no two live blocks
-    /// overlapping (a shadow map of 16-byte units), per-tag counts exact, and the whole pool validated as
-    /// it goes. Some of the memory is withheld on the way so that running out is exercised too.
+    /// Ten million mixed operations on the non-paged pool (small, lookaside sizes, near a page, big,
+    /// page-aligned), 24 tags, against a model: every block filled with its own pattern and checked when
+    /// freed, no two live blocks overlapping (a shadow map of 16-byte units), per-tag counts exact, and the
+    /// whole pool validated as it goes. Some of the memory is withheld on the way so that running out is
+    /// exercised too. Then a million on a paged pool committing big blocks on demand (every page touched
+    /// through the fault path first) with one tag in the special pool.
     /// </summary>
-    [Fact]
-    public void TenMillionRandomOperationsMatchAReferenceModel()
+    [Theory]
+    [InlineData(PoolType.NonPaged, 10_000_000)]
+    [InlineData(PoolType.Paged, 1_000_000)]
+    public void RandomOperationsMatchAReferenceModel(PoolType type, int operations)
     {
-        const int operations = 10_000_000;
-        const int maxLive = 3000;
-        using var pool = new HostPool(PoolType.NonPaged, initialPages: 1024, expansionPages: 7168);
-        var random = new Random(20261130);
         uint[] tags = Enumerable.Range(0, 24).Select(i => HostPool.Tag($"T{(char)('a' + i)}{i % 10}x")).ToArray();
+        using var pool = type == PoolType.NonPaged
+            ? new HostPool(PoolType.NonPaged, initialPages: 1024, expansionPages: 7168)
+            : new HostPool(PoolType.Paged, initialPages: 8192, expansionPages: 0, specialPages: 512, specialTag: tags[3], demand: true);
+        RandomOperations(pool, operations, tags);
+    }
+
+    private static void RandomOperations(HostPool pool, int operations, uint[] tags)
+    {
+        const int maxLive = 3000;
+        var random = new Random(20261130);
         var model = new Dictionary<uint, (ulong Allocs, ulong Frees, ulong Bytes)>();
         var live = new List<(ulong Address, ulong Bytes, uint Tag, byte Seed)>(maxLive);
         ulong regionBase = (ulong)pool.Region.Base;
         var shadow = new int[pool.Region.Bytes / 16];
         int nextId = 1;
         var owner = new List<int>(maxLive);
-        long failures = 0;
+        long failures = 0, special = 0;
 
         for (int op = 0; op < operations; op++)
         {
@@ -91,6 +101,29 @@ public unsafe class PoolTests
                 }
                 ulong address = (ulong)p;
                 Assert.True(address >= regionBase && address + bytes <= regionBase + pool.Region.Bytes);
+                if (pool.VirtualOf(p) - pool.Config.SpecialStart.Value < pool.Config.SpecialPages * Page)
+                    special++;
+                if (pool.Config.DemandCommit && pool.P.FindBigAllocation(p, out PoolBigEntry big))
+                {
+                    // What the page fault handler does on each first touch.
+                    bool touched = true;
+                    for (ulong page = 0; page < big.Pages && touched; page++)
+                    {
+                        PoolFault fault = pool.Touch((byte*)p + page * Page, out PoolProblem faultProblem);
+                        AssertOk(faultProblem);
+                        touched = fault == PoolFault.Committed;
+                        Assert.True(touched || (fault == PoolFault.NoMemory && pool.Pages.Ledger.Budget == 0), $"op {op}: page {page} of a big block: {fault}");
+                    }
+                    if (!touched)
+                    {
+                        // Reserved but not backed (memory is withheld): the kernel would bug-check on the touch; give it back.
+                        AssertOk(pool.Free(p, tag));
+                        var given = model.GetValueOrDefault(tag);
+                        model[tag] = (given.Allocs + 1, given.Frees + 1, given.Bytes);
+                        failures++;
+                        continue;
+                    }
+                }
                 Assert.Equal(0UL, address % (alignment > 16 ? alignment : 16));
                 int id = nextId++;
                 ulong firstUnit = (address - regionBase) / 16, lastUnit = (address - regionBase + Math.Max(bytes, 1) - 1) / 16;
@@ -132,7 +165,11 @@ public unsafe class PoolTests
         AssertOk(pool.P.Validate());
         AssertStats(pool, model, live.Count);
         Assert.True(failures > 0, "the withheld memory never made an allocation fail");
-        Assert.True(pool.P.Counters.LookasideHits > 1_000_000, "the lookaside lists were hardly used");
+        Assert.True(pool.P.Counters.LookasideHits > (ulong)operations / 10, "the lookaside lists were hardly used");
+        if (pool.Config.DemandCommit)
+            Assert.True(pool.P.Counters.DemandFaults > 0, "no big block was committed on demand");
+        if (pool.Config.SpecialTag != 0)
+            Assert.True(special > 0, "no allocation went to the special pool");
 
         // Everything back: no block, no byte, no page (once the lookaside lists and page cache are flushed).
         foreach (var (address, bytes, tag, seed) in live)
@@ -158,7 +195,7 @@ public unsafe class PoolTests
             bytes += m.Bytes;
         }
         Assert.Equal(bytes, pool.P.Counters.BytesInUse);
-        Assert.Equal((ulong)live, pool.P.Counters.SmallBlocks + pool.P.Counters.BigAllocations);
+        Assert.Equal((ulong)live, pool.P.Counters.SmallBlocks + pool.P.Counters.BigAllocations + pool.P.Counters.SpecialAllocations);
     }
 
     private static void Fill(byte* p, ulong bytes, byte seed)
@@ -397,17 +434,17 @@ public unsafe class PoolTests
                     for (ulong page = va; page < va + bytes; page += Page)
                     {
                         Assert.False(m.Table.Translate(ref memory, new VirtualAddress(page), out _), $"0x{page:X} was mapped before its first touch");
-                        Assert.True(pool->ResolveFault(ref pages, new VirtualAddress(page + 123), out PoolProblem fault));
+                        Assert.Equal(PoolFault.Committed, pool->ResolveFault(ref pages, new VirtualAddress(page + 123), out PoolProblem fault));
                         AssertOk(fault);
-                        Assert.False(pool->ResolveFault(ref pages, new VirtualAddress(page), out _), "a second fault on a committed page was resolved");
+                        Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress(page), out _)); // a fault on a committed page is a bug
                     }
                 }
                 Assert.True(pool->Counters.DemandFaults > 0);
                 Assert.Equal(before + pool->Counters.DemandFaults, pool->Counters.CommittedPages);
                 Assert.Equal(pool->Counters.CommittedPages, db.CountUse(PageUse.Pool));
                 // Faults anywhere else are not the pool's to resolve: a small-block page, space no allocation holds.
-                Assert.False(pool->ResolveFault(ref pages, new VirtualAddress((ulong)blocks[1].P - (ulong)config.Displacement), out _));
-                Assert.False(pool->ResolveFault(ref pages, new VirtualAddress(initial.Start.Value + initial.Size - Page), out _));
+                Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress((ulong)blocks[1].P - (ulong)config.Displacement), out _));
+                Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress(initial.Start.Value + initial.Size - Page), out _));
                 AssertOk(pool->Validate());
             }
             var mapped = new HashSet<ulong>();
@@ -661,15 +698,19 @@ public unsafe class PoolTests
         using var pool = new HostPool(PoolType.Paged, initialPages: 256, expansionPages: 0, demand: true);
         byte* big = Alloc(pool, 10 * Page);
         Assert.Equal(0L, pool.Pages.Ledger.Committed); // reserved only: touching it now would fault
-        Assert.True(pool.Touch(big + 3 * Page + 5, out PoolProblem problem));
+        Assert.Equal(PoolFault.Committed, pool.Touch(big + 3 * Page + 5, out PoolProblem problem));
         AssertOk(problem);
         big[3 * Page + 5] = 42;
         Assert.Equal((1L, 1UL, 1UL), (pool.Pages.Ledger.Committed, pool.P.Counters.CommittedPages, pool.P.Counters.DemandFaults));
-        Assert.False(pool.Touch(big + 3 * Page, out _)); // committed already: a fault there is not a demand fault
-        Assert.False(pool.Touch(big + 10 * Page, out _)); // past the allocation
+        Assert.Equal(PoolFault.NotPool, pool.Touch(big + 3 * Page, out _)); // committed already: a fault there is not a demand fault
+        Assert.Equal(PoolFault.NotPool, pool.Touch(big + 10 * Page, out _)); // past the allocation
+        pool.Pages.Ledger.Budget = 0;
+        Assert.Equal(PoolFault.NoMemory, pool.Touch(big + 4 * Page, out problem)); // no frame left: the kernel bug-checks (0x4D)
+        AssertOk(problem);
+        pool.Pages.Ledger.Budget = long.MaxValue;
         byte* small = Alloc(pool, 100); // small blocks: committed at once (they hold headers)
         small[0] = 1;
-        Assert.False(pool.Touch(small, out _));
+        Assert.Equal(PoolFault.NotPool, pool.Touch(small, out _));
         AssertOk(pool.P.Validate());
         // The free gives back the one page that was committed, and the reservation.
         AssertOk(pool.Free(big, Tag));
