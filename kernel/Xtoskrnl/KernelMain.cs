@@ -81,7 +81,7 @@ namespace ExectOS.Kernel
                 // Needs SPECIAL-POOL=Spcl (or *): the allocation ends where its page ends, the guard page follows.
                 byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.NonPaged, 100, Tag('S', 'p', 'c', 'l'));
                 KernelConsole.WriteLine("XTOSKRNL: writing past the end of a special-pool allocation (TEST=SPECIAL-POOL-OVERRUN)");
-                for (int i = 0; i < 4096; i++)
+                for (ulong i = 0; i < Pools.NonPaged->PageSize; i++)
                     poolBlock[i] = (byte)i;
             }
             if (KernelParameters.Contains(parameters, "TEST=SPECIAL-POOL-USE-AFTER-FREE"))

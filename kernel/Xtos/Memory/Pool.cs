@@ -228,8 +228,8 @@ namespace ExectOS.Memory
         /// <summary>Whether <paramref name="address"/> (data side) is inside this pool's regions.</summary>
         public readonly bool Contains(void* address)
         {
-            var va = new VirtualAddress((ulong)address - (ulong)_displacement);
-            return _initial.SlotOf(va) != ulong.MaxValue || _expansion.SlotOf(va) != ulong.MaxValue || _special.SlotOf(va) != ulong.MaxValue;
+            ulong va = (ulong)address - (ulong)_displacement;
+            return va - _initialStart < _initialBytes || va - _expansionStart < _expansionBytes || va - _specialStart < _specialBytes;
         }
 
         /// <summary>

@@ -90,10 +90,10 @@ namespace ExectOS.Memory
                 Database->Entry(number)->Attributes &= unchecked((byte)~PfnDatabase.PageableAttribute);
                 PfnProblem freed = Database->FreePage(number, PageUse.Pool);
                 if (!freed.IsOk && problem.IsOk)
-                    problem = PoolProblem.Of(PoolBugCheck.PfnListCorrupt, (ulong)freed.Error, freed.Page, freed.Detail, freed.Extra);
+                    problem = PoolProblem.FromPfn(freed);
             }
             if (!tables.Problem.IsOk && problem.IsOk)
-                problem = PoolProblem.Of(PoolBugCheck.PfnListCorrupt, (ulong)tables.Problem.Error, tables.Problem.Page, tables.Problem.Detail, tables.Problem.Extra);
+                problem = PoolProblem.FromPfn(tables.Problem);
             return done;
         }
     }

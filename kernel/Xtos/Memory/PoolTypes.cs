@@ -143,8 +143,9 @@ namespace ExectOS.Memory
         public static PoolProblem Of(uint code, ulong p1, ulong p2 = 0, ulong p3 = 0, ulong p4 = 0)
             => new PoolProblem { Code = code, P1 = p1, P2 = p2, P3 = p3, P4 = p4 };
 
+        /// <summary>A refusal from the PFN database as the pool reports it: PFN_LIST_CORRUPT with the database's parameters.</summary>
         public static PoolProblem FromPfn(PfnProblem problem)
-            => problem.IsCorruption ? Of(PoolBugCheck.PfnListCorrupt, (ulong)problem.Error, problem.Page, problem.Detail, problem.Extra) : default;
+            => Of(PoolBugCheck.PfnListCorrupt, (ulong)problem.Error, problem.Page, problem.Detail, problem.Extra);
 
         /// <summary>A short description for serial output.</summary>
         public readonly string Describe()
