@@ -17,6 +17,7 @@ public sealed class DescriptorGenerator : IIncrementalGenerator
     public static class StepNames
     {
         public const string Compile = nameof(Compile);
+        public const string CurrentImage = nameof(CurrentImage);
     }
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -34,5 +35,47 @@ public sealed class DescriptorGenerator : IIncrementalGenerator
             if (result.Model is not null)
                 output.AddSource(Emitter.HintName(result.Model), Emitter.Emit(result.Model));
         });
+
+        // An image build (ImageArch set by kernel/Image.targets) also gets ExectOS.Paging.ImageModes, its own list.
+        IncrementalValueProvider<string> imageArch = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => options.GlobalOptions.TryGetValue("build_property.ImageArch", out string? value) ? value ?? "" : "");
+        IncrementalValueProvider<CurrentImage> current = results.Collect().Combine(imageArch)
+            .Select(static (pair, _) => CurrentImage.Find(pair.Left, pair.Right))
+            .WithTrackingName(StepNames.CurrentImage);
+        context.RegisterSourceOutput(current, static (output, image) =>
+        {
+            if (image.Source is not null)
+                output.AddSource("ImageModes.g.cs", image.Source);
+            else if (image.Missing is not null)
+                output.ReportDiagnostic(Diagnostic.Create(DescriptorDiagnostics.Get(DescriptorDiagnostics.UnknownImage), Location.None, image.Missing));
+        });
+    }
+}
+
+/// <summary>The generated ImageModes source for the build's ImageArch, or why there is none (a value: cached by equality).</summary>
+internal sealed record CurrentImage(string? Source, string? Missing)
+{
+    public static CurrentImage Find(System.Collections.Immutable.ImmutableArray<DescriptorResult> results, string imageArch)
+    {
+        // Projects without descriptors (the kernel and loader reference libxtos's generated types) get nothing.
+        if (imageArch.Length == 0 || results.IsEmpty)
+            return new CurrentImage(null, null);
+        foreach (DescriptorResult result in results)
+        {
+            if (result.Model is null)
+                continue;
+            foreach (ImageModel image in result.Model.Images)
+            {
+                if (image.Name == imageArch)
+                    return new CurrentImage(ImageEmitter.EmitCurrent(result.Model, image), null);
+            }
+        }
+        // A descriptor with errors may be the one that declares it: those errors are the ones to read.
+        foreach (DescriptorResult result in results)
+        {
+            if (result.Model is null)
+                return new CurrentImage(null, null);
+        }
+        return new CurrentImage(null, $"ImageArch is '{imageArch}', but no descriptor declares 'image {imageArch} modes ...'; add it to descriptors/<architecture>/paging.xd");
     }
 }

@@ -28,7 +28,7 @@ namespace ExectOS.Kernel
     {
         public static void Raise(BugCheckCode code, ulong p1, ulong p2, ulong p3, ulong p4)
         {
-            Cpu.DisableInterrupts();
+            Processor.DisableInterrupts();
             TextLine line = default;
             line.Append("*** STOP: ");
             line.AppendHexPrefixed((uint)code, 8);
@@ -45,7 +45,7 @@ namespace ExectOS.Kernel
             KernelConsole.WriteLine(line.AsSpan());
             KernelConsole.WriteLine(Description(code));
             DebugExit.Exit(BootProtocol.KernelFailed);
-            Cpu.HaltForever();
+            Processor.HaltForever();
         }
 
         /// <summary>The core library's fail-fast (failed bounds check, division by zero ...): parameter 1 says which.</summary>

@@ -2,12 +2,18 @@ using System;
 using System.Runtime;
 using ExectOS.Boot;
 using ExectOS.Hardware;
+using ExectOS.Memory;
+using ExectOS.Paging;
 using ExectOS.Text;
 using Internal.Runtime;
 
 namespace ExectOS.Kernel
 {
-    /// <summary>The kernel's entry point and start-up sequence.</summary>
+    /// <summary>
+    /// The kernel's entry point: what needs no paging mode (console, traps, the loader block's header), then
+    /// one switch, generated from the descriptors, into <see cref="Kernel{TMode, TLayout}"/> with the mode the
+    /// loader block names. Nothing below chooses between modes again.
+    /// </summary>
     internal static unsafe class KernelMain
     {
         /// <summary>Entered from the loader's hand-off stub on the kernel stack, interrupts off, with the loader block.</summary>
@@ -23,17 +29,24 @@ namespace ExectOS.Kernel
             if (error != LoaderBlockError.None)
                 BugCheck.Raise(BugCheckCode.LoaderBlockInvalid, (ulong)error, (ulong)loaderBlock, loaderBlock == null ? 0 : loaderBlock->Signature, 0);
             PrintLoaderBlock(loaderBlock);
-            MemoryMapCheck.Run(loaderBlock);
-            LayoutReport.Run(loaderBlock);
-            PagingCheck.Run(loaderBlock);
-            MemoryManager.Initialize(loaderBlock);
-            RunRequestedTests(loaderBlock);
-            MemorySelfTest.Run();
-            Pools.PrintTags();
+
+            var kernel = new Entry { Block = loaderBlock };
+            if (!ImageModes.Dispatch(loaderBlock->PagingMode, ref kernel))
+                BugCheck.Raise(BugCheckCode.LoaderBlockInvalid, (ulong)LoaderBlockError.UnknownPagingMode, (ulong)loaderBlock, loaderBlock->PagingMode, 0);
 
             KernelConsole.WriteLine("XTOSKRNL: start-up checks passed");
             DebugExit.Exit(BootProtocol.KernelPassed);
-            Cpu.HaltForever();
+            Processor.HaltForever();
+        }
+
+        private struct Entry : IModeVisitor
+        {
+            public LoaderBlock* Block;
+
+            public void Visit<TMode, TLayout>()
+                where TMode : struct, IPagingMode
+                where TLayout : struct, ILayout
+                => Kernel<TMode, TLayout>.Start(Block);
         }
 
         private static void PrintBanner()
@@ -44,83 +57,6 @@ namespace ExectOS.Kernel
             line.Append(BuildInfo.CompilerVersion);
             line.Append(')');
             KernelConsole.WriteLine(line.AsSpan());
-        }
-
-        /// <summary>Parameters that make the kernel fail on purpose, so tests can prove the failure paths end to end.</summary>
-        private static void RunRequestedTests(LoaderBlock* block)
-        {
-            var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
-            if (KernelParameters.Contains(parameters, "TEST=BUGCHECK"))
-                BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, 0x5445535400000001, 0, 0, 0);
-            if (KernelParameters.Contains(parameters, "TEST=DOUBLE-FREE"))
-            {
-                if (!MemoryManager.TryAllocatePage(Memory.PageUse.Allocated, false, out ulong page))
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x401, 0, 0, 0);
-                MemoryManager.FreePage(page, Memory.PageUse.Allocated);
-                MemoryManager.FreePage(page, Memory.PageUse.Allocated);
-            }
-            if (KernelParameters.Contains(parameters, "TEST=POOL-DOUBLE-FREE"))
-            {
-                uint tag = Tag('D', 'b', 'l', 'F');
-                void* poolBlock = Pools.Allocate(Memory.PoolType.NonPaged, 100, tag);
-                KernelConsole.WriteLine("XTOSKRNL: freeing a pool block twice (TEST=POOL-DOUBLE-FREE)");
-                Pools.Free(poolBlock, tag);
-                Pools.Free(poolBlock, tag);
-            }
-            if (KernelParameters.Contains(parameters, "TEST=POOL-OVERRUN"))
-            {
-                uint tag = Tag('O', 'v', 'r', 'n');
-                byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.Paged, 96, tag);
-                Pools.Allocate(Memory.PoolType.Paged, 96, tag);
-                KernelConsole.WriteLine("XTOSKRNL: writing 8 bytes past a 96-byte pool block, then freeing it (TEST=POOL-OVERRUN)");
-                *(ulong*)(poolBlock + 96) = 0x4141414141414141;
-                Pools.Free(poolBlock, tag);
-            }
-            if (KernelParameters.Contains(parameters, "TEST=SPECIAL-POOL-OVERRUN"))
-            {
-                // Needs SPECIAL-POOL=Spcl (or *): the allocation ends where its page ends, the guard page follows.
-                byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.NonPaged, 100, Tag('S', 'p', 'c', 'l'));
-                KernelConsole.WriteLine("XTOSKRNL: writing past the end of a special-pool allocation (TEST=SPECIAL-POOL-OVERRUN)");
-                for (ulong i = 0; i < Pools.NonPaged->PageSize; i++)
-                    poolBlock[i] = (byte)i;
-            }
-            if (KernelParameters.Contains(parameters, "TEST=SPECIAL-POOL-USE-AFTER-FREE"))
-            {
-                uint tag = Tag('S', 'p', 'c', 'l');
-                byte* poolBlock = (byte*)Pools.Allocate(Memory.PoolType.Paged, 200, tag);
-                Pools.Free(poolBlock, tag);
-                KernelConsole.WriteLine("XTOSKRNL: reading a special-pool allocation after its free (TEST=SPECIAL-POOL-USE-AFTER-FREE)");
-                s_sink = poolBlock[10];
-            }
-            if (KernelParameters.Contains(parameters, "TEST=PAGE-FAULT"))
-                s_sink = *(ulong*)0xFFFFF90000000000;
-            if (KernelParameters.Contains(parameters, "TEST=STACK-OVERFLOW"))
-            {
-                // Unbounded recursion on a fresh 16 KiB stack: the push into its guard page faults, the fault
-                // cannot be delivered on that stack, and the double fault runs on its own IST stack.
-                if (MemoryManager.AllocateStack(16 * 1024, out Memory.KernelStack stack) != Memory.StackError.None)
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x400, 0, 0, 0);
-                KernelConsole.WriteLine("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)");
-                Cpu.CallOnStack((void*)stack.Top.Value, (void*)(delegate*<nuint, void>)&Recurse, 0);
-            }
-        }
-
-        private static ulong s_sink;
-
-        private static uint Tag(char a, char b, char c, char d) => (uint)a | (uint)b << 8 | (uint)c << 16 | (uint)d << 24;
-
-        private static void Recurse(nuint depth)
-        {
-            Frame frame = default;
-            frame[(int)(depth & 15)] = depth;
-            Recurse(depth + 1);
-            s_sink += frame[(int)((depth + 1) & 15)];
-        }
-
-        [System.Runtime.CompilerServices.InlineArray(16)]
-        private struct Frame
-        {
-            private ulong _element;
         }
 
         private static void PrintLoaderBlock(LoaderBlock* block)
@@ -138,7 +74,7 @@ namespace ExectOS.Kernel
             line.AppendSize(block->KernelImageSize);
             line.Append("), stack ");
             line.AppendSize(block->KernelStackSize);
-            line.Append(", CR3 ");
+            line.Append(", page-table root ");
             line.AppendHexPrefixed(block->PageTableRoot, 8);
             KernelConsole.WriteLine(line.AsSpan());
 
@@ -147,6 +83,48 @@ namespace ExectOS.Kernel
             for (int i = 0; i < KernelParameters.Capacity && block->Parameters[i] != 0; i++)
                 line.Append((char)block->Parameters[i]);
             KernelConsole.WriteLine(line.AsSpan());
+        }
+    }
+
+    /// <summary>
+    /// The kernel for one paging mode and its layout, entered once from <see cref="KernelMain"/>: the memory map
+    /// checked, the layout computed from it, the loader's tables checked against the plan, the memory manager and
+    /// pools started, the fault handlers armed, and the self-tests run.
+    /// </summary>
+    internal static unsafe class Kernel<TMode, TLayout>
+        where TMode : struct, IPagingMode
+        where TLayout : struct, ILayout
+    {
+        internal static void Start(LoaderBlock* block)
+        {
+            MemoryMapCheck.Run(block);
+            LayoutReport.Run<TLayout>(block);
+            PagingCheck.Run<TMode, TLayout>(block);
+            MemoryManager<TMode>.Initialize<TLayout>(block);
+            Faults<TMode>.Install();
+            RequestedTests<TMode, TLayout>.Run(block);
+            MemorySelfTest<TMode>.Run();
+            Pools.PrintTags();
+        }
+    }
+
+    /// <summary>Regions of the running layout by name: a layout without one the kernel needs is a bug check.</summary>
+    internal static class KernelLayout
+    {
+        internal static int Require<TLayout>(string region) where TLayout : struct, ILayout
+        {
+            int index = LayoutRegions.Find<TLayout>(region);
+            if (index < 0)
+            {
+                TextLine line = default;
+                line.Append("XTOSKRNL: layout ");
+                line.Append(TLayout.Name);
+                line.Append(" has no region ");
+                line.Append(region);
+                KernelConsole.WriteLine(line.AsSpan());
+                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x2002, (ulong)TLayout.RegionCount, 0, 0);
+            }
+            return index;
         }
     }
 }

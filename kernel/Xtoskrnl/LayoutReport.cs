@@ -1,7 +1,6 @@
 using System;
 using ExectOS.Boot;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
 using ExectOS.Text;
 
 namespace ExectOS.Kernel
@@ -9,22 +8,12 @@ namespace ExectOS.Kernel
     /// <summary>Computes the kernel's virtual layout from the detected memory (descriptor layout rules) and prints it.</summary>
     internal static unsafe class LayoutReport
     {
-        private const int MaxRegions = 16;
-
-        internal static void Run(LoaderBlock* block)
+        internal static void Run<TLayout>(LoaderBlock* block) where TLayout : struct, ILayout
         {
             ulong pages = MemoryMap.RamPages(new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount));
-            if (ActivePaging.FiveLevel)
-                Print<Amd64La57Kernel>(pages);
-            else
-                Print<Amd64Kernel>(pages);
-        }
-
-        private static void Print<TLayout>(ulong pages) where TLayout : struct, ILayout
-        {
-            LayoutRegions regions = default;
-            Span<LayoutRegion> span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref regions.First, MaxRegions);
-            if (TLayout.RegionCount > MaxRegions || !TLayout.Compute(pages, span))
+            LayoutRegions.Storage regions = default;
+            Span<LayoutRegion> span = LayoutRegions.Compute<TLayout>(ref regions, pages);
+            if (span.Length == 0)
                 BugCheck.Raise(BugCheckCode.MemoryManagement, 0x2001, pages, TLayout.MinimumPages, TLayout.MaximumPages);
 
             TextLine line = default;
@@ -47,12 +36,6 @@ namespace ExectOS.Kernel
                 line.AppendSize(span[i].Size);
                 KernelConsole.WriteLine(line.AsSpan());
             }
-        }
-
-        [System.Runtime.CompilerServices.InlineArray(MaxRegions)]
-        private struct LayoutRegions
-        {
-            public LayoutRegion First;
         }
     }
 }

@@ -2,7 +2,6 @@ using System;
 using System.Runtime.CompilerServices;
 using ExectOS.Hardware;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
 using ExectOS.Text;
 
 namespace ExectOS.Kernel
@@ -12,7 +11,7 @@ namespace ExectOS.Kernel
     /// written and read back through the hyperspace window, everything freed, and every count back at
     /// its baseline with the whole database validated. A failure is a bug check (0x1A, 0x300 + step).
     /// </summary>
-    internal static unsafe class MemorySelfTest
+    internal static unsafe class MemorySelfTest<TMode> where TMode : struct, IPagingMode
     {
         private const int Singles = 64;
 
@@ -35,14 +34,6 @@ namespace ExectOS.Kernel
 
         internal static void Run()
         {
-            if (MemoryManager.FiveLevel)
-                Run<Amd64La57>();
-            else
-                Run<Amd64>();
-        }
-
-        private static void Run<TMode>() where TMode : struct, IPagingMode
-        {
             PfnDatabase* pfn = MemoryManager.Pfn;
             ulong available = pfn->AvailablePages, active = pfn->ActivePages;
 
@@ -51,42 +42,42 @@ namespace ExectOS.Kernel
             for (int i = 0; i < Singles; i++)
             {
                 bool zero = (i & 1) == 0;
-                if (!MemoryManager.TryAllocatePage(PageUse.Allocated, zero, out singles[i]))
+                if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, zero, out singles[i]))
                     Fail(1, (ulong)i, available);
-                if (zero && !IsZero<TMode>(singles[i]))
+                if (zero && !IsZero(singles[i]))
                     Fail(2, singles[i], 0);
-                Fill<TMode>(singles[i], 1);
+                Fill(singles[i], 1);
             }
 
             RunArray runStorage = default;
             Span<RunRequest> runs = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref runStorage.First, 4);
             runs[0] = new RunRequest { Count = 16, Alignment = 16, Limit = ulong.MaxValue };
             runs[1] = new RunRequest { Count = 512, Alignment = 512, Limit = ulong.MaxValue };
-            runs[2] = new RunRequest { Count = 3, Alignment = 1, Limit = 0x100000 };
+            runs[2] = new RunRequest { Count = 3, Alignment = 1, Limit = (1UL << 32) >> TMode.PageShift }; // below 4 GiB
             runs[3] = new RunRequest { Count = 1, Alignment = 1, Limit = ulong.MaxValue };
             for (int r = 0; r < runs.Length; r++)
             {
-                if (!MemoryManager.TryAllocateContiguous(runs[r].Count, runs[r].Alignment, runs[r].Limit, PageUse.Allocated, r == 1, out runs[r].First))
+                if (!MemoryManager<TMode>.TryAllocateContiguous(runs[r].Count, runs[r].Alignment, runs[r].Limit, PageUse.Allocated, r == 1, out runs[r].First))
                     Fail(3, (ulong)r, runs[r].Count);
                 if (runs[r].First % runs[r].Alignment != 0 || runs[r].First + runs[r].Count > runs[r].Limit)
                     Fail(4, runs[r].First, (ulong)r);
-                if (r == 1 && (!IsZero<TMode>(runs[r].First) || !IsZero<TMode>(runs[r].First + runs[r].Count - 1)))
+                if (r == 1 && (!IsZero(runs[r].First) || !IsZero(runs[r].First + runs[r].Count - 1)))
                     Fail(5, runs[r].First, 0);
                 for (ulong p = 0; p < runs[r].Count; p++)
-                    Fill<TMode>(runs[r].First + p, 2);
+                    Fill(runs[r].First + p, 2);
             }
 
             // Every page still holds what was written to it: no page was handed out twice.
             for (int i = 0; i < Singles; i++)
             {
-                if (!Holds<TMode>(singles[i], 1))
+                if (!Holds(singles[i], 1))
                     Fail(6, singles[i], (ulong)i);
             }
             for (int r = 0; r < runs.Length; r++)
             {
                 for (ulong p = 0; p < runs[r].Count; p++)
                 {
-                    if (!Holds<TMode>(runs[r].First + p, 2))
+                    if (!Holds(runs[r].First + p, 2))
                         Fail(6, runs[r].First + p, (ulong)r);
                 }
             }
@@ -97,15 +88,15 @@ namespace ExectOS.Kernel
                 MemoryManager.FreeContiguous(runs[r].First, runs[r].Count, PageUse.Allocated);
 
             // The idle zeroing work, then a zeroed page from its list (it was written to before).
-            ulong zeroed = MemoryManager.ZeroFreePages(Singles);
+            ulong zeroed = MemoryManager<TMode>.ZeroFreePages(Singles);
             if (zeroed != Singles)
                 Fail(7, zeroed, 0);
-            if (!MemoryManager.TryAllocatePage(PageUse.Allocated, true, out ulong page) || !IsZero<TMode>(page))
-                Fail(7, page, 1);
-            MemoryManager.FreePage(page, PageUse.Allocated);
+            if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, true, out ulong zeroedPage) || !IsZero(zeroedPage))
+                Fail(7, zeroedPage, 1);
+            MemoryManager.FreePage(zeroedPage, PageUse.Allocated);
 
             ulong stacks = RunStacks();
-            int poolBlocks = PoolSelfTest.Run();
+            int poolBlocks = PoolSelfTest<TMode>.Run();
 
             if (pfn->AvailablePages != available || pfn->ActivePages != active)
                 Fail(8, pfn->AvailablePages, available);
@@ -115,7 +106,7 @@ namespace ExectOS.Kernel
 
             TextLine line = default;
             line.Append("XTOSKRNL: self-test passed: RAM ");
-            line.AppendDecimal((pfn->DescribedPages - pfn->ReservedPages) >> 8);
+            line.AppendDecimal(((pfn->DescribedPages - pfn->ReservedPages) << TMode.PageShift) >> 20);
             line.Append(" MiB, ");
             line.AppendDecimal(pfn->AvailablePages);
             line.Append(" free pages, PFN database ");
@@ -153,22 +144,24 @@ namespace ExectOS.Kernel
         {
             StackArray storage = default;
             Span<KernelStack> stacks = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref storage.First, 4);
-            ulong bytes0 = 4096, bytes1 = 12289, bytes2 = 65536, bytes3 = 204800;
+            // One page, three pages and a byte, and two larger stacks (sizes in pages of the mode).
+            ulong page = 1UL << TMode.PageShift;
+            ulong bytes0 = page, bytes1 = 3 * page + 1, bytes2 = 16 * page, bytes3 = 50 * page;
             ulong pages = 0;
             for (int i = 0; i < 4; i++)
             {
                 ulong bytes = i == 0 ? bytes0 : i == 1 ? bytes1 : i == 2 ? bytes2 : bytes3;
-                if (MemoryManager.AllocateStack(bytes, out stacks[i]) != StackError.None)
+                if (MemoryManager<TMode>.AllocateStack(bytes, out stacks[i]) != StackError.None)
                     Fail(10, bytes, (ulong)i);
-                if (stacks[i].Top.Value - stacks[i].Base.Value != (bytes + 4095) / 4096 * 4096)
+                if (stacks[i].Top.Value - stacks[i].Base.Value != (bytes + page - 1) / page * page)
                     Fail(11, stacks[i].Base.Value, stacks[i].Top.Value);
-                if (MemoryManager.IsMapped(new VirtualAddress(stacks[i].Base.Value - 4096)) || !MemoryManager.IsStackGuardPage(new VirtualAddress(stacks[i].Base.Value - 1), out _))
+                if (MemoryManager<TMode>.IsMapped(new VirtualAddress(stacks[i].Base.Value - page)) || !MemoryManager<TMode>.IsStackGuardPage(new VirtualAddress(stacks[i].Base.Value - 1), out _))
                     Fail(12, stacks[i].Base.Value, 0);
                 for (ulong at = stacks[i].Base.Value; at < stacks[i].Top.Value; at += 512)
                 {
-                    if (*(ulong*)at != 0)
+                    if (*(ulong*)(nuint)at != 0)
                         Fail(13, at, 0);
-                    *(ulong*)at = at;
+                    *(ulong*)(nuint)at = at;
                 }
                 pages += stacks[i].Pages;
             }
@@ -176,19 +169,19 @@ namespace ExectOS.Kernel
             {
                 for (ulong at = stacks[i].Base.Value; at < stacks[i].Top.Value; at += 512)
                 {
-                    if (*(ulong*)at != at)
+                    if (*(ulong*)(nuint)at != at)
                         Fail(14, at, (ulong)i);
                 }
             }
-            Cpu.CallOnStack((void*)stacks[2].Top.Value, (void*)(delegate*<nuint, void>)&OnStack, 0x57);
+            Processor.CallOnStack((void*)(nuint)stacks[2].Top.Value, (void*)(delegate*<nuint, void>)&OnStack, 0x57);
             if (s_onStack < stacks[2].Base.Value || s_onStack >= stacks[2].Top.Value)
                 Fail(15, s_onStack, stacks[2].Base.Value);
-            if (MemoryManager.FreeStack(stacks[1].Top, bytes1 + 4096) != StackError.WrongSize || MemoryManager.FreeStack(stacks[1].Top, 4096) != StackError.WrongSize)
+            if (MemoryManager<TMode>.FreeStack(stacks[1].Top, bytes1 + page) != StackError.WrongSize || MemoryManager<TMode>.FreeStack(stacks[1].Top, page) != StackError.WrongSize)
                 Fail(16, stacks[1].Top.Value, 0);
             for (int i = 0; i < 4; i++)
             {
                 ulong bytes = i == 0 ? bytes0 : i == 1 ? bytes1 : i == 2 ? bytes2 : bytes3;
-                if (MemoryManager.FreeStack(stacks[i].Top, bytes) != StackError.None || MemoryManager.IsMapped(stacks[i].Base))
+                if (MemoryManager<TMode>.FreeStack(stacks[i].Top, bytes) != StackError.None || MemoryManager<TMode>.IsMapped(stacks[i].Base))
                     Fail(17, stacks[i].Top.Value, bytes);
             }
             if (MemoryManager.SystemPtes->InUse != 0)
@@ -196,33 +189,39 @@ namespace ExectOS.Kernel
             return pages;
         }
 
-        private static ulong Pattern(ulong page, ulong word, ulong salt) => (page << 12 | word) * 0x9E3779B97F4A7C15 + salt;
+        private static ulong Pattern(ulong page, ulong word, ulong salt) => (page << TMode.PageShift | word) * 0x9E3779B97F4A7C15 + salt;
 
-        private static void Fill<TMode>(ulong page, ulong salt) where TMode : struct, IPagingMode
+        /// <summary>64-bit words in a page of the mode.</summary>
+        private static ulong Words => 1UL << (TMode.PageShift - 3);
+
+        private static PhysicalAddress Word(ulong page, ulong word) => new PhysicalAddress((page << TMode.PageShift) + word * 8);
+
+        // A sample of the page's words and its last one: enough to see a page handed out twice.
+        private static void Fill(ulong page, ulong salt)
         {
-            var memory = MemoryManager.Physical<TMode>();
-            for (ulong word = 0; word < 512; word += 73)
-                memory.Write64(new PhysicalAddress((page << 12) + word * 8), Pattern(page, word, salt));
-            memory.Write64(new PhysicalAddress((page << 12) + 4088), Pattern(page, 511, salt));
+            var memory = MemoryManager<TMode>.Physical();
+            for (ulong word = 0; word < Words; word += 73)
+                memory.Write64(Word(page, word), Pattern(page, word, salt));
+            memory.Write64(Word(page, Words - 1), Pattern(page, Words - 1, salt));
             memory.Release();
         }
 
-        private static bool Holds<TMode>(ulong page, ulong salt) where TMode : struct, IPagingMode
+        private static bool Holds(ulong page, ulong salt)
         {
-            var memory = MemoryManager.Physical<TMode>();
-            bool holds = memory.Read64(new PhysicalAddress((page << 12) + 4088)) == Pattern(page, 511, salt);
-            for (ulong word = 0; word < 512 && holds; word += 73)
-                holds = memory.Read64(new PhysicalAddress((page << 12) + word * 8)) == Pattern(page, word, salt);
+            var memory = MemoryManager<TMode>.Physical();
+            bool holds = memory.Read64(Word(page, Words - 1)) == Pattern(page, Words - 1, salt);
+            for (ulong word = 0; word < Words && holds; word += 73)
+                holds = memory.Read64(Word(page, word)) == Pattern(page, word, salt);
             memory.Release();
             return holds;
         }
 
-        private static bool IsZero<TMode>(ulong page) where TMode : struct, IPagingMode
+        private static bool IsZero(ulong page)
         {
-            var memory = MemoryManager.Physical<TMode>();
+            var memory = MemoryManager<TMode>.Physical();
             ulong bits = 0;
-            for (ulong offset = 0; offset < 4096; offset += 8)
-                bits |= memory.Read64(new PhysicalAddress((page << 12) + offset));
+            for (ulong word = 0; word < Words; word++)
+                bits |= memory.Read64(Word(page, word));
             memory.Release();
             return bits == 0;
         }

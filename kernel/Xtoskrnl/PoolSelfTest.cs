@@ -11,7 +11,7 @@ namespace ExectOS.Kernel
     /// for the paged pool, whose big blocks are committed page by page on first touch); both pools validated;
     /// every count back at its baseline. A failure is bug check 0x1A with 0x320 + step.
     /// </summary>
-    internal static unsafe class PoolSelfTest
+    internal static unsafe class PoolSelfTest<TMode> where TMode : struct, IPagingMode
     {
         private const int Blocks = 240;
         private const uint Tag = 0x74735450; // "PTst"
@@ -25,13 +25,13 @@ namespace ExectOS.Kernel
         /// <summary>Runs the test on both pools; the number of blocks verified in each.</summary>
         internal static int Run()
         {
-            Pools.Flush();
+            Pools<TMode>.Flush();
             PfnDatabase* pfn = MemoryManager.Pfn;
             ulong available = pfn->AvailablePages;
             ulong demandFaults = Pools.Paged->Counters.DemandFaults;
             for (int p = 0; p < 2; p++)
                 RunOne(p == 0 ? PoolType.NonPaged : PoolType.Paged);
-            Pools.Flush();
+            Pools<TMode>.Flush();
             if (pfn->AvailablePages != available)
                 Fail(9, pfn->AvailablePages, available);
             // The paged pool's big blocks were committed page by page as the test first wrote them.
@@ -55,14 +55,14 @@ namespace ExectOS.Kernel
 
             // Every other block back, then again: lookaside lists, free lists and split blocks reused.
             for (int i = 0; i < Blocks; i += 2)
-                Pools.Free((void*)blocks[i], Tag);
+                Pools<TMode>.Free((void*)blocks[i], Tag);
             for (int i = 0; i < Blocks; i += 2)
                 blocks[i] = (ulong)Allocate(type, i);
             for (int i = 0; i < Blocks; i++)
                 Check(blocks[i], i, 2);
 
             // A page of each pool is a Pool frame in the PFN database, pageable only in the paged pool.
-            if (!MemoryManager.Translate(new VirtualAddress(blocks[0]), out PhysicalAddress frame))
+            if (!MemoryManager<TMode>.Translate(new VirtualAddress(blocks[0]), out PhysicalAddress frame))
                 Fail(4, blocks[0], 0);
             PfnEntry* entry = MemoryManager.Pfn->Entry(frame.Value >> MemoryManager.Pfn->PageShift);
             bool pageable = (entry->Attributes & PfnDatabase.PageableAttribute) != 0;
@@ -76,7 +76,7 @@ namespace ExectOS.Kernel
                 Fail(7, during.Allocations, during.Live);
 
             for (int i = Blocks - 1; i >= 0; i--)
-                Pools.Free((void*)blocks[i], Tag);
+                Pools<TMode>.Free((void*)blocks[i], Tag);
             problem = pool->Validate();
             pool->TryGetTag(Tag, out PoolTagStats after);
             if (!problem.IsOk || pool->Counters.BytesInUse != before.BytesInUse || pool->Counters.SmallBlocks != before.SmallBlocks
@@ -89,7 +89,7 @@ namespace ExectOS.Kernel
         {
             ulong bytes = Size(i);
             ulong alignment = i % 40 == 7 ? 64UL : i % 40 == 23 ? Pools.Of(type)->PageSize : 0;
-            void* block = Pools.Allocate(type, bytes, Tag, alignment);
+            void* block = Pools<TMode>.Allocate(type, bytes, Tag, alignment);
             if (block == null)
                 Fail(1, (ulong)i, bytes);
             if (((ulong)block & (alignment > 16 ? alignment - 1 : 15)) != 0)

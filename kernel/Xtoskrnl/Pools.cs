@@ -2,7 +2,6 @@ using System;
 using System.Runtime.CompilerServices;
 using ExectOS.Hardware;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
 using ExectOS.Text;
 
 namespace ExectOS.Kernel
@@ -75,7 +74,7 @@ namespace ExectOS.Kernel
             line.Append(" (");
             line.AppendSize(paged.Size);
             line.Append("), cookie from ");
-            line.Append(s_cookieFromRandom ? "RDRAND" : "TSC");
+            line.Append(s_cookieFromRandom ? Processor.RandomSource : Processor.CycleCounterName);
             line.Append(", special pool ");
             if (specialTag == 0)
                 line.Append("off");
@@ -94,70 +93,6 @@ namespace ExectOS.Kernel
             return special > SpecialPagesMax ? SpecialPagesMax : special;
         }
 
-        /// <summary>
-        /// <paramref name="bytes"/> from a pool for <paramref name="tag"/> (16-byte aligned, or to
-        /// <paramref name="alignment"/>); null when memory or the pool's regions ran out.
-        /// </summary>
-        internal static void* Allocate(PoolType type, ulong bytes, uint tag, ulong alignment = 0)
-        {
-            Pool* pool = Of(type);
-            PoolProblem problem;
-            void* result = MemoryManager.FiveLevel
-                ? Allocate<Amd64La57>(pool, bytes, tag, alignment, out problem)
-                : Allocate<Amd64>(pool, bytes, tag, alignment, out problem);
-            Checked(problem);
-            return result;
-        }
-
-        /// <summary>Frees what <see cref="Allocate"/> returned; <paramref name="tag"/> must be the allocation's (0: unchecked).</summary>
-        internal static void Free(void* address, uint tag)
-        {
-            Pool* pool = s_paged.Contains(address) ? Paged : s_nonPaged.Contains(address) ? NonPaged : null;
-            if (pool == null)
-                Checked(PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool, (ulong)address, 0xFF));
-            Checked(MemoryManager.FiveLevel ? Free<Amd64La57>(pool, address, tag) : Free<Amd64>(pool, address, tag));
-        }
-
-        /// <summary>Empties both pools' lookaside lists and page caches (the self-test's baseline).</summary>
-        internal static void Flush()
-        {
-            var pages4 = new KernelPoolPages<Amd64>();
-            var pages5 = new KernelPoolPages<Amd64La57>();
-            for (int i = 0; i < 2; i++)
-            {
-                Pool* pool = i == 0 ? NonPaged : Paged;
-                Checked(MemoryManager.FiveLevel ? pool->Flush(ref pages5) : pool->Flush(ref pages4));
-            }
-        }
-
-        /// <summary>
-        /// A not-present page fault in a big paged-pool allocation not touched yet: its page is committed and the
-        /// faulting instruction runs again (true). The fault handler runs with interrupts off; the window it maps
-        /// through is not in use by anyone it interrupted, since pool code never touches a big allocation's pages.
-        /// </summary>
-        internal static bool ResolveFault(VirtualAddress address)
-        {
-            if (!s_paged.Contains((void*)address.Value))
-                return false;
-            PoolProblem problem;
-            PoolFault fault = MemoryManager.FiveLevel
-                ? ResolveFault<Amd64La57>(address, out problem)
-                : ResolveFault<Amd64>(address, out problem);
-            Checked(problem);
-            if (fault == PoolFault.NoMemory)
-            {
-                KernelConsole.WriteLine("XTOSKRNL: pool: no page left to commit a paged-pool page on first touch");
-                BugCheck.Raise(BugCheckCode.NoPagesAvailable, address.Value, MemoryManager.Pfn->AvailablePages, 0, 0);
-            }
-            return fault == PoolFault.Committed;
-        }
-
-        private static PoolFault ResolveFault<TMode>(VirtualAddress address, out PoolProblem problem) where TMode : struct, IPagingMode
-        {
-            var pages = new KernelPoolPages<TMode>();
-            return Paged->ResolveFault(ref pages, address, out problem);
-        }
-
         /// <summary>The special-pool bug check for a fault at <paramref name="address"/>, or 0 when it is not special pool.</summary>
         internal static uint ClassifyFault(VirtualAddress address)
         {
@@ -165,19 +100,7 @@ namespace ExectOS.Kernel
             return code != 0 ? code : s_paged.ClassifySpecialFault(address);
         }
 
-        private static void* Allocate<TMode>(Pool* pool, ulong bytes, uint tag, ulong alignment, out PoolProblem problem) where TMode : struct, IPagingMode
-        {
-            var pages = new KernelPoolPages<TMode>();
-            return pool->Allocate(ref pages, bytes, tag, alignment, out problem);
-        }
-
-        private static PoolProblem Free<TMode>(Pool* pool, void* address, uint tag) where TMode : struct, IPagingMode
-        {
-            var pages = new KernelPoolPages<TMode>();
-            return pool->Free(ref pages, address, tag);
-        }
-
-        private static void Checked(PoolProblem problem)
+        internal static void Checked(PoolProblem problem)
         {
             if (problem.IsOk)
                 return;
@@ -238,19 +161,16 @@ namespace ExectOS.Kernel
         {
             fromRandom = false;
             ulong value = 0;
-            if (Cpu.HasRandom)
+            if (Processor.TryReadRandom(out value))
+                fromRandom = true;
+            else
             {
-                value = Cpu.ReadRandom();
-                fromRandom = value != 0;
-            }
-            if (value == 0)
-            {
-                // The TSC's low bits at boot vary with firmware timing; mixed with a second read after some
+                // The cycle counter's low bits at boot vary with firmware timing; mixed with a second read after some
                 // work (the gap jitters under emulation and on hardware) and a fixed odd constant.
-                ulong first = Cpu.ReadTimeStampCounter();
+                ulong first = Processor.ReadCycleCounter();
                 ulong spin = first;
                 for (int i = 0; i < 64; i++)
-                    spin = Mix(spin ^ Cpu.ReadTimeStampCounter());
+                    spin = Mix(spin ^ Processor.ReadCycleCounter());
                 value = Mix(first ^ (spin << 17) ^ 0xD1B54A32D192ED03);
             }
             return value == 0 ? 0x9E3779B97F4A7C15 : value;
@@ -265,12 +185,66 @@ namespace ExectOS.Kernel
         }
     }
 
+    /// <summary>The pools' operations in the running paging mode (pages mapped with its walker).</summary>
+    internal static unsafe class Pools<TMode> where TMode : struct, IPagingMode
+    {
+        /// <summary>
+        /// <paramref name="bytes"/> from a pool for <paramref name="tag"/> (16-byte aligned, or to
+        /// <paramref name="alignment"/>); null when memory or the pool's regions ran out.
+        /// </summary>
+        internal static void* Allocate(PoolType type, ulong bytes, uint tag, ulong alignment = 0)
+        {
+            var pages = new KernelPoolPages<TMode>();
+            void* result = Pools.Of(type)->Allocate(ref pages, bytes, tag, alignment, out PoolProblem problem);
+            Pools.Checked(problem);
+            return result;
+        }
+
+        /// <summary>Frees what <see cref="Allocate"/> returned; <paramref name="tag"/> must be the allocation's (0: unchecked).</summary>
+        internal static void Free(void* address, uint tag)
+        {
+            Pool* pool = Pools.Paged->Contains(address) ? Pools.Paged : Pools.NonPaged->Contains(address) ? Pools.NonPaged : null;
+            if (pool == null)
+                Pools.Checked(PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool, (ulong)address, 0xFF));
+            var pages = new KernelPoolPages<TMode>();
+            Pools.Checked(pool->Free(ref pages, address, tag));
+        }
+
+        /// <summary>Empties both pools' lookaside lists and page caches (the self-test's baseline).</summary>
+        internal static void Flush()
+        {
+            var pages = new KernelPoolPages<TMode>();
+            Pools.Checked(Pools.NonPaged->Flush(ref pages));
+            Pools.Checked(Pools.Paged->Flush(ref pages));
+        }
+
+        /// <summary>
+        /// A not-present page fault in a big paged-pool allocation not touched yet: its page is committed and the
+        /// faulting instruction runs again (true). The fault handler runs with interrupts off; the window it maps
+        /// through is not in use by anyone it interrupted, since pool code never touches a big allocation's pages.
+        /// </summary>
+        internal static bool ResolveFault(VirtualAddress address)
+        {
+            if (!Pools.Paged->Contains((void*)(nuint)address.Value))
+                return false;
+            var pages = new KernelPoolPages<TMode>();
+            PoolFault fault = Pools.Paged->ResolveFault(ref pages, address, out PoolProblem problem);
+            Pools.Checked(problem);
+            if (fault == PoolFault.NoMemory)
+            {
+                KernelConsole.WriteLine("XTOSKRNL: pool: no page left to commit a paged-pool page on first touch");
+                BugCheck.Raise(BugCheckCode.NoPagesAvailable, address.Value, MemoryManager.Pfn->AvailablePages, 0, 0);
+            }
+            return fault == PoolFault.Committed;
+        }
+    }
+
     /// <summary>Pool pages on the live tables: the hyperspace window is taken only when pages are committed or decommitted.</summary>
     internal unsafe struct KernelPoolPages<TMode> : IPoolPages where TMode : struct, IPagingMode
     {
         public bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
         {
-            var memory = MemoryManager.Physical<TMode>();
+            var memory = MemoryManager<TMode>.Physical();
             var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
             bool done = pages.Commit(address, count, pageable, ref problem);
             memory.Release();
@@ -279,7 +253,7 @@ namespace ExectOS.Kernel
 
         public bool IsCommitted(VirtualAddress address)
         {
-            var memory = MemoryManager.Physical<TMode>();
+            var memory = MemoryManager<TMode>.Physical();
             bool mapped = new PageTable<TMode>(MemoryManager.Root).Translate(ref memory, address, out _);
             memory.Release();
             return mapped;
@@ -287,7 +261,7 @@ namespace ExectOS.Kernel
 
         public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
-            var memory = MemoryManager.Physical<TMode>();
+            var memory = MemoryManager<TMode>.Physical();
             var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
             ulong done = pages.Decommit(address, count, sparse, ref problem);
             memory.Release();

@@ -3,27 +3,28 @@ using ExectOS.Boot;
 using ExectOS.Hardware;
 using ExectOS.Loader.Efi;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
+using ExectOS.Paging;
 using ExectOS.Text;
 
 namespace ExectOS.Loader
 {
     /// <summary>
-    /// The last steps: allocate what the kernel starts with, plan its mappings, build its page tables
-    /// with the generated walker, leave boot services and jump through the identity-mapped hand-off page.
+    /// The last steps: allocate what the kernel starts with, choose the paging mode (the image's modes in order
+    /// of preference, the first whose features the processor has), plan the kernel's mappings, build its page
+    /// tables with the generated walker, leave boot services and jump through the identity-mapped hand-off page.
     /// </summary>
     internal static unsafe class HandOff
     {
-        private const ulong PageSize = 4096;
+        /// <summary>The firmware's allocation unit (UEFI pages are 4 KiB on every architecture).</summary>
+        private const ulong PageSize = FirmwarePage.Size;
         private const ulong KernelStackSize = 64 * 1024;
         /// <summary>The mapping list follows the loader block in its page.</summary>
         private const int MappingListOffset = 1024;
         private static int MappingCapacity => (int)(PageSize - MappingListOffset) / sizeof(Mapping);
-        private const ulong Below4GiB = 0xFFFFFFFF;
         private const ulong FirstTablePool = 64;
 
-        /// <summary>Boot parameter that keeps 4-level paging where 5-level is offered (as ExectOS's NOXPA).</summary>
-        internal const string NoFiveLevelParameter = "XTLDR-NO-LA57";
+        /// <summary>Boot parameter prefix that turns a feature off, so the modes needing it are skipped: XTLDR-NO-LA57, XTLDR-NO-PAE.</summary>
+        internal const string NoFeaturePrefix = "XTLDR-NO-";
 
         /// <summary>Once set, no firmware service may be called (the allocator and fail-fast check it).</summary>
         internal static bool BootServicesExited;
@@ -37,8 +38,8 @@ namespace ExectOS.Loader
                 KernelImagePages = (kernel.ImageSize + PageSize - 1) / PageSize,
                 KernelStackPages = KernelStackSize / PageSize,
             };
-            ulong stack, hyperspace, handOff = Below4GiB;
-            // The hand-off page runs 32-bit code on the way to 5-level paging: below 4 GiB, and loader code.
+            ulong stack, hyperspace, handOff = HandOffPage.Limit;
+            // The hand-off page runs with paging being switched: identity-mapped, where the architecture needs it, and loader code.
             if (EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, (nuint)allocations.KernelStackPages, &stack))
                 || EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, 1, &hyperspace))
                 || EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.MaxAddress, EfiMemoryType.LoaderCode, 1, &handOff)))
@@ -70,30 +71,115 @@ namespace ExectOS.Loader
             if (EfiStatus.IsError(status))
                 return status;
 
-            bool fiveLevel = FiveLevelOffered() && !KernelParameters.Contains(new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity), NoFiveLevelParameter);
-            return fiveLevel
-                ? Finish<Amd64La57, Amd64La57Kernel>(imageHandle, bs, block, in kernel, ref allocations, capacity, Amd64La57Kernel.LoaderMappings, Amd64La57Kernel.PageTables, Amd64La57Kernel.Hyperspace)
-                : Finish<Amd64, Amd64Kernel>(imageHandle, bs, block, in kernel, ref allocations, capacity, Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace);
-        }
-
-        /// <summary>Whether the processor offers everything the 5-level mode needs (its descriptor's CPUID requirements).</summary>
-        private static bool FiveLevelOffered()
-        {
-            if (Cpu.CpuId(0).Eax < 7)
-                return false;
-            for (int i = 0; i < Amd64La57.RequirementCount; i++)
+            uint mode = ChooseMode(block->Parameters);
+            if (mode == 0)
             {
-                CpuIdRequirement need = Amd64La57.Requirement(i);
-                CpuIdResult result = Cpu.CpuId(need.Leaf, need.Subleaf);
-                uint value = need.Register switch { CpuIdRegister.Eax => result.Eax, CpuIdRegister.Ebx => result.Ebx, CpuIdRegister.Ecx => result.Ecx, _ => result.Edx };
-                if ((value & (1u << need.Bit)) == 0)
-                    return false;
+                LoaderConsole.Error("no paging mode of this image can run here: the processor lacks a feature each one needs, or the boot parameters turned it off");
+                return EfiStatus.Unsupported;
             }
-            return true;
+            var finish = new FinishInMode
+            {
+                ImageHandle = imageHandle,
+                BootServices = bs,
+                Block = block,
+                Kernel = kernel,
+                Allocations = allocations,
+                Capacity = capacity,
+            };
+            if (!ImageModes.Dispatch(mode, ref finish))
+            {
+                LoaderConsole.Error("internal failure: the chosen paging mode is not one of this image's");
+                return EfiStatus.LoadError;
+            }
+            return finish.Status;
         }
 
-        private static nuint Finish<TMode, TLayout>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoadedKernel kernel, ref LoaderAllocations allocations, int capacity,
-            int loaderMappings, int pageTables, int hyperspaceRegion)
+        /// <summary>The first of the image's modes (in the descriptor's order of preference) that can run; 0 if none.</summary>
+        private static uint ChooseMode(byte* parameters)
+        {
+            for (int i = 0; i < ImageModes.ModeCount; i++)
+            {
+                var check = new ModeCheck { Parameters = parameters };
+                ImageModes.Dispatch(ImageModes.ModeId(i), ref check);
+                if (check.Usable)
+                    return ImageModes.ModeId(i);
+                TextLine line = default;
+                line.Append("XTLDR: paging ");
+                line.Append(check.Name);
+                line.Append(" skipped: ");
+                line.Append(check.Missing);
+                line.Append(check.TurnedOff ? " turned off by " : " not offered by the processor");
+                if (check.TurnedOff)
+                {
+                    line.Append(NoFeaturePrefix);
+                    AppendUpper(ref line, check.Missing);
+                }
+                LoaderConsole.WriteLine(line.AsSpan());
+            }
+            return 0;
+        }
+
+        /// <summary>Whether a mode's features are all present and none is turned off by XTLDR-NO-&lt;FEATURE&gt;.</summary>
+        private struct ModeCheck : IModeVisitor
+        {
+            public byte* Parameters;
+            public bool Usable, TurnedOff;
+            public string Name, Missing;
+
+            public void Visit<TMode, TLayout>()
+                where TMode : struct, IPagingMode
+                where TLayout : struct, ILayout
+            {
+                Name = TMode.Name;
+                for (int i = 0; i < TMode.RequirementCount; i++)
+                {
+                    FeatureRequirement feature = TMode.Requirement(i);
+                    Missing = feature.Name;
+                    if (TurnedOffBy(new ReadOnlySpan<byte>(Parameters, KernelParameters.Capacity), feature.Name))
+                    {
+                        TurnedOff = true;
+                        return;
+                    }
+                    if (!Processor.HasFeature(in feature))
+                        return;
+                }
+                Usable = true;
+            }
+        }
+
+        /// <summary>Whether the parameters hold XTLDR-NO-&lt;NAME&gt; (the feature's name in capitals) as a whole word.</summary>
+        private static bool TurnedOffBy(ReadOnlySpan<byte> parameters, string feature)
+        {
+            TextLine word = default;
+            word.Append(NoFeaturePrefix);
+            AppendUpper(ref word, feature);
+            return KernelParameters.Contains(parameters, word.AsSpan());
+        }
+
+        private static void AppendUpper(ref TextLine line, string text)
+        {
+            for (int i = 0; i < text.Length; i++)
+                line.Append(text[i] >= 'a' && text[i] <= 'z' ? (char)(text[i] - 'a' + 'A') : text[i]);
+        }
+
+        /// <summary>The rest of the hand-off in the chosen mode: its arguments, and the status if it came back.</summary>
+        private struct FinishInMode : IModeVisitor
+        {
+            public void* ImageHandle;
+            public EfiBootServices* BootServices;
+            public LoaderBlock* Block;
+            public LoadedKernel Kernel;
+            public LoaderAllocations Allocations;
+            public int Capacity;
+            public nuint Status;
+
+            public void Visit<TMode, TLayout>()
+                where TMode : struct, IPagingMode
+                where TLayout : struct, ILayout
+                => Status = HandOff.Finish<TMode, TLayout>(ImageHandle, BootServices, Block, in Kernel, ref Allocations, Capacity);
+        }
+
+        private static nuint Finish<TMode, TLayout>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoadedKernel kernel, ref LoaderAllocations allocations, int capacity)
             where TMode : struct, IPagingMode
             where TLayout : struct, ILayout
         {
@@ -105,18 +191,18 @@ namespace ExectOS.Loader
             // The plan needs the root's address, and the pool's size comes from the plan: plan, and grow the pool once if it was short.
             for (int attempt = 0; attempt < 2; attempt++)
             {
-                pool = Below4GiB; // a 5-level root is loaded from 32-bit code
+                pool = HandOffPage.TableLimit;
                 nuint status = bs->AllocatePages(EfiAllocateType.MaxAddress, EfiMemoryType.LoaderData, (nuint)poolPages, &pool);
                 if (EfiStatus.IsError(status))
                 {
-                    LoaderConsole.Error("no memory below 4 GiB for the kernel's page tables");
+                    LoaderConsole.Error("no memory for the kernel's page tables where the hand-off can load them");
                     return status;
                 }
                 status = FirmwareExit.ReadMap(bs, descriptors, out int mapCount);
                 if (EfiStatus.IsError(status))
                     return status;
                 ReadOnlySpan<LoaderMemoryDescriptor> map = descriptors.Slice(0, mapCount);
-                if (!PlanWindows.Compute<TLayout>(MemoryMap.RamPages(map), loaderMappings, pageTables, hyperspaceRegion, out PlanWindows windows))
+                if (!PlanWindows.Compute<TLayout>(MemoryMap.RamPages(map), out PlanWindows windows))
                 {
                     LoaderConsole.Error("the memory map is outside the range the kernel's layout supports");
                     return EfiStatus.LoadError;
@@ -179,9 +265,10 @@ namespace ExectOS.Loader
             block->Mappings = bootData + MappingListOffset;
             block->MappingCount = (uint)count;
             block->PagingLevels = (uint)TMode.LevelCount;
+            block->PagingMode = TMode.Id;
             block->MemoryDescriptors = bootData + PageSize;
 
-            byte* parameters = PrepareHandOffPage(allocations.HandOff, pool, kernel.Entry, stackTop, bootData, TMode.LevelCount == 5);
+            byte* parameters = HandOffPage.Prepare<TMode>(allocations.HandOff, pool, kernel.Entry, stackTop, bootData);
             if (parameters == null)
                 return EfiStatus.LoadError;
 
@@ -231,35 +318,6 @@ namespace ExectOS.Loader
             allocations.Tables = pool;
             allocations.TablePages = used;
             return EfiStatus.Success;
-        }
-
-        /// <summary>Copies the hand-off stub into its page and fills the parameter block and GDT; null if the copy is not the stub.</summary>
-        private static byte* PrepareHandOffPage(ulong page, ulong root, ulong entry, ulong stackTop, ulong block, bool fiveLevel)
-        {
-            byte* target = (byte*)page;
-            byte* stub = (byte*)(delegate*<void*, void>)&Cpu.HandOff;
-            new Span<byte>(target, (int)PageSize).Fill(0xCC);
-            for (int i = 0; i < HandOffLayout.CodeBytes; i++)
-                target[i] = stub[i];
-            if (target[0] != 0xFA) // cli: the address taken was a thunk, not the stub
-            {
-                LoaderConsole.Error("internal failure: the hand-off stub could not be located for copying");
-                return null;
-            }
-            byte* p = target + HandOffLayout.Parameters;
-            *(ulong*)(p + HandOffLayout.PageTableRoot) = root;
-            *(ulong*)(p + HandOffLayout.Entry) = entry;
-            *(ulong*)(p + HandOffLayout.StackTop) = stackTop;
-            *(ulong*)(p + HandOffLayout.Argument) = block;
-            *(ulong*)(p + HandOffLayout.Flags) = fiveLevel ? HandOffLayout.FiveLevel : 0;
-            ulong* gdt = (ulong*)(p + HandOffLayout.Gdt);
-            gdt[0] = 0;
-            gdt[HandOffLayout.Code64Selector / 8] = HandOffLayout.Code64Descriptor;
-            gdt[HandOffLayout.Code32Selector / 8] = HandOffLayout.Code32Descriptor;
-            gdt[HandOffLayout.DataSelector / 8] = HandOffLayout.DataDescriptor;
-            *(ushort*)(p + HandOffLayout.GdtLimit) = HandOffLayout.GdtEntries * 8 - 1;
-            *(ulong*)(p + HandOffLayout.GdtBase) = (ulong)gdt;
-            return p;
         }
 
         private static void PrintPlan<TMode>(ReadOnlySpan<Mapping> plan, in LoaderAllocations allocations) where TMode : struct, IPagingMode

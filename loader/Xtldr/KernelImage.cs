@@ -53,7 +53,7 @@ namespace ExectOS.Loader
                 return Refuse(ImageProblem.Of(ImageError.BadImageSize, int.MaxValue, fileSize));
 
             var bytes = new ReadOnlySpan<byte>(file, (int)fileSize);
-            ImageProblem problem = PeImage.Check(bytes, PeMachine.Amd64, out PeImageInfo info);
+            ImageProblem problem = PeImage.Check(bytes, BuildInfo.ImageMachine, out PeImageInfo info);
             if (!problem.IsOk)
                 return Refuse(problem);
 

@@ -8,9 +8,9 @@ namespace ExectOS.Loader
     /// <summary>The loader's log on COM1, written directly: the firmware's console adds escape codes on serial.</summary>
     internal static class LoaderConsole
     {
-        private static SerialPort s_port;
+        private static SerialConsole s_port;
 
-        internal static void Initialize() => s_port = SerialPort.Open(SerialPort.Com1);
+        internal static void Initialize() => s_port = SerialConsole.Open();
 
         internal static void WriteLine(ReadOnlySpan<char> text) => s_port.WriteLine(text);
 

@@ -66,7 +66,7 @@ namespace ExectOS.Loader
             LoaderConsole.Error(line.AsSpan());
             if (!HandOff.BootServicesExited)
                 s_systemTable->BootServices->Exit(s_imageHandle, EfiStatus.Aborted, 0, null);
-            Hardware.Cpu.HaltForever();
+            Hardware.Processor.HaltForever();
         }
     }
 }

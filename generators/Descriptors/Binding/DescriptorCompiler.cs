@@ -54,13 +54,17 @@ internal static class DescriptorCompiler
         foreach (EntrySyntax entry in entries.Values)
             formats[entry.Name.Text] = formatBinder.Bind(entry);
 
-        var modeBinder = new ModeBinder(modes, formats, diagnostics);
+        var imageBinder = new ImageBinder(diagnostics);
+        var features = imageBinder.BindFeatures(file.Features, names);
+        string architecture = file.Architectures.Count > 0 ? file.Architectures[0].Text : "";
+        var modeBinder = new ModeBinder(architecture, modes, formats, features, diagnostics);
         var boundModes = modes.Values.Select(modeBinder.Bind).ToList();
 
         var layouts = Declare(file.Layouts, l => l.Name, names, diagnostics);
         var modesByName = boundModes.Zip(modes.Keys, (model, name) => (model, name)).ToDictionary(x => x.name, x => x.model);
         var layoutBinder = new LayoutBinder(modesByName, diagnostics);
         var boundLayouts = layouts.Values.Select(l => layoutBinder.Bind(l, layouts)).ToList();
+        var images = imageBinder.BindImages(file.Images, modesByName, layouts.Values.Zip(boundLayouts, (syntax, model) => (syntax.Mode.Text, model)).ToList(), names);
 
         if (diagnostics.Count > 0 || file.Architectures.Count != 1)
             return null;
@@ -69,13 +73,15 @@ internal static class DescriptorCompiler
             file.Architectures[0].Text,
             formats.Values.Select(f => f!).ToEquatableArray(),
             boundModes.Select(m => m!).ToEquatableArray(),
-            boundLayouts.Select(l => l!).ToEquatableArray());
+            boundLayouts.Select(l => l!).ToEquatableArray(),
+            images.ToEquatableArray());
     }
 
     // Types the generated code names unqualified (it imports ExectOS.Memory): a declaration may not hide them.
     private static readonly HashSet<string> ReservedTypeNames = new()
     {
-        "PhysicalAddress", "VirtualAddress", "PageProtection", "EntryKind", "IPagingMode", "CpuIdRequirement", "CpuIdRegister",
+        "PhysicalAddress", "VirtualAddress", "PageProtection", "EntryKind", "IPagingMode", "ILayout", "IModeVisitor",
+        "FeatureRequirement", "FeatureProbe", "LayoutRegion",
     };
 
     private static Dictionary<string, T> Declare<T>(List<T> declarations, Func<T, Token> nameOf, Dictionary<string, Token> names, List<DiagnosticInfo> diagnostics)

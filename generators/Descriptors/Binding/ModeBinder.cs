@@ -12,13 +12,29 @@ internal sealed class ModeBinder
     private readonly Dictionary<string, ModeSyntax> _modes;
     private readonly Dictionary<string, FormatModel?> _formats;
     private readonly List<DiagnosticInfo> _diagnostics;
+    private readonly Dictionary<string, FeatureModel?> _features;
+    private readonly string _architecture;
     private readonly Dictionary<string, Draft?> _resolved = new();
 
-    public ModeBinder(Dictionary<string, ModeSyntax> modes, Dictionary<string, FormatModel?> formats, List<DiagnosticInfo> diagnostics)
+    public ModeBinder(string architecture, Dictionary<string, ModeSyntax> modes, Dictionary<string, FormatModel?> formats, Dictionary<string, FeatureModel?> features, List<DiagnosticInfo> diagnostics)
     {
+        _architecture = architecture;
         _modes = modes;
         _formats = formats;
+        _features = features;
         _diagnostics = diagnostics;
+    }
+
+    /// <summary>
+    /// The mode's identity in loader blocks: FNV-1a (32 bits) of "ARCHITECTURE.MODE", so it is stable across
+    /// builds and file order, and a block from another architecture's loader names no mode of this one.
+    /// </summary>
+    internal static uint ModeId(string architecture, string mode)
+    {
+        uint hash = 2166136261;
+        foreach (char c in architecture + "." + mode)
+            hash = (hash ^ c) * 16777619;
+        return hash;
     }
 
     public ModeModel? Bind(ModeSyntax mode)
@@ -148,19 +164,18 @@ internal sealed class ModeBinder
 
     private void ParseRequirement(ModeItemSyntax item, Draft draft)
     {
-        List<Token> a = item.Arguments;
-        // requires cpuid LEAF [. SUBLEAF] REGISTER BIT
-        bool sub = a.Count == 6 && a[2].Is(".");
-        if (!((a.Count == 4 || sub) && a[0].Is("cpuid") && a[1].Kind == TokenKind.Number && (!sub || a[3].Kind == TokenKind.Number)))
+        // requires FEATURE: a `feature` declared in this file, probed by the architecture layer.
+        if (!Arguments(item, 1, 1, "requires FEATURE") || item.Arguments[0].Kind != TokenKind.Name)
         {
-            Report(D.Syntax, "expected 'requires cpuid LEAF[.SUBLEAF] REGISTER BIT'", a.Count > 0 ? a[0] : item.Keyword);
+            if (item.Arguments.Count == 1)
+                Report(D.Syntax, $"expected the name of a feature, found {item.Arguments[0].Describe()}", item.Arguments[0]);
             return;
         }
-        Token register = a[sub ? 4 : 2], bit = a[sub ? 5 : 3];
-        if (!new[] { "eax", "ebx", "ecx", "edx" }.Contains(register.Text))
-            Report(D.CpuIdRegister, $"'{register.Text}' is not a CPUID result register (eax, ebx, ecx, edx)", register);
-        else if (Number(bit, 0, 31, "CPUID bit", D.BadPosition) && Number(a[1], 0, uint.MaxValue, "CPUID leaf", D.BadNumber))
-            draft.Requirements.Add(new CpuIdRequirementModel((uint)a[1].Value, sub ? (uint)a[3].Value : 0, register.Text, (int)bit.Value));
+        Token name = item.Arguments[0];
+        if (!_features.TryGetValue(name.Text, out FeatureModel? feature))
+            Report(D.UnknownName, $"no feature named '{name.Text}'; declare it with 'feature {name.Text} cpuid LEAF[.SUBLEAF] REGISTER BIT'", name);
+        else if (feature is not null && !draft.Requirements.Contains(feature))
+            draft.Requirements.Add(feature);
     }
 
     private ModeModel? Check(ModeSyntax mode, Draft draft)
@@ -211,7 +226,7 @@ internal sealed class ModeBinder
 
         return _diagnostics.Count != errors ? null : new ModeModel(
             name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, physicalBits, pageShift, entryWidth,
-            levels.ToEquatableArray(), selfMap, draft.Requirements.ToEquatableArray());
+            levels.ToEquatableArray(), selfMap, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
     }
 
     private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits)
@@ -320,12 +335,12 @@ internal sealed class ModeBinder
         public Token? Entry;
         public Token? SelfMap;
         public List<LevelDraft> Levels = new();
-        public List<CpuIdRequirementModel> Requirements = new();
+        public List<FeatureModel> Requirements = new();
 
         public Draft Copy() => new()
         {
             Virtual = Virtual, Canonical = Canonical, Physical = Physical, Page = Page, Entry = Entry, SelfMap = SelfMap,
-            Levels = new List<LevelDraft>(Levels), Requirements = new List<CpuIdRequirementModel>(Requirements),
+            Levels = new List<LevelDraft>(Levels), Requirements = new List<FeatureModel>(Requirements),
         };
     }
 }

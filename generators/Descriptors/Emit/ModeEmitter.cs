@@ -8,13 +8,13 @@ namespace ExectOS.Descriptors.Emit;
 /// <summary>Writes one paging mode as a struct implementing IPagingMode, with per-level constants and index helpers.</summary>
 internal static class ModeEmitter
 {
-    
     public static void Emit(CodeWriter w, DescriptorModel model, ModeModel mode)
     {
         string canonical = mode.Canonical ? "canonical " : "";
         w.Line($"/// <summary>{model.Architecture} paging mode {mode.Name}: {mode.VirtualBits}-bit {canonical}virtual and {mode.PhysicalBits}-bit physical addresses, {ModeBinder.Size(mode.PageShift)} pages, {mode.Levels.Count} levels ({model.SourceName} line {mode.Line}).</summary>");
         w.Open($"public readonly struct {mode.Name} : IPagingMode");
         w.Line($"public static string Name => \"{mode.Name}\";");
+        w.Line($"public static uint Id => 0x{mode.Id:X8};");
         w.Line($"public static int VirtualBits => {mode.VirtualBits};");
         w.Line($"public static bool CanonicalAddresses => {(mode.Canonical ? "true" : "false")};");
         w.Line($"public static int PhysicalBits => {mode.PhysicalBits};");
@@ -49,12 +49,11 @@ internal static class ModeEmitter
         w.Line();
         w.Line($"public static int RequirementCount => {mode.Requirements.Count};");
         w.Line();
-        w.Open($"public static CpuIdRequirement Requirement(int index) => index switch");
+        w.Open($"public static FeatureRequirement Requirement(int index) => index switch");
         for (int i = 0; i < mode.Requirements.Count; i++)
         {
-            CpuIdRequirementModel r = mode.Requirements[i];
-            string register = char.ToUpperInvariant(r.Register[0]) + r.Register.Substring(1);
-            w.Line($"{i} => new CpuIdRequirement(0x{r.Leaf:X}, 0x{r.Subleaf:X}, CpuIdRegister.{register}, {r.Bit}),");
+            FeatureModel r = mode.Requirements[i];
+            w.Line($"{i} => new FeatureRequirement(\"{r.Name}\", FeatureProbe.{Probe(r.Probe)}, 0x{r.Selector:X}, 0x{r.Subselector:X}, {r.Word}, {r.Bit}),");
         }
         w.Line("_ => default,");
         w.Close(";");
@@ -62,6 +61,13 @@ internal static class ModeEmitter
         EntryOperationsEmitter.Emit(w, model, mode);
         w.Close();
     }
+
+    /// <summary>The FeatureProbe member for a probe keyword.</summary>
+    private static string Probe(string keyword) => keyword switch
+    {
+        "cpuid" => "CpuId",
+        _ => throw new System.ArgumentException($"no probe kind '{keyword}'"),
+    };
 
     private static void EmitSwitch(CodeWriter w, string signature, ModeModel mode, System.Func<LevelModel, string> value, string otherwise)
     {

@@ -6,7 +6,8 @@ internal sealed record DescriptorModel(
     string Architecture,
     EquatableArray<FormatModel> Formats,
     EquatableArray<ModeModel> Modes,
-    EquatableArray<LayoutModel> Layouts);
+    EquatableArray<LayoutModel> Layouts,
+    EquatableArray<ImageModel> Images);
 
 /// <summary>Kinds of bit fields in an entry.</summary>
 internal enum FieldKind
@@ -55,7 +56,8 @@ internal sealed record ModeModel(
     int EntryWidth,
     EquatableArray<LevelModel> Levels,
     int SelfMap,
-    EquatableArray<CpuIdRequirementModel> Requirements)
+    EquatableArray<FeatureModel> Requirements,
+    uint Id)
 {
     public const int NoSelfMap = -1;
 }
@@ -63,5 +65,18 @@ internal sealed record ModeModel(
 /// <summary>One level of translation: its index bits, the address shift they start at, and its formats.</summary>
 internal sealed record LevelModel(string Name, int IndexBits, int Shift, string? TableFormat, string? PageFormat);
 
-/// <summary>A CPUID bit that must be set for a mode to be usable.</summary>
-internal sealed record CpuIdRequirementModel(uint Leaf, uint Subleaf, string Register, int Bit);
+/// <summary>
+/// A processor feature a mode needs, with how the architecture layer probes it: the probe's kind (its
+/// keyword: `cpuid`) and its numbers (CPUID: leaf, subleaf, result register 0-3 for eax-edx, bit).
+/// </summary>
+internal sealed record FeatureModel(string Name, string Probe, uint Selector, uint Subselector, int Word, int Bit);
+
+/// <summary>An image architecture (as ImageArch names it) and the modes its images run, preferred first.</summary>
+internal sealed record ImageModel(string Name, int Line, EquatableArray<ImageModeModel> Modes)
+{
+    /// <summary>The generated class: `amd64` is `Amd64Image`.</summary>
+    public string TypeName => char.ToUpperInvariant(Name[0]) + Name.Substring(1) + "Image";
+}
+
+/// <summary>One mode of an image with the kernel layout made for it.</summary>
+internal sealed record ImageModeModel(string Mode, string Layout, uint Id);

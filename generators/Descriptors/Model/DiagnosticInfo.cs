@@ -58,6 +58,9 @@ internal static class DescriptorDiagnostics
     public const string LayoutValue = "XD0033";
     public const string LayoutPages = "XD0034";
     public const string LayoutIncomplete = "XD0035";
+    public const string ImageModes = "XD0036";
+    public const string ModeId = "XD0037";
+    public const string UnknownImage = "XD0038";
 
     private static readonly Dictionary<string, string> Titles = new()
     {
@@ -97,6 +100,9 @@ internal static class DescriptorDiagnostics
         [LayoutValue] = "Layout formula out of range",
         [LayoutPages] = "Invalid page-count range",
         [LayoutIncomplete] = "Incomplete layout",
+        [ImageModes] = "Invalid image mode list",
+        [ModeId] = "Mode identifiers collide",
+        [UnknownImage] = "No descriptor declares the image architecture",
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> Descriptors = new();

@@ -46,7 +46,9 @@ internal sealed class Parser
                 "entry" => ParseEntry(file),
                 "mode" => ParseMode(file),
                 "layout" => ParseLayout(file),
-                _ => Report(DescriptorDiagnostics.UnknownKeyword, $"'{keyword.Text}' is not a declaration; expected architecture, fields, entry, mode or layout", keyword),
+                "feature" => ParseLine(keyword, file.Features),
+                "image" => ParseLine(keyword, file.Images),
+                _ => Report(DescriptorDiagnostics.UnknownKeyword, $"'{keyword.Text}' is not a declaration; expected architecture, fields, entry, mode, layout, feature or image", keyword),
             };
             if (!ok)
                 Recover();
@@ -216,6 +218,20 @@ internal sealed class Parser
             return false;
         file.Layouts.Add(new LayoutSyntax(name, mode, extends, items));
         return EndStatement();
+    }
+
+    /// <summary>A one-line declaration (`feature ...`, `image ...`) kept as keyword + tokens, bound later.</summary>
+    private bool ParseLine(Token keyword, List<ModeItemSyntax> list)
+    {
+        var arguments = new List<Token>();
+        while (Current.Kind != TokenKind.EndOfLine && Current.Kind != TokenKind.EndOfFile)
+        {
+            if (Current.Is("{") || Current.Is("}"))
+                return Report(DescriptorDiagnostics.Syntax, $"'{keyword.Text}' is one line; unexpected {Current.Describe()}", Current);
+            arguments.Add(Next());
+        }
+        list.Add(new ModeItemSyntax(keyword, arguments));
+        return true;
     }
 
     /// <summary>A block of statements kept as keyword + tokens to the end of the line.</summary>

@@ -10,6 +10,12 @@ internal sealed class FileSyntax
     public List<EntrySyntax> Entries { get; } = new();
     public List<ModeSyntax> Modes { get; } = new();
     public List<LayoutSyntax> Layouts { get; } = new();
+
+    /// <summary>`feature NAME PROBE ARGUMENTS...`: a processor feature the architecture layer probes.</summary>
+    public List<ModeItemSyntax> Features { get; } = new();
+
+    /// <summary>`image NAME modes MODE...`: the modes an image of that architecture runs, preferred first.</summary>
+    public List<ModeItemSyntax> Images { get; } = new();
 }
 
 /// <summary>`layout NAME for MODE { ... }`; its statements keep their raw tokens, parsed by the layout binder.</summary>

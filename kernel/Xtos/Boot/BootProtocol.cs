@@ -15,10 +15,7 @@ namespace ExectOS.Boot
         /// <summary>Every fatal loader message starts with this, so the host can stop the run at once.</summary>
         public const string LoaderErrorPrefix = "XTLDR: error: ";
 
-        /// <summary>I/O port of QEMU's isa-debug-exit device (value v ends QEMU with status 2v+1).</summary>
-        public const ushort DebugExitPort = 0xF4;
-
-        /// <summary>The kernel's checks passed (QEMU status 33).</summary>
+        /// <summary>The kernel's checks passed (QEMU status 33; see Hardware.DebugExit).</summary>
         public const byte KernelPassed = 0x10;
 
         /// <summary>The kernel bug-checked (QEMU status 35).</summary>

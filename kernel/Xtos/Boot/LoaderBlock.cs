@@ -20,7 +20,7 @@ namespace ExectOS.Boot
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
-        public const ushort CurrentMinorVersion = 2;
+        public const ushort CurrentMinorVersion = 3;
 
         public uint Signature;
         public ushort MajorVersion;
@@ -60,8 +60,14 @@ namespace ExectOS.Boot
         /// <summary>Virtual address of MappingCount <see cref="Mapping"/>s: the plan the tables were built from, sorted.</summary>
         public ulong Mappings;
         public uint MappingCount;
-        /// <summary>Paging levels the loader chose (amd64: 4 or 5).</summary>
+        /// <summary>Paging levels of the mode the loader chose.</summary>
         public uint PagingLevels;
+
+        // Version 1.3: the paging mode by its generated identity, so the kernel enters its code for that mode once.
+
+        /// <summary>The chosen mode's <c>IPagingMode.Id</c>: one of the image's modes (<c>ExectOS.Paging.ImageModes</c>).</summary>
+        public uint PagingMode;
+        public uint Reserved3;
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)
@@ -99,5 +105,7 @@ namespace ExectOS.Boot
         UnsupportedVersion = 3,
         TooSmall = 4,
         WrongArchitecture = 5,
+        /// <summary>The block names a paging mode this kernel image was not built for.</summary>
+        UnknownPagingMode = 6,
     }
 }

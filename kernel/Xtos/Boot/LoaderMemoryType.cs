@@ -48,7 +48,8 @@ namespace ExectOS.Boot
 
     /// <summary>
     /// One run of physical pages of one type, as the kernel receives it. Page numbers are 64-bit
-    /// (ExectOS's are 32-bit ULONGs; a 32-bit view of addresses is the class of bug #23).
+    /// (ExectOS's are 32-bit ULONGs; a 32-bit view of addresses is the class of bug #23), in firmware pages
+    /// (<see cref="FirmwarePage"/>), whatever the paging mode's page size.
     /// </summary>
     public struct LoaderMemoryDescriptor
     {
@@ -71,5 +72,12 @@ namespace ExectOS.Boot
         public static bool IsFree(LoaderMemoryType type)
             => type == LoaderMemoryType.LoaderFree || type == LoaderMemoryType.LoaderFirmwareTemporary
             || type == LoaderMemoryType.LoaderLoadedProgram || type == LoaderMemoryType.LoaderOsloaderStack;
+    }
+
+    /// <summary>The firmware's page: UEFI allocates and describes memory in 4 KiB pages on every architecture.</summary>
+    public static class FirmwarePage
+    {
+        public const int Shift = 12;
+        public const ulong Size = 1UL << Shift;
     }
 }

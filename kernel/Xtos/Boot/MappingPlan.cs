@@ -35,30 +35,23 @@ namespace ExectOS.Boot
         public LayoutRegion Hyperspace;
 
         /// <summary>
-        /// The regions of <typeparamref name="TLayout"/> for a machine of <paramref name="pages"/> page frames, by
-        /// region index (a negative page-table index: the mode has no self-map slot). False outside the layout's range.
+        /// The regions of <typeparamref name="TLayout"/> for a machine of <paramref name="pages"/> page frames: its
+        /// LoaderMappings, PageTables and Hyperspace regions. False outside the layout's range, or when it lacks one.
         /// </summary>
-        public static bool Compute<TLayout>(ulong pages, int loaderMappings, int pageTables, int hyperspace, out PlanWindows windows)
+        public static bool Compute<TLayout>(ulong pages, out PlanWindows windows)
             where TLayout : struct, ILayout
         {
             windows = default;
-            Regions regions = default;
-            Span<LayoutRegion> span = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref regions.First, MaxRegions);
-            if (TLayout.RegionCount > MaxRegions || !TLayout.Compute(pages, span.Slice(0, TLayout.RegionCount)))
+            int window = LayoutRegions.Find<TLayout>("LoaderMappings"), selfMap = LayoutRegions.Find<TLayout>("PageTables");
+            int hyperspace = LayoutRegions.Find<TLayout>("Hyperspace");
+            LayoutRegions.Storage storage = default;
+            Span<LayoutRegion> regions = LayoutRegions.Compute<TLayout>(ref storage, pages);
+            if (regions.Length == 0 || window < 0 || selfMap < 0 || hyperspace < 0)
                 return false;
-            windows.Window = span[loaderMappings];
-            windows.SelfMap = pageTables < 0 ? default : span[pageTables];
-            windows.Hyperspace = span[hyperspace];
+            windows.Window = regions[window];
+            windows.SelfMap = regions[selfMap];
+            windows.Hyperspace = regions[hyperspace];
             return true;
-        }
-
-        private const int MaxRegions = 32;
-
-        // An inline array, not stackalloc: ilc guards stackalloc with a security cookie the freestanding images lack.
-        [System.Runtime.CompilerServices.InlineArray(MaxRegions)]
-        private struct Regions
-        {
-            public LayoutRegion First;
         }
     }
 

@@ -1,29 +1,43 @@
 namespace ExectOS.Memory
 {
-    /// <summary>CPUID result registers, for paging-mode requirements.</summary>
-    public enum CpuIdRegister
+    /// <summary>How an architecture layer tests for a feature (the probe's keyword in a descriptor).</summary>
+    public enum FeatureProbe
     {
-        Eax = 0,
-        Ebx = 1,
-        Ecx = 2,
-        Edx = 3,
+        None = 0,
+        /// <summary>x86 CPUID: Selector = leaf, Subselector = subleaf, Word = result register (0-3: eax-edx), Bit.</summary>
+        CpuId = 1,
     }
 
-    /// <summary>A CPUID bit a paging mode needs (for example LA57 for 5-level paging).</summary>
-    public readonly struct CpuIdRequirement
+    /// <summary>A processor feature a paging mode needs (a descriptor's `feature`), tested by the architecture layer.</summary>
+    public readonly struct FeatureRequirement
     {
-        public readonly uint Leaf;
-        public readonly uint Subleaf;
-        public readonly CpuIdRegister Register;
+        public readonly string Name;
+        public readonly FeatureProbe Probe;
+        public readonly uint Selector;
+        public readonly uint Subselector;
+        public readonly int Word;
         public readonly int Bit;
 
-        public CpuIdRequirement(uint leaf, uint subleaf, CpuIdRegister register, int bit)
+        public FeatureRequirement(string name, FeatureProbe probe, uint selector, uint subselector, int word, int bit)
         {
-            Leaf = leaf;
-            Subleaf = subleaf;
-            Register = register;
+            Name = name;
+            Probe = probe;
+            Selector = selector;
+            Subselector = subselector;
+            Word = word;
             Bit = bit;
         }
+    }
+
+    /// <summary>
+    /// Code entered once per boot with the running mode and its layout as type arguments (an image's generated
+    /// <c>Dispatch</c> calls it); everything below is generic, so no call chooses between modes again.
+    /// </summary>
+    public interface IModeVisitor
+    {
+        void Visit<TMode, TLayout>()
+            where TMode : struct, IPagingMode
+            where TLayout : struct, ILayout;
     }
 
     /// <summary>
@@ -34,6 +48,10 @@ namespace ExectOS.Memory
     public interface IPagingMode
     {
         static abstract string Name { get; }
+
+        /// <summary>The mode's identity in the loader block (a hash of architecture and mode name, stable across builds).</summary>
+        static abstract uint Id { get; }
+
         static abstract int VirtualBits { get; }
         static abstract bool CanonicalAddresses { get; }
         static abstract int PhysicalBits { get; }
@@ -60,7 +78,7 @@ namespace ExectOS.Memory
 
         static abstract int RequirementCount { get; }
 
-        static abstract CpuIdRequirement Requirement(int index);
+        static abstract FeatureRequirement Requirement(int index);
 
         /// <summary>The present bit of a level's entries (its formats keep it in one place: the descriptor compiler checks).</summary>
         static abstract ulong PresentMask(int level);

@@ -10,6 +10,7 @@ namespace ExectOS.Loader.Efi
         public static nuint LoadError => ErrorBit | 1;
         public static nuint InvalidParameter => ErrorBit | 2;
         public static nuint BufferTooSmall => ErrorBit | 5;
+        public static nuint Unsupported => ErrorBit | 3;
         public static nuint OutOfResources => ErrorBit | 9;
         public static nuint NotFound => ErrorBit | 14;
         public static nuint Aborted => ErrorBit | 21;

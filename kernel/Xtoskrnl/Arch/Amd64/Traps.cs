@@ -16,10 +16,10 @@ namespace ExectOS.Kernel
 #pragma warning restore CS0649
 
     /// <summary>
-    /// The kernel's own GDT (the hand-off page's selectors, plus a TSS), a TSS whose IST1 is a stack of
-    /// its own for double faults and NMIs, and an IDT with the exception vectors. Every exception prints
-    /// the fault and stops: a page fault is 0x50; a fault in a kernel stack's guard page, including the
-    /// double fault a stack overflow becomes, says so and is 0x7F; anything else is 0x7F with its vector.
+    /// The amd64 kernel's own GDT (the hand-off page's selectors, plus a TSS), a TSS whose IST1 is a stack of
+    /// its own for double faults and NMIs, and an IDT with the exception vectors. Every exception is decoded
+    /// into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>: resolved (demand commit), or
+    /// stopped with the bug check that names it.
     /// </summary>
     internal static unsafe class Traps
     {
@@ -103,8 +103,18 @@ namespace ExectOS.Kernel
         {
             ulong address = Cpu.ReadCr2();
             ulong vector = frame->Vector;
-            // A not-present fault (error code bit 0 clear) that demand commit resolves: back to the instruction.
-            if (vector == 14 && (frame->ErrorCode & 1) == 0 && Pools.ResolveFault(new VirtualAddress(address)))
+            var fault = new Fault
+            {
+                Kind = vector == 14 ? FaultKind.PageFault : vector == 8 ? FaultKind.DoubleFault : FaultKind.Other,
+                Vector = vector,
+                ErrorCode = frame->ErrorCode,
+                Address = address,
+                NotPresent = (frame->ErrorCode & 1) == 0,
+                Write = (frame->ErrorCode & 2) != 0,
+                ProgramCounter = frame->Rip,
+            };
+            // A not-present fault that demand commit resolves: back to the instruction.
+            if (Faults.Resolve(&fault))
                 return;
             TextLine line = default;
             line.Append("XTOSKRNL: trap ");
@@ -120,31 +130,7 @@ namespace ExectOS.Kernel
             line.Append(", CR2 ");
             line.AppendHexPrefixed(address, 16);
             KernelConsole.WriteLine(line.AsSpan());
-
-            if ((vector == 8 || vector == 14) && MemoryManager.IsStackGuardPage(new VirtualAddress(address), out VirtualAddress stackBase))
-            {
-                line.Clear();
-                line.Append("XTOSKRNL: kernel stack overflow: ");
-                line.AppendHexPrefixed(address, 16);
-                line.Append(" is the guard page below the stack at ");
-                line.AppendHexPrefixed(stackBase.Value, 16);
-                KernelConsole.WriteLine(line.AsSpan());
-                BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, vector, address, stackBase.Value, frame->Rip);
-            }
-            uint special = vector == 14 ? Pools.ClassifyFault(new VirtualAddress(address)) : 0;
-            if (special != 0)
-            {
-                line.Clear();
-                line.Append(special == (uint)BugCheckCode.PageFaultBeyondEndOfAllocation
-                    ? "XTOSKRNL: special pool: an access ran past the end of an allocation into its guard page at "
-                    : "XTOSKRNL: special pool: an access to freed special pool at ");
-                line.AppendHexPrefixed(address, 16);
-                KernelConsole.WriteLine(line.AsSpan());
-                BugCheck.Raise((BugCheckCode)special, address, (frame->ErrorCode >> 1) & 1, frame->Rip, 0);
-            }
-            if (vector == 14)
-                BugCheck.Raise(BugCheckCode.PageFaultInNonpagedArea, address, frame->ErrorCode, frame->Rip, 0);
-            BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, vector, frame->ErrorCode, frame->Rip, address);
+            Faults.Stop(&fault);
         }
 
         private static string Name(ulong vector) => vector switch

@@ -1,6 +1,9 @@
 namespace ExectOS.Hardware
 {
-    /// <summary>A 16550-compatible UART driven by port I/O (COM1 by default), for the loader's and kernel's log.</summary>
+    /// <summary>
+    /// The console UART (architecture contract: <c>OpenConsole</c>, <c>WriteByte</c>): on x86 a 16550-compatible
+    /// UART driven by port I/O, COM1.
+    /// </summary>
     public struct SerialPort
     {
         public const ushort Com1 = 0x3F8;
@@ -16,6 +19,9 @@ namespace ExectOS.Hardware
         private bool _present;
 
         public readonly bool IsPresent => _present;
+
+        /// <summary>The UART the loader's and kernel's log goes to.</summary>
+        public static SerialPort OpenConsole() => Open(Com1);
 
         /// <summary>Programs 115200 baud, 8N1, FIFOs on; reports whether a UART answered the scratch-register probe.</summary>
         public static SerialPort Open(ushort basePort)
@@ -49,24 +55,6 @@ namespace ExectOS.Hardware
                 }
                 Cpu.Pause();
             }
-        }
-
-        /// <summary>Writes text as ASCII, other characters as '?', and "\n" as CR LF.</summary>
-        public readonly void Write(System.ReadOnlySpan<char> text)
-        {
-            for (int i = 0; i < text.Length; i++)
-            {
-                char c = text[i];
-                if (c == '\n')
-                    WriteByte((byte)'\r');
-                WriteByte(c < 0x80 ? (byte)c : (byte)'?');
-            }
-        }
-
-        public readonly void WriteLine(System.ReadOnlySpan<char> text)
-        {
-            Write(text);
-            Write("\n");
         }
     }
 }
