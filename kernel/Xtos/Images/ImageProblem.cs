@@ -25,6 +25,7 @@ namespace ExectOS.Images
         UnsupportedRelocation,
         RelocationsStripped,
         DestinationTooSmall,
+        RelocationsNotInSectionData,
     }
 
     /// <summary>An <see cref="ImageError"/> with the numbers that locate it (section index, offsets, sizes).</summary>
@@ -68,6 +69,7 @@ namespace ExectOS.Images
             ImageError.UnsupportedRelocation => "uses an unsupported base relocation type",
             ImageError.RelocationsStripped => "cannot be relocated (relocations stripped)",
             ImageError.DestinationTooSmall => "does not fit the memory given for it",
+            ImageError.RelocationsNotInSectionData => "has its base relocation table outside the file data of every section",
             _ => "has an unknown problem",
         };
 

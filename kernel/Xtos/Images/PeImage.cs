@@ -25,6 +25,11 @@ namespace ExectOS.Images
         public uint RelocationRva;
         public uint RelocationSize;
         internal int SectionTableOffset;
+        /// <summary>Where the relocation directory's bytes lie in the file (when <see cref="Relocatable"/>).</summary>
+        internal int RelocationFileOffset;
+
+        /// <summary>Whether <see cref="PeImage.Load"/> can place the image away from <see cref="ImageBase"/>.</summary>
+        public readonly bool Relocatable => !RelocationsStripped && RelocationSize != 0;
     }
 
     /// <summary>One section header, as far as loading and mapping care.</summary>
@@ -53,7 +58,11 @@ namespace ExectOS.Images
         private const int BaseRelocationDirectory = 5;
         private const uint MaxImageSize = 1u << 30;
 
-        /// <summary>Checks every header field loading relies on; on success every later read stays inside <paramref name="file"/>.</summary>
+        /// <summary>
+        /// Checks every header field loading relies on; on success every later read stays inside <paramref name="file"/>
+        /// and <see cref="Load"/> of the image succeeds: Load fails only on its caller's mistakes (a destination smaller
+        /// than SizeOfImage, a load base other than ImageBase for an image that is not <see cref="PeImageInfo.Relocatable"/>).
+        /// </summary>
         public static ImageProblem Check(ReadOnlySpan<byte> file, PeMachine expected, out PeImageInfo info)
         {
             info = default;
@@ -141,6 +150,9 @@ namespace ExectOS.Images
             for (int i = 0; i < info.SectionCount; i++)
             {
                 PeSection section = GetSection(file, in info, i);
+                // SizeOfRawData 0 means the section has no data in the file (uninitialised data, loaded as zeros) and its
+                // PointerToRawData means nothing: the PE specification says both "should be zero" for such a section, not
+                // must, and the Windows loader ignores the pointer then. Load copies nothing for it, so nothing to check.
                 ulong rawEnd = (ulong)section.RawOffset + section.RawSize;
                 if (section.RawSize != 0 && rawEnd > (ulong)file.Length)
                     return ImageProblem.Of(ImageError.SectionDataOutOfFile, rawEnd, (ulong)file.Length, i);
@@ -160,7 +172,26 @@ namespace ExectOS.Images
             ulong relocationEnd = (ulong)info.RelocationRva + info.RelocationSize;
             if (info.RelocationSize != 0 && relocationEnd > info.SizeOfImage)
                 return ImageProblem.Of(ImageError.RelocationsOutsideImage, info.SizeOfImage, relocationEnd);
-            return ImageProblem.Ok;
+            return CheckRelocations(file, ref info);
+        }
+
+        // Load applies the relocation blocks only when moving the image, but they are checked whenever it could move, so
+        // Load never meets a block it cannot apply. Load reads the blocks from the file, as here, not from the image it
+        // is patching: a relocation that patches the table itself cannot change what was checked.
+        private static ImageProblem CheckRelocations(ReadOnlySpan<byte> file, ref PeImageInfo info)
+        {
+            if (!info.Relocatable)
+                return ImageProblem.Ok;
+            for (int i = 0; i < info.SectionCount; i++)
+            {
+                // The directory must lie in the file-backed part of one section: what Load copies there from the file.
+                PeSection section = GetSection(file, in info, i);
+                if (info.RelocationRva < section.VirtualAddress || (ulong)info.RelocationRva + info.RelocationSize > (ulong)section.VirtualAddress + section.RawSize)
+                    continue;
+                info.RelocationFileOffset = (int)(section.RawOffset + (info.RelocationRva - section.VirtualAddress));
+                return ApplyRelocations(file.Slice(info.RelocationFileOffset, (int)info.RelocationSize), in info, default, 0, apply: false);
+            }
+            return ImageProblem.Of(ImageError.RelocationsNotInSectionData, info.RelocationRva, (ulong)info.RelocationRva + info.RelocationSize);
         }
 
         /// <summary>Section <paramref name="index"/> of an image that passed <see cref="Check"/>.</summary>
@@ -183,37 +214,43 @@ namespace ExectOS.Images
         /// </summary>
         public static ImageProblem Load(ReadOnlySpan<byte> file, in PeImageInfo info, Span<byte> destination, ulong loadBase)
         {
+            // The caller's mistakes, refused before the destination is touched; nothing about the image can fail below.
             if ((uint)destination.Length < info.SizeOfImage)
                 return ImageProblem.Of(ImageError.DestinationTooSmall, info.SizeOfImage, (ulong)destination.Length);
-            destination.Slice(0, (int)info.SizeOfImage).Clear();
-            Copy(file.Slice(0, (int)info.SizeOfHeaders), destination);
+            ulong delta = loadBase - info.ImageBase;
+            if (delta != 0 && !info.Relocatable)
+                return ImageProblem.Of(ImageError.RelocationsStripped, info.ImageBase, loadBase);
+
+            Span<byte> image = destination.Slice(0, (int)info.SizeOfImage);
+            image.Clear();
+            Copy(file.Slice(0, (int)info.SizeOfHeaders), image);
             for (int i = 0; i < info.SectionCount; i++)
             {
+                // RawSize never exceeds MemorySize; a section without raw data (RawSize 0) stays zeros, whatever its pointer.
                 PeSection section = GetSection(file, in info, i);
-                uint length = section.RawSize < section.MemorySize ? section.RawSize : section.MemorySize;
-                Copy(file.Slice((int)section.RawOffset, (int)length), destination.Slice((int)section.VirtualAddress));
+                if (section.RawSize != 0)
+                    Copy(file.Slice((int)section.RawOffset, (int)section.RawSize), image.Slice((int)section.VirtualAddress));
             }
-            return Relocate(destination.Slice(0, (int)info.SizeOfImage), in info, loadBase - info.ImageBase);
-        }
-
-        private static ImageProblem Relocate(Span<byte> image, in PeImageInfo info, ulong delta)
-        {
             if (delta == 0)
                 return ImageProblem.Ok;
-            if (info.RelocationsStripped || info.RelocationSize == 0)
-                return ImageProblem.Of(ImageError.RelocationsStripped, info.ImageBase, info.ImageBase + delta);
+            return ApplyRelocations(file.Slice(info.RelocationFileOffset, (int)info.RelocationSize), in info, image, delta, apply: true);
+        }
 
-            int offset = (int)info.RelocationRva;
-            int end = offset + (int)info.RelocationSize;
+        // Walks the base relocation blocks of <paramref name="table"/> (the directory's bytes in the file): Check walks
+        // them without applying, Load applies them to <paramref name="image"/>, so both meet the same blocks and verdicts.
+        private static ImageProblem ApplyRelocations(ReadOnlySpan<byte> table, in PeImageInfo info, Span<byte> image, ulong delta, bool apply)
+        {
+            int offset = 0;
+            int end = table.Length;
             while (offset + 8 <= end)
             {
-                uint pageRva = Read32(image, offset);
-                uint blockSize = Read32(image, offset + 4);
+                uint pageRva = Read32(table, offset);
+                uint blockSize = Read32(table, offset + 4);
                 if (blockSize < 8 || (blockSize & 1) != 0 || blockSize > (uint)(end - offset))
                     return ImageProblem.Of(ImageError.BadRelocationBlock, (ulong)(end - offset), blockSize);
                 for (int entry = offset + 8; entry < offset + (int)blockSize; entry += 2)
                 {
-                    ushort value = Read16(image, entry);
+                    ushort value = Read16(table, entry);
                     int type = value >> 12;
                     ulong target = (ulong)pageRva + (uint)(value & 0xFFF);
                     int width = type == 10 ? 8 : type == 3 ? 4 : 0; // DIR64, HIGHLOW
@@ -221,8 +258,10 @@ namespace ExectOS.Images
                         continue; // ABSOLUTE: padding
                     if (width == 0 || (width == 8) != info.Is64Bit)
                         return ImageProblem.Of(ImageError.UnsupportedRelocation, info.Is64Bit ? 10UL : 3UL, (ulong)type);
-                    if (target + (ulong)width > (ulong)image.Length)
-                        return ImageProblem.Of(ImageError.RelocationsOutsideImage, (ulong)image.Length, target + (ulong)width);
+                    if (target + (ulong)width > info.SizeOfImage)
+                        return ImageProblem.Of(ImageError.RelocationsOutsideImage, info.SizeOfImage, target + (ulong)width);
+                    if (!apply)
+                        continue;
                     if (width == 8)
                         Write64(image, (int)target, Read64(image, (int)target) + delta);
                     else
