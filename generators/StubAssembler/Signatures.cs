@@ -80,7 +80,8 @@ public sealed record StubSignature(StubType Return, IReadOnlyList<StubParameter>
 /// or, for a JIT helper, the helper's private register contract.
 /// </summary>
 /// <param name="NoReturn">The stub never returns to its caller (it ends in a halt loop instead).</param>
-public sealed record StubDeclaration(string Name, StubSignature? Signature, string? HelperContract, bool NoReturn = false, bool TrapEntries = false)
+/// <param name="Results">For a helper contract: the registers it returns in, the only ones it may change (x86 names).</param>
+public sealed record StubDeclaration(string Name, StubSignature? Signature, string? HelperContract, bool NoReturn = false, bool TrapEntries = false, string[]? Results = null)
 {
     /// <summary>The line that heads the stub in the listing.</summary>
     public string Header => Signature is not null

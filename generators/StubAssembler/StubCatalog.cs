@@ -18,12 +18,16 @@ public sealed record StubDefinition(StubDeclaration Declaration, StubArchitectur
 /// <summary>Every stub, its C# signature, and its body on each architecture, in symbol-table order.</summary>
 public static class StubCatalog
 {
+    /// <summary>Every stub of every architecture.</summary>
     public static IReadOnlyList<StubDeclaration> Declarations { get; } = Entries().Select(e => e.Declaration).ToArray();
 
+    /// <summary>The stubs an architecture's object holds, in symbol-table order (some exist on one architecture only).</summary>
     public static IReadOnlyList<StubDefinition> For(StubArchitecture arch) =>
-        Entries().Select(e => new StubDefinition(e.Declaration, arch, arch == StubArchitecture.X64 ? e.X64 : e.X86)).ToArray();
+        Entries().Where(e => (arch == StubArchitecture.X64 ? e.X64 : e.X86) is not null)
+            .Select(e => new StubDefinition(e.Declaration, arch, (arch == StubArchitecture.X64 ? e.X64 : e.X86)!)).ToArray();
 
-    private sealed record Entry(StubDeclaration Declaration, StubBody X64, StubBody X86);
+    /// <summary>A null body: the stub does not exist on that architecture (the 64-bit arithmetic helpers of 32-bit code).</summary>
+    private sealed record Entry(StubDeclaration Declaration, StubBody? X64, StubBody? X86);
 
     private static IEnumerable<Entry> Entries()
     {
@@ -61,6 +65,7 @@ public static class StubCatalog
         yield return Stub("ArLoadIdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadIdt, X86Stubs.LoadIdt);
 
         yield return Stub("ArLoadTaskRegister", none, [(u16, "selector")], X64Stubs.LoadTaskRegister, X86Stubs.LoadTaskRegister);
+        yield return Stub("ArLoadFs", none, [(u16, "selector")], SharedStubs.LoadFs, SharedStubs.LoadFs);
         yield return new Entry(
             new StubDeclaration("ArTrapEntryTable", Signature(nuint, []), HelperContract: null, TrapEntries: true),
             X64Stubs.TrapEntryTable,
@@ -84,6 +89,34 @@ public static class StubCatalog
                     + "(r11 on x64, eax on x86); keeps every register but rax (x64) and the flags"),
             X64Stubs.StackProbe,
             X86Stubs.StackProbe);
+
+        foreach (Entry entry in X86Arithmetic())
+            yield return entry;
+    }
+
+    /// <summary>What 32-bit x86 code needs for 64-bit arithmetic: ilc's helper calls, and division the core library wraps.</summary>
+    private static IEnumerable<Entry> X86Arithmetic()
+    {
+        StubType u64 = StubType.UInt64;
+        const string shift = "64-bit shift of edx:eax by cl (masked to 0-63), result in edx:eax; keeps every other register";
+        string[] result = ["EAX", "EDX"];
+        // ilc calls RhpLMul with the managed convention, so it has a signature like the stubs C# imports.
+        yield return new Entry(new StubDeclaration("RhpLMul", Signature(u64, [(u64, "left"), (u64, "right")]), HelperContract: null), null, X86Arithmetic64.Multiply);
+        yield return new Entry(new StubDeclaration("RhpLLsh", Signature: null, HelperContract: "left " + shift, Results: result), null, X86Arithmetic64.ShiftLeft);
+        yield return new Entry(new StubDeclaration("RhpLRsh", Signature: null, HelperContract: "arithmetic right " + shift, Results: result), null, X86Arithmetic64.ShiftRightArithmetic);
+        yield return new Entry(new StubDeclaration("RhpLRsz", Signature: null, HelperContract: "logical right " + shift, Results: result), null, X86Arithmetic64.ShiftRightLogical);
+        // Reference stores: ilc's x86 code calls a write barrier per source register (destination in edx). Without a
+        // garbage collector there is no card table to mark, so each is the store alone.
+        foreach (string kind in new[] { "RhpAssignRef", "RhpCheckedAssignRef" })
+        {
+            foreach ((string name, AssemblerRegister32 source) in X86Arithmetic64.BarrierSources)
+            {
+                yield return new Entry(new StubDeclaration(kind + name, Signature: null,
+                    HelperContract: $"reference store: [edx] = {name.ToLowerInvariant()}; no garbage collector, so no card marking; keeps every register"),
+                    null, (a, _) => X86Arithmetic64.Store(a, source));
+            }
+        }
+        yield return new Entry(new StubDeclaration("ArDivideUInt64", Signature(u64, [(u64, "dividend"), (u64, "divisor")]), HelperContract: null), null, X86Arithmetic64.DivideUnsigned);
     }
 
     private static Entry Stub(string name, StubType result, (StubType Type, string Name)[] parameters, StubBody x64, StubBody x86) =>

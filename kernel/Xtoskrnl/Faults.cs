@@ -1,3 +1,4 @@
+using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Text;
 
@@ -73,6 +74,8 @@ namespace ExectOS.Kernel
         private static void Stop(Fault* fault)
         {
             var address = new VirtualAddress(fault->Address);
+            if (fault->Kind == FaultKind.PageFault)
+                PrintWalk(address);
             TextLine line = default;
             if (fault->Kind != FaultKind.Other && MemoryManager<TMode>.IsStackGuardPage(address, out VirtualAddress stackBase))
             {
@@ -94,6 +97,34 @@ namespace ExectOS.Kernel
                 BugCheck.Raise((BugCheckCode)special, fault->Address, fault->Write ? 1UL : 0, fault->ProgramCounter, 0);
             }
             Faults.Unhandled(fault);
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(8)]
+        private struct Path
+        {
+            private ulong _element;
+        }
+
+        /// <summary>What the live tables hold for the address, level by level (as NT's !pte shows it).</summary>
+        private static void PrintWalk(VirtualAddress address)
+        {
+            Path path = default;
+            var entries = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.CompilerServices.Unsafe.As<Path, ulong>(ref path), 8);
+            var memory = MemoryManager<TMode>.Physical();
+            int levels = new PageTable<TMode>(Processor.PageTableRoot(TMode.PageShift)).ReadPath(ref memory, address, entries);
+            memory.Release();
+            TextLine line = default;
+            line.Append("XTOSKRNL: tables for ");
+            line.AppendHexPrefixed(address.Value, 16);
+            line.Append(':');
+            for (int level = 0; level < levels; level++)
+            {
+                line.Append(" level ");
+                line.AppendDecimal((ulong)level);
+                line.Append(' ');
+                line.AppendHexPrefixed(entries[level], 16);
+            }
+            KernelConsole.WriteLine(line.AsSpan());
         }
     }
 }

@@ -100,8 +100,9 @@ namespace ExectOS.Kernel
             MemoryMapCheck.Run(block);
             LayoutReport.Run<TLayout>(block);
             PagingCheck.Run<TMode, TLayout>(block);
-            MemoryManager<TMode>.Initialize<TLayout>(block);
+            // Armed before the memory manager starts: a fault while it builds the PFN database shows the tables.
             Faults<TMode>.Install();
+            MemoryManager<TMode>.Initialize<TLayout>(block);
             RequestedTests<TMode, TLayout>.Run(block);
             MemorySelfTest<TMode>.Run();
             Pools.PrintTags();

@@ -23,7 +23,7 @@ namespace ExectOS.Kernel
 
             // What the loader allocated for the kernel must be recorded as such, never as free memory. The stack
             // and boot data are virtual addresses now: PagingCheck checks their frames through the mapping list.
-            Expect(descriptors, count, block->KernelPhysicalBase >> 12, (block->KernelImageSize + 4095) >> 12, LoaderMemoryType.LoaderSystemCode);
+            Expect(descriptors, count, block->KernelPhysicalBase >> FirmwarePage.Shift, (block->KernelImageSize + FirmwarePage.Size - 1) >> FirmwarePage.Shift, LoaderMemoryType.LoaderSystemCode);
 
             PrintSummary(descriptors, count);
         }

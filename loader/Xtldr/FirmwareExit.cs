@@ -17,7 +17,7 @@ namespace ExectOS.Loader
         public ulong HandOff;
         public ulong Tables, TablePages;
 
-        public readonly ulong Descriptors => BootData + 4096;
+        public readonly ulong Descriptors => BootData + FirmwarePage.Size;
     }
 
     /// <summary>
@@ -27,7 +27,8 @@ namespace ExectOS.Loader
     /// </summary>
     internal static unsafe class FirmwareExit
     {
-        private const ulong PageSize = 4096;
+        /// <summary>Loader allocations and memory descriptors are in firmware pages, whatever the kernel's page size.</summary>
+        private const ulong PageSize = FirmwarePage.Size;
         private const int ExitAttempts = 8;
         // Room for the firmware's own growth between calls and for the pieces carving adds.
         private const int SpareDescriptors = 64;
@@ -184,20 +185,20 @@ namespace ExectOS.Loader
         {
             MemoryMapProblem problem = MemoryMap.Convert(map, descriptorSize, version, descriptors, out count);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.KernelImage >> 12, a.KernelImagePages, LoaderMemoryType.LoaderSystemCode);
+                problem = MemoryMap.Carve(descriptors, ref count, a.KernelImage >> FirmwarePage.Shift, a.KernelImagePages, LoaderMemoryType.LoaderSystemCode);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.KernelStack >> 12, a.KernelStackPages, LoaderMemoryType.LoaderStartupKernelStack);
+                problem = MemoryMap.Carve(descriptors, ref count, a.KernelStack >> FirmwarePage.Shift, a.KernelStackPages, LoaderMemoryType.LoaderStartupKernelStack);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.BootData >> 12, 1, LoaderMemoryType.LoaderSystemBlock);
+                problem = MemoryMap.Carve(descriptors, ref count, a.BootData >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderSystemBlock);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, (a.BootData >> 12) + 1, a.BootDataPages - 1, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, (a.BootData >> FirmwarePage.Shift) + 1, a.BootDataPages - 1, LoaderMemoryType.LoaderMemoryData);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.Hyperspace >> 12, 1, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, a.Hyperspace >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.HandOff >> 12, 1, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, a.HandOff >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
             // Page tables are the kernel's from the first instruction: never free memory (ExectOS #25).
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.Tables >> 12, a.TablePages, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, a.Tables >> FirmwarePage.Shift, a.TablePages, LoaderMemoryType.LoaderMemoryData);
             return problem;
         }
 

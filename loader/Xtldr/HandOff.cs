@@ -62,7 +62,6 @@ namespace ExectOS.Loader
             new Span<byte>(block, (int)PageSize).Clear();
             LoaderBlock.InitializeHeader(block, BuildInfo.BootArchitecture);
             block->KernelPhysicalBase = kernel.PhysicalBase;
-            block->KernelVirtualBase = kernel.VirtualBase;
             block->KernelImageSize = kernel.ImageSize;
             block->KernelStackSize = KernelStackSize;
             block->FirmwareSystemTable = (ulong)systemTable;
@@ -176,15 +175,14 @@ namespace ExectOS.Loader
             public void Visit<TMode, TLayout>()
                 where TMode : struct, IPagingMode
                 where TLayout : struct, ILayout
-                => Status = HandOff.Finish<TMode, TLayout>(ImageHandle, BootServices, Block, in Kernel, ref Allocations, Capacity);
+                => Status = HandOff.Finish<TMode, TLayout>(ImageHandle, BootServices, Block, ref Kernel, ref Allocations, Capacity);
         }
 
-        private static nuint Finish<TMode, TLayout>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoadedKernel kernel, ref LoaderAllocations allocations, int capacity)
+        private static nuint Finish<TMode, TLayout>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, ref LoadedKernel kernel, ref LoaderAllocations allocations, int capacity)
             where TMode : struct, IPagingMode
             where TLayout : struct, ILayout
         {
             var descriptors = new Span<LoaderMemoryDescriptor>((void*)allocations.Descriptors, capacity);
-            LoadedKernel image = kernel;
             var plan = new Span<Mapping>((byte*)block + MappingListOffset, MappingCapacity);
             int count = 0;
             ulong poolPages = FirstTablePool, pool = 0;
@@ -207,6 +205,14 @@ namespace ExectOS.Loader
                     LoaderConsole.Error("the memory map is outside the range the kernel's layout supports");
                     return EfiStatus.LoadError;
                 }
+                // The kernel runs at the start of its layout's loader-mappings window, wherever it was linked.
+                if (kernel.File != null)
+                {
+                    status = KernelImage.Place(bs, ref kernel, windows.Window.Start.Value);
+                    if (EfiStatus.IsError(status))
+                        return status;
+                    block->KernelVirtualBase = kernel.VirtualBase;
+                }
                 var request = new MappingRequest
                 {
                     Memory = map,
@@ -217,7 +223,7 @@ namespace ExectOS.Loader
                     KernelPhysical = new PhysicalAddress(kernel.PhysicalBase),
                     KernelVirtual = new VirtualAddress(kernel.VirtualBase),
                     KernelImageSize = kernel.ImageSize,
-                    KernelRanges = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref image.Ranges.First, image.RangeCount),
+                    KernelRanges = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref kernel.Ranges.First, kernel.RangeCount),
                     Stack = new PhysicalAddress(allocations.KernelStack),
                     StackPages = allocations.KernelStackPages,
                     BootData = new PhysicalAddress(allocations.BootData),
@@ -278,7 +284,8 @@ namespace ExectOS.Loader
                 return exited; // FirmwareExit said why
             BootServicesExited = true;
 
-            ((delegate* unmanaged<void*, void>)allocations.HandOff)(parameters);
+            // The copy is called as the stub is declared (Cpu.HandOff, a managed-convention import): parameters in ecx/rcx.
+            ((delegate*<void*, void>)(nuint)allocations.HandOff)(parameters);
             return EfiStatus.LoadError; // not reached: the hand-off never returns
         }
 
@@ -290,9 +297,11 @@ namespace ExectOS.Loader
             var root = new PhysicalAddress(pool);
             memory.Zero(root, PageSize);
             var table = new PageTable<TMode>(root);
-            PageTable<TMode>.InstallSelfMap(ref memory, root);
             var allocator = new RunAllocator(root + PageSize, poolPages - 1, TMode.PageShift);
-            MapStatus status = PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed);
+            MapStatus status = PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, root);
+            int failed = -1;
+            if (status == MapStatus.Done)
+                status = PlanTables.Commit(ref memory, ref allocator, table, plan, out failed);
             if (status != MapStatus.Done || allocator.Returned != 0)
             {
                 TextLine line = default;

@@ -12,6 +12,11 @@ namespace ExectOS.Loader
     {
         public const int MaxRanges = 24;
 
+        /// <summary>The file as read, until <see cref="KernelImage.Place"/> has laid it out.</summary>
+        public byte* File;
+        public ulong FileSize;
+        public PeImageInfo Info;
+
         public ulong PhysicalBase;
         public ulong VirtualBase;
         public ulong ImageSize;
@@ -27,10 +32,13 @@ namespace ExectOS.Loader
         }
     }
 
-    /// <summary>Reads the kernel from the boot volume, checks it, and lays it out in memory.</summary>
+    /// <summary>
+    /// Reads the kernel from the boot volume, checks it and allocates its pages (<see cref="Load"/>); once the
+    /// paging mode and layout are known, lays it out relocated to where the layout puts it (<see cref="Place"/>).
+    /// </summary>
     internal static unsafe class KernelImage
     {
-        private const ulong PageSize = 4096;
+        private const ulong PageSize = FirmwarePage.Size;
 
         internal static nuint Load(void* imageHandle, EfiBootServices* bs, out LoadedKernel kernel)
         {
@@ -65,28 +73,11 @@ namespace ExectOS.Loader
             if (EfiStatus.IsError(status))
                 return Refuse(ImageProblem.Of(ImageError.DestinationTooSmall, info.SizeOfImage, 0));
 
-            // The kernel runs at its link base on the tables the loader builds: relocations apply with a delta of zero.
-            problem = PeImage.Load(bytes, in info, new Span<byte>((void*)physical, (int)info.SizeOfImage), info.ImageBase);
-            if (!problem.IsOk)
-            {
-                bs->FreePool(file);
-                return Refuse(problem);
-            }
-
+            kernel.File = file;
+            kernel.FileSize = fileSize;
+            kernel.Info = info;
             kernel.PhysicalBase = physical;
-            kernel.VirtualBase = info.ImageBase;
             kernel.ImageSize = info.SizeOfImage;
-            kernel.Entry = info.ImageBase + info.EntryPointRva;
-            // Headers read-only, then each section with what its characteristics allow (the planner refuses W+X).
-            Span<ImageRange> ranges = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref kernel.Ranges.First, LoadedKernel.MaxRanges);
-            ranges[kernel.RangeCount++] = new ImageRange(0, info.SizeOfHeaders, PageProtection.Read);
-            for (int i = 0; i < info.SectionCount; i++)
-            {
-                PeSection section = PeImage.GetSection(bytes, in info, i);
-                if (section.MemorySize != 0)
-                    ranges[kernel.RangeCount++] = new ImageRange(section.VirtualAddress, section.MemorySize, ImageRange.FromCharacteristics(section.Characteristics));
-            }
-            bs->FreePool(file);
 
             TextLine done = default;
             done.Append("XTLDR: loaded ");
@@ -100,9 +91,37 @@ namespace ExectOS.Loader
             done.Append(" at ");
             done.AppendHexPrefixed(physical, 8);
             done.Append(" (linked at ");
-            done.AppendHexPrefixed(info.ImageBase, 16);
+            done.AppendHexPrefixed(info.ImageBase, 8);
             done.Append(')');
             LoaderConsole.WriteLine(done.AsSpan());
+            return EfiStatus.Success;
+        }
+
+        /// <summary>
+        /// Copies the sections into the kernel's pages relocated to <paramref name="virtualBase"/> (the start of the
+        /// layout's loader-mappings window: the layout, not the link base, says where the kernel runs), and lists
+        /// the parts to map: headers read-only, each section with what its characteristics allow.
+        /// </summary>
+        internal static nuint Place(EfiBootServices* bs, ref LoadedKernel kernel, ulong virtualBase)
+        {
+            var bytes = new ReadOnlySpan<byte>(kernel.File, (int)kernel.FileSize);
+            ImageProblem problem = PeImage.Load(bytes, in kernel.Info, new Span<byte>((void*)(nuint)kernel.PhysicalBase, (int)kernel.Info.SizeOfImage), virtualBase);
+            if (!problem.IsOk)
+                return Refuse(problem);
+            kernel.VirtualBase = virtualBase;
+            kernel.Entry = virtualBase + kernel.Info.EntryPointRva;
+            // Headers read-only, then each section with what its characteristics allow (the planner refuses W+X).
+            Span<ImageRange> ranges = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref kernel.Ranges.First, LoadedKernel.MaxRanges);
+            kernel.RangeCount = 0;
+            ranges[kernel.RangeCount++] = new ImageRange(0, kernel.Info.SizeOfHeaders, PageProtection.Read);
+            for (int i = 0; i < kernel.Info.SectionCount; i++)
+            {
+                PeSection section = PeImage.GetSection(bytes, in kernel.Info, i);
+                if (section.MemorySize != 0)
+                    ranges[kernel.RangeCount++] = new ImageRange(section.VirtualAddress, section.MemorySize, ImageRange.FromCharacteristics(section.Characteristics));
+            }
+            bs->FreePool(kernel.File);
+            kernel.File = null;
             return EfiStatus.Success;
         }
 

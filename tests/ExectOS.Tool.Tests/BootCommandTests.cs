@@ -16,10 +16,10 @@ public sealed class BootCommandTests : IDisposable
     [Fact]
     public void UnbuiltArchitectureIsAUsageError()
     {
-        (int exitCode, string[] lines) = Run(new BootOptions { Architecture = "i686", NoBuild = true });
+        (int exitCode, string[] lines) = Run(new BootOptions { Architecture = "aarch64", NoBuild = true });
 
         Assert.Equal(2, exitCode);
-        Assert.Equal(["exectos: FAIL architecture i686 is not built yet"], lines);
+        Assert.Equal(["exectos: FAIL architecture aarch64 is not built yet"], lines);
     }
 
     [Fact]

@@ -95,7 +95,7 @@ public sealed class CommandLineTests
     [InlineData(new[] { "boot", "--smp", "256" }, "--smp must be a whole number from 1 to 255, not '256'")]
     [InlineData(new[] { "boot", "--smp", "two" }, "--smp must be a whole number from 1 to 255, not 'two'")]
     [InlineData(new[] { "boot", "--machine", "foo" }, "--machine must be q35 or pc, not 'foo'")]
-    [InlineData(new[] { "boot", "--arch", "arm64" }, "--arch must be one of amd64, i686, not 'arm64'")]
+    [InlineData(new[] { "boot", "--arch", "arm64" }, "--arch must be one of amd64, i686, aarch64, not 'arm64'")]
     [InlineData(new[] { "boot", "--timeout", "0" }, "--timeout must be a positive number of seconds, not '0'")]
     [InlineData(new[] { "boot", "--timeout", "-3" }, "--timeout must be a positive number of seconds, not '-3'")]
     [InlineData(new[] { "boot", "--timeout", "soon" }, "--timeout must be a positive number of seconds, not 'soon'")]

@@ -51,7 +51,7 @@ public sealed class QemuCommandLineTests
         ProcessInvocation qemu = QemuCommandLine.Build(ArchitectureProfile.I686, new BootOptions { Architecture = "i686" }, "/t/vars.fd", "/t/volume");
 
         string line = qemu.Display();
-        Assert.Equal("qemu-system-i386", qemu.FileName);
+        Assert.Equal("qemu-system-x86_64", qemu.FileName);
         Assert.Contains("-machine q35,smm=on ", line);
         Assert.Contains("-global driver=cfi.pflash01,property=secure,value=on ", line);
         Assert.Contains("file=/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd", line);

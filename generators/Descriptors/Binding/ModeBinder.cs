@@ -126,8 +126,22 @@ internal sealed class ModeBinder
                     }
                     break;
                 case "self-map":
-                    if (Arguments(item, 1, 1, "self-map INDEX") && Number(a[0], 0, 1UL << 20, "self-map index", D.SelfMap))
-                        draft.SelfMap = a[0];
+                    // self-map INDEX [levels N]: INDEX counts entries across the top N levels taken as one table.
+                    if (Arguments(item, 1, 3, "self-map INDEX [levels N]") && Number(a[0], 0, 1UL << 20, "self-map index", D.SelfMap))
+                    {
+                        if (a.Count == 1)
+                        {
+                            draft.SelfMap = a[0];
+                            draft.SelfMapLevels = null;
+                        }
+                        else if (a.Count == 2)
+                            Report(D.Syntax, "expected 'self-map INDEX [levels N]'", a[1]);
+                        else if (Word(a[1], "levels") && Number(a[2], 1, 2, "self-map levels", D.SelfMap))
+                        {
+                            draft.SelfMap = a[0];
+                            draft.SelfMapLevels = a[2];
+                        }
+                    }
                     break;
                 case "requires":
                     ParseRequirement(item, draft);
@@ -214,19 +228,32 @@ internal sealed class ModeBinder
         foreach (LevelDraft level in draft.Levels.Where(l => !names.Add(l.Name.Text)))
             Report(D.Duplicate, $"mode '{name.Text}' already has a level named '{level.Name.Text}'", level.Name);
 
-        int selfMap = ModeModel.NoSelfMap;
+        int selfMap = ModeModel.NoSelfMap, selfMapLevels = 1;
         if (draft.SelfMap is Token slot)
         {
-            ulong entries = 1UL << (int)draft.Levels[0].Bits.Value;
-            if (slot.Value >= entries)
-                Report(D.SelfMap, $"self-map slot {slot.Text} is outside the {entries}-entry root table of mode '{name.Text}'", slot);
+            selfMapLevels = draft.SelfMapLevels is Token merged ? (int)merged.Value : 1;
+            if (selfMapLevels >= draft.Levels.Count)
+            {
+                Report(D.SelfMap, $"mode '{name.Text}' has {draft.Levels.Count} levels; a self-map across {selfMapLevels} of them leaves no level for pages", draft.SelfMapLevels ?? slot);
+                return null;
+            }
+            // The top levels taken as one table: entries = 2^(their index bits); the slots needed = the tables of its
+            // lowest level (one for a self-map in the root; PAE: the four page directories).
+            int bits = draft.Levels.Take(selfMapLevels).Sum(l => (int)l.Bits.Value);
+            ulong entries = 1UL << bits, slots = 1UL << (bits - (int)draft.Levels[selfMapLevels - 1].Bits.Value);
+            if (slot.Value + slots > entries)
+                Report(D.SelfMap, selfMapLevels == 1
+                    ? $"self-map slot {slot.Text} is outside the {entries}-entry root table of mode '{name.Text}'"
+                    : $"self-map slots {slot.Text} to {slot.Value + slots - 1} are outside the {entries} entries of the top {selfMapLevels} levels of mode '{name.Text}'", slot);
+            else if (slot.Value % slots != 0)
+                Report(D.SelfMap, $"self-map slot {slot.Text} of mode '{name.Text}' must be a multiple of {slots}: its {slots} slots map the {slots} tables of level '{draft.Levels[selfMapLevels - 1].Name.Text}' in order", slot);
             else
                 selfMap = (int)slot.Value;
         }
 
         return _diagnostics.Count != errors ? null : new ModeModel(
             name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, physicalBits, pageShift, entryWidth,
-            levels.ToEquatableArray(), selfMap, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
+            levels.ToEquatableArray(), selfMap, selfMapLevels, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
     }
 
     private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits)
@@ -334,12 +361,13 @@ internal sealed class ModeBinder
         public Token? Page;
         public Token? Entry;
         public Token? SelfMap;
+        public Token? SelfMapLevels;
         public List<LevelDraft> Levels = new();
         public List<FeatureModel> Requirements = new();
 
         public Draft Copy() => new()
         {
-            Virtual = Virtual, Canonical = Canonical, Physical = Physical, Page = Page, Entry = Entry, SelfMap = SelfMap,
+            Virtual = Virtual, Canonical = Canonical, Physical = Physical, Page = Page, Entry = Entry, SelfMap = SelfMap, SelfMapLevels = SelfMapLevels,
             Levels = new List<LevelDraft>(Levels), Requirements = new List<FeatureModel>(Requirements),
         };
     }

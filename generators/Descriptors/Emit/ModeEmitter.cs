@@ -22,6 +22,7 @@ internal static class ModeEmitter
         w.Line($"public static int EntryBytes => {mode.EntryWidth / 8};");
         w.Line($"public static int LevelCount => {mode.Levels.Count};");
         w.Line($"public static int SelfMapIndex => {(mode.SelfMap < 0 ? "-1" : $"0x{mode.SelfMap:X}")};");
+        w.Line($"public static int SelfMapLevels => {mode.SelfMapLevels};");
 
         for (int i = 0; i < mode.Levels.Count; i++)
         {

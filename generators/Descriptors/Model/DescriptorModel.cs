@@ -56,6 +56,7 @@ internal sealed record ModeModel(
     int EntryWidth,
     EquatableArray<LevelModel> Levels,
     int SelfMap,
+    int SelfMapLevels,
     EquatableArray<FeatureModel> Requirements,
     uint Id)
 {

@@ -104,7 +104,8 @@ namespace ExectOS.Boot
                 if ((run.Flags & LoaderMemoryFlags.Runtime) == 0)
                     continue;
                 PageProtection protection = (run.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : Data;
-                problem = Place(list, ref count, ref cursor, in request, MappingKind.FirmwareRuntime, run.BasePage << shift, run.PageCount, protection, page);
+                // The map counts firmware pages; the mapping counts the mode's.
+                problem = Place(list, ref count, ref cursor, in request, MappingKind.FirmwareRuntime, run.BasePage << FirmwarePage.Shift, (run.PageCount << FirmwarePage.Shift) >> shift, protection, page);
             }
             if (problem.IsOk)
                 problem = Add(list, ref count, new Mapping(MappingKind.Hyperspace, request.HyperspaceRegion.Start.Value, request.HyperspacePage.Value, 1, Data));
@@ -139,13 +140,14 @@ namespace ExectOS.Boot
                 if (mapping.Kind == MappingKind.FirmwareRuntime)
                 {
                     runtimeMapped++;
-                    int index = Find(memory, mapping.PhysicalBase >> TMode.PageShift);
-                    if (index < 0 || memory[index].BasePage != mapping.PhysicalBase >> TMode.PageShift || memory[index].PageCount != mapping.PageCount
+                    int index = Find(memory, mapping.PhysicalBase >> FirmwarePage.Shift);
+                    if (index < 0 || memory[index].BasePage << FirmwarePage.Shift != mapping.PhysicalBase
+                        || memory[index].PageCount << FirmwarePage.Shift != mapping.PageCount << TMode.PageShift
                         || (memory[index].Flags & LoaderMemoryFlags.Runtime) == 0)
                         return MappingProblem.Of(MappingError.TypeMismatch, mapping.Kind, detail: mapping.PhysicalBase);
                     continue;
                 }
-                if (!Covered(memory, mapping.PhysicalBase >> TMode.PageShift, mapping.PageCount, mapping.Kind, carved: true))
+                if (!Covered(memory, mapping.PhysicalBase, mapping.PageCount << TMode.PageShift, mapping.Kind, carved: true))
                     return MappingProblem.Of(MappingError.TypeMismatch, mapping.Kind, detail: mapping.PhysicalBase);
             }
             for (int i = 0; i < memory.Length; i++)
@@ -174,7 +176,8 @@ namespace ExectOS.Boot
         /// </summary>
         public static ulong TableBound<TMode>(ReadOnlySpan<Mapping> plan) where TMode : struct, IPagingMode
         {
-            ulong tables = 1;
+            // The root, and the tables a self-map across two levels needs from the start (PAE: four directories).
+            ulong tables = 1 + (TMode.SelfMapIndex >= 0 && SelfMap<TMode>.SlotLevel > 0 ? (ulong)SelfMap<TMode>.SlotCount : 0);
             for (int i = 0; i < plan.Length; i++)
             {
                 if (!plan[i].HasOwnEntries)
@@ -213,25 +216,25 @@ namespace ExectOS.Boot
             if (TMode.SelfMapIndex >= 0)
             {
                 VirtualAddress slot = SelfMap<TMode>.Base;
-                if (request.SelfMapRegion.Start != slot || request.SelfMapRegion.Size != 1UL << TMode.LevelShift(0))
+                if (request.SelfMapRegion.Start != slot || request.SelfMapRegion.Size != SelfMap<TMode>.Size)
                     return MappingProblem.Of(MappingError.SelfMapMismatch, MappingKind.SelfMap, detail: request.SelfMapRegion.Start.Value);
             }
             else if (request.SelfMapRegion.Size != 0)
                 return MappingProblem.Of(MappingError.SelfMapMismatch, MappingKind.SelfMap, detail: request.SelfMapRegion.Start.Value);
 
             ulong imagePages = (request.KernelImageSize + (1UL << shift) - 1) >> shift;
-            if (!Covered(request.Memory, request.KernelPhysical.Value >> shift, imagePages, MappingKind.KernelImage, carved: false))
+            if (!Covered(request.Memory, request.KernelPhysical.Value, imagePages << shift, MappingKind.KernelImage, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.KernelImage, detail: request.KernelPhysical.Value);
-            if (!Covered(request.Memory, request.Stack.Value >> shift, request.StackPages, MappingKind.KernelStack, carved: false))
+            if (!Covered(request.Memory, request.Stack.Value, request.StackPages << shift, MappingKind.KernelStack, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.KernelStack, detail: request.Stack.Value);
-            if (!Covered(request.Memory, request.BootData.Value >> shift, request.BootDataPages, MappingKind.BootData, carved: false))
+            if (!Covered(request.Memory, request.BootData.Value, request.BootDataPages << shift, MappingKind.BootData, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.BootData, detail: request.BootData.Value);
-            if (!Covered(request.Memory, request.HyperspacePage.Value >> shift, 1, MappingKind.Hyperspace, carved: false))
+            if (!Covered(request.Memory, request.HyperspacePage.Value, 1UL << shift, MappingKind.Hyperspace, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.Hyperspace, detail: request.HyperspacePage.Value);
-            if (!Covered(request.Memory, request.TableRoot.Value >> shift, 1, MappingKind.SelfMap, carved: false))
+            if (!Covered(request.Memory, request.TableRoot.Value, 1UL << shift, MappingKind.SelfMap, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.SelfMap, detail: request.TableRoot.Value);
             // The identity-mapped page must be the loader's own: firmware memory is never identity-mapped.
-            if (!Covered(request.Memory, request.HandOff.Value >> shift, 1, MappingKind.HandOff, carved: false))
+            if (!Covered(request.Memory, request.HandOff.Value, 1UL << shift, MappingKind.HandOff, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.HandOff, detail: request.HandOff.Value);
             return MappingProblem.Ok;
         }
@@ -362,8 +365,10 @@ namespace ExectOS.Boot
         /// Whether descriptors cover the pages without a gap, each of a type the kind may map: loader memory
         /// before carving (the firmware's loader types), the kind's own type after.
         /// </summary>
-        private static bool Covered(ReadOnlySpan<LoaderMemoryDescriptor> memory, ulong basePage, ulong pages, MappingKind kind, bool carved)
+        /// <summary>Whether <paramref name="bytes"/> from <paramref name="physical"/> are memory of the kind's types (the map counts firmware pages).</summary>
+        private static bool Covered(ReadOnlySpan<LoaderMemoryDescriptor> memory, ulong physical, ulong bytes, MappingKind kind, bool carved)
         {
+            ulong basePage = physical >> FirmwarePage.Shift, pages = (bytes + FirmwarePage.Size - 1) >> FirmwarePage.Shift;
             if (pages == 0 || basePage + pages < basePage)
                 return false;
             ulong page = basePage, end = basePage + pages;

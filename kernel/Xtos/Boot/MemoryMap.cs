@@ -53,7 +53,7 @@ namespace ExectOS.Boot
     {
         public const uint EfiDescriptorVersion = 1;
         public const int EfiDescriptorMinimumSize = 40;
-        private const int PageShift = 12;
+        private const int PageShift = FirmwarePage.Shift;
 
         /// <summary>The loader type of a UEFI memory type (ExectOS's mapping, with the differences noted).</summary>
         public static LoaderMemoryType TypeOf(uint efiType) => efiType switch

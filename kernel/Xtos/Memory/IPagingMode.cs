@@ -59,8 +59,15 @@ namespace ExectOS.Memory
         static abstract int EntryBytes { get; }
         static abstract int LevelCount { get; }
 
-        /// <summary>The root slot that maps the root table itself, or -1.</summary>
+        /// <summary>
+        /// The first self-map slot, or -1: an index into the top <see cref="SelfMapLevels"/> levels taken as one
+        /// table. With one level it is the root slot that maps the root itself; with two (PAE) the tables of the
+        /// second level are mapped, in order, at that slot and the ones after it.
+        /// </summary>
         static abstract int SelfMapIndex { get; }
+
+        /// <summary>How many top levels the self-map index spans (1: a slot in the root).</summary>
+        static abstract int SelfMapLevels { get; }
 
         /// <summary>The lowest address bit a level's index covers.</summary>
         static abstract int LevelShift(int level);

@@ -34,20 +34,106 @@ namespace ExectOS.Memory
                 return MapStatus.FrameOutOfRange;
             }
             memory.Zero(root, PageBytes);
-            if (selfMap)
-                InstallSelfMap(ref memory, root);
             table = new PageTable<TMode>(root);
+            if (selfMap)
+            {
+                MapStatus status = InstallSelfMap(ref memory, ref allocator, root);
+                if (status != MapStatus.Done)
+                    return status;
+            }
             return MapStatus.Done;
         }
 
-        /// <summary>The root entry that maps the root itself: writable, never executable (page tables are data).</summary>
-        public static ulong SelfMapEntry(PhysicalAddress root) => TMode.MakeTable(0, root, PageProtection.Writable);
+        /// <summary>A self-map slot's entry: the table it shows, writable, never executable (page tables are data).</summary>
+        public static ulong SelfMapEntry(PhysicalAddress table) => TMode.MakeTable(SelfMap<TMode>.SlotLevel, table, PageProtection.Writable);
 
-        /// <summary>Writes the self-map slot into <paramref name="root"/>, where the mode has one.</summary>
-        public static void InstallSelfMap<TMemory>(ref TMemory memory, PhysicalAddress root) where TMemory : struct, IPhysicalMemory
+        /// <summary>
+        /// Writes the mode's self-map slots, where it has them. In the root, one slot pointing at the root. Across two
+        /// levels (PAE), every root entry first gets its table (allocated when missing: the root's entries are then
+        /// fixed for good, as PAE's page-directory pointers must be), and slot k points at the k-th of those tables.
+        /// </summary>
+        public static MapStatus InstallSelfMap<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, PhysicalAddress root)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
         {
-            if (TMode.SelfMapIndex >= 0)
+            if (TMode.SelfMapIndex < 0)
+                return MapStatus.Done;
+            int level = SelfMap<TMode>.SlotLevel;
+            if (level == 0)
+            {
                 WriteEntry(ref memory, Slot(root, TMode.SelfMapIndex), SelfMapEntry(root));
+                return MapStatus.Done;
+            }
+            if (level != 1)
+                return MapStatus.LevelCannotMapPages; // the descriptor compiler allows a self-map across at most two levels
+            int count = SelfMap<TMode>.SlotCount, bits = TMode.LevelIndexBits(1);
+            for (int k = 0; k < count; k++)
+            {
+                PhysicalAddress slot = Slot(root, k);
+                if (TMode.Classify(0, ReadEntry(ref memory, slot)) == EntryKind.NotPresent)
+                {
+                    MapStatus created = CreateTable(ref memory, ref allocator, slot, 0, TableProtection, out _);
+                    if (created != MapStatus.Done)
+                        return created;
+                }
+            }
+            for (int k = 0; k < count; k++)
+            {
+                int merged = TMode.SelfMapIndex + k;
+                PhysicalAddress holder = TMode.TableAddress(0, ReadEntry(ref memory, Slot(root, merged >> bits)));
+                PhysicalAddress shown = TMode.TableAddress(0, ReadEntry(ref memory, Slot(root, k)));
+                WriteEntry(ref memory, Slot(holder, merged & ((1 << bits) - 1)), SelfMapEntry(shown));
+            }
+            return MapStatus.Done;
+        }
+
+        /// <summary>
+        /// Whether every self-map slot points at the table <see cref="InstallSelfMap"/> gave it (the loader's and kernel's
+        /// check; the processor's accessed bits may differ from what was written).
+        /// </summary>
+        public bool HasSelfMap<TMemory>(ref TMemory memory) where TMemory : struct, IPhysicalMemory
+        {
+            if (TMode.SelfMapIndex < 0)
+                return false;
+            int level = SelfMap<TMode>.SlotLevel;
+            if (level == 0)
+                return Shows(ReadEntry(ref memory, Slot(Root, TMode.SelfMapIndex)), 0, Root);
+            int count = SelfMap<TMode>.SlotCount, bits = TMode.LevelIndexBits(1);
+            for (int k = 0; k < count; k++)
+            {
+                ulong top = ReadEntry(ref memory, Slot(Root, k));
+                int merged = TMode.SelfMapIndex + k;
+                ulong holder = ReadEntry(ref memory, Slot(Root, merged >> bits));
+                if (TMode.Classify(0, top) != EntryKind.Table || TMode.Classify(0, holder) != EntryKind.Table
+                    || !Shows(ReadEntry(ref memory, Slot(TMode.TableAddress(0, holder), merged & ((1 << bits) - 1))), level, TMode.TableAddress(0, top)))
+                    return false;
+            }
+            return true;
+        }
+
+        private static bool Shows(ulong entry, int level, PhysicalAddress table)
+            => TMode.Classify(level, entry) == EntryKind.Table && TMode.TableAddress(level, entry) == table;
+
+        /// <summary>
+        /// The raw entries a walk of <paramref name="address"/> reads, root first, up to the first that is not a table;
+        /// how many were read (for diagnostics: a fault handler prints them).
+        /// </summary>
+        public int ReadPath<TMemory>(ref TMemory memory, VirtualAddress address, System.Span<ulong> entries)
+            where TMemory : struct, IPhysicalMemory
+        {
+            if (!TMode.IsCanonical(address))
+                return 0;
+            PhysicalAddress table = Root;
+            int level = 0;
+            for (; level < TMode.LevelCount && level < entries.Length; level++)
+            {
+                ulong entry = ReadEntry(ref memory, Slot(table, TMode.Index(level, address)));
+                entries[level] = entry;
+                if (TMode.Classify(level, entry) != EntryKind.Table)
+                    return level + 1;
+                table = TMode.TableAddress(level, entry);
+            }
+            return level;
         }
 
         /// <summary>Follows <paramref name="address"/> to its page; false when any level is not present.</summary>
@@ -201,7 +287,7 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// Calls <paramref name="visitor"/> for every present page, in ascending virtual order, with the
-        /// protection combined over its levels. The root's self-map slot is skipped (it would show every
+        /// protection combined over its levels. The self-map slots are skipped (they would show every
         /// table as a page). Stops early when the visitor returns false; returns false then.
         /// </summary>
         public bool VisitPages<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor)
@@ -218,15 +304,15 @@ namespace ExectOS.Memory
             int shift = TMode.LevelShift(level);
             for (int i = 0; i < entries; i++)
             {
-                if (level == 0 && i == TMode.SelfMapIndex)
+                ulong address = baseAddress | ((ulong)i << shift);
+                if (level == 0)
+                    address = SelfMap<TMode>.SignExtend(address);
+                if (SelfMap<TMode>.IsSlot(level, new VirtualAddress(address)))
                     continue;
                 ulong entry = ReadEntry(ref memory, Slot(table, i));
                 EntryKind kind = TMode.Classify(level, entry);
                 if (kind == EntryKind.NotPresent)
                     continue;
-                ulong address = baseAddress | ((ulong)i << shift);
-                if (level == 0)
-                    address = SelfMap<TMode>.SignExtend(address);
                 PageProtection own = TMode.Protection(level, entry);
                 PageProtection combined = inherited & (own | ~Inherited);
                 if (kind == EntryKind.Page)
@@ -242,7 +328,7 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// Calls <paramref name="visitor"/> for every table, the root first, then each table before those
-        /// below it, in ascending address order; the self-map slot is not followed. False when stopped.
+        /// below it, in ascending address order; the self-map slots are not followed. False when stopped.
         /// </summary>
         public bool VisitTables<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor)
             where TMemory : struct, IPhysicalMemory
@@ -261,14 +347,14 @@ namespace ExectOS.Memory
             int shift = TMode.LevelShift(level);
             for (int i = 0; i < entries; i++)
             {
-                if (level == 0 && i == TMode.SelfMapIndex)
+                ulong address = baseAddress | ((ulong)i << shift);
+                if (level == 0)
+                    address = SelfMap<TMode>.SignExtend(address);
+                if (SelfMap<TMode>.IsSlot(level, new VirtualAddress(address)))
                     continue;
                 ulong entry = ReadEntry(ref memory, Slot(table, i));
                 if (TMode.Classify(level, entry) != EntryKind.Table)
                     continue;
-                ulong address = baseAddress | ((ulong)i << shift);
-                if (level == 0)
-                    address = SelfMap<TMode>.SignExtend(address);
                 if (!VisitTable(ref memory, ref visitor, TMode.TableAddress(level, entry), level + 1, address))
                     return false;
             }
@@ -318,7 +404,8 @@ namespace ExectOS.Memory
             where TMemory : struct, IPhysicalMemory
             where TAllocator : struct, IFrameAllocator
         {
-            for (int current = deepest; current > 0; current--)
+            // The tables the self-map's slots live in and show (PAE: the four page directories) stay for good.
+            for (int current = deepest; current > 0 && current >= TMode.SelfMapLevels; current--)
             {
                 PhysicalAddress table = path[current];
                 int entries = 1 << TMode.LevelIndexBits(current);

@@ -144,9 +144,9 @@ namespace ExectOS.Memory
             return pages.Problem;
         }
 
-        /// <summary>The entry that maps a frame at <paramref name="level"/> covering <paramref name="address"/>, where the mode has a self-map.</summary>
+        /// <summary>The entry that maps a frame at <paramref name="level"/> covering <paramref name="address"/>, where the self-map reaches it (else 0).</summary>
         public static ulong EntryOf(VirtualAddress address, int level)
-            => TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.EntryAddress(address, level).Value : 0;
+            => SelfMap<TMode>.Reaches(level) ? SelfMap<TMode>.EntryAddress(address, level).Value : 0;
 
         private struct TableAccounting : ITableVisitor
         {

@@ -1,18 +1,42 @@
 namespace ExectOS.Memory
 {
     /// <summary>
-    /// Where the root's self-map slot shows page tables in virtual memory. With the slot at root index
-    /// s, the last-level entry of any address lies at a fixed base plus the address's index bits
-    /// times the entry size: how the kernel edits its own tables without a map of physical memory.
-    /// Valid for modes whose self-map slot is in the root (<see cref="IPagingMode.SelfMapIndex"/> at least 0).
+    /// Where the self-map shows page tables in virtual memory. The self-map slots are entries of the top
+    /// <see cref="IPagingMode.SelfMapLevels"/> levels taken as one table (one level: a root slot that points to
+    /// the root; PAE: the four page directories, mapped through four consecutive directory slots). Then the
+    /// last-level entry of any address lies at a fixed base plus the address's index bits times the entry
+    /// size: how the kernel edits its own tables without a map of physical memory. Valid for modes with a
+    /// self-map (<see cref="IPagingMode.SelfMapIndex"/> at least 0).
     /// </summary>
     public static class SelfMap<TMode> where TMode : struct, IPagingMode
     {
-        /// <summary>The first address the slot covers (the layout's page-table region).</summary>
+        /// <summary>The level whose entries are the self-map slots: the lowest of the levels the index spans.</summary>
+        public static int SlotLevel => TMode.SelfMapLevels - 1;
+
+        /// <summary>How many slots there are: one per table of <see cref="SlotLevel"/> (1 for a slot in the root).</summary>
+        public static int SlotCount
+        {
+            get
+            {
+                int bits = 0;
+                for (int level = 0; level < SlotLevel; level++)
+                    bits += TMode.LevelIndexBits(level);
+                return 1 << bits;
+            }
+        }
+
+        /// <summary>The first address the slots cover (the layout's page-table region).</summary>
         public static VirtualAddress Base
         {
-            get { return new VirtualAddress(SignExtend((ulong)TMode.SelfMapIndex << TMode.LevelShift(0))); }
+            get { return new VirtualAddress(SignExtend((ulong)TMode.SelfMapIndex << TMode.LevelShift(SlotLevel))); }
         }
+
+        /// <summary>The bytes of address space the slots cover.</summary>
+        public static ulong Size => (ulong)SlotCount << TMode.LevelShift(SlotLevel);
+
+        /// <summary>Whether the entry at <paramref name="level"/> covering <paramref name="address"/> is a self-map slot (walks skip them).</summary>
+        public static bool IsSlot(int level, VirtualAddress address)
+            => TMode.SelfMapIndex >= 0 && level == SlotLevel && address.Value - Base.Value < Size;
 
         /// <summary>An address with its top implemented bit copied upwards, where the mode is canonical.</summary>
         public static ulong SignExtend(ulong address)
@@ -32,10 +56,16 @@ namespace ExectOS.Memory
         }
 
         /// <summary>
+        /// Whether the entries of <paramref name="level"/> can be reached through the self-map: every level's, and the
+        /// slot itself (level -1), for a slot in the root; not the root's for a self-map across two levels (PAE).
+        /// </summary>
+        public static bool Reaches(int level) => TMode.SelfMapIndex >= 0 && level >= (SlotLevel == 0 ? -1 : SlotLevel);
+
+        /// <summary>
         /// The virtual address of the entry at <paramref name="level"/> that maps <paramref name="address"/>
-        /// (level -1: the self-map slot itself). Each application of the self-map climbs one level, so this
-        /// is <see cref="LeafEntry"/> applied LevelCount - level times. The entry that points at the table
-        /// of level L covering an address is the one at level L - 1.
+        /// (see <see cref="Reaches"/>). Each application of the self-map climbs one level, so this is
+        /// <see cref="LeafEntry"/> applied LevelCount - level times. The entry that points at the table of
+        /// level L covering an address is the one at level L - 1.
         /// </summary>
         public static VirtualAddress EntryAddress(VirtualAddress address, int level)
         {

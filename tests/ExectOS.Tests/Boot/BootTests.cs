@@ -120,7 +120,7 @@ public sealed class BootTests : IDisposable
         var result = ExectosCommand.Boot("--kernel", kernel);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Matches(@"^exectos: FAIL loader: cannot plan the kernel's mappings: the request asks for a page both writable and executable \(kernel image, at 0xFFFFF8000080[0-9A-F]{4}\)$", result.LastLine);
+        Assert.Matches(@"^exectos: FAIL loader: cannot plan the kernel's mappings: the request asks for a page both writable and executable \(kernel image, at 0xFFFFF80000[0-9A-F]{6}\)$", result.LastLine);
         Assert.DoesNotContain(result.Lines, l => l.StartsWith("XTOSKRNL:", StringComparison.Ordinal));
     }
 
@@ -177,14 +177,14 @@ public sealed class BootTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)", result.Lines);
         // The push into the guard page cannot deliver its page fault on that stack: a double fault, on its own IST stack.
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #DF double fault (vector 8) at RIP 0xFFFFF800008", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #DF double fault (vector 8) at RIP 0xFFFFF80000", StringComparison.Ordinal));
         string overflow = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: kernel stack overflow: ", StringComparison.Ordinal));
         var match = System.Text.RegularExpressions.Regex.Match(overflow, "^XTOSKRNL: kernel stack overflow: 0x([0-9A-F]{16}) is the guard page below the stack at 0x([0-9A-F]{16})$");
         Assert.True(match.Success, overflow);
         ulong address = Convert.ToUInt64(match.Groups[1].Value, 16), stackBase = Convert.ToUInt64(match.Groups[2].Value, 16);
         Assert.InRange(address, stackBase - 4096, stackBase - 1);
         Assert.InRange(stackBase, 0xFFFFF88000000000UL, 0xFFFFF89FFFFFFFFFUL);
-        Assert.Matches($"^exectos: FAIL bug check 0x0000007F UNEXPECTED_KERNEL_MODE_TRAP \\(0x0000000000000008, 0x{address:X16}, 0x{stackBase:X16}, 0xFFFFF800008[0-9A-F]{{5}}\\)$", result.LastLine);
+        Assert.Matches($"^exectos: FAIL bug check 0x0000007F UNEXPECTED_KERNEL_MODE_TRAP \\(0x0000000000000008, 0x{address:X16}, 0x{stackBase:X16}, 0xFFFFF80000[0-9A-F]{{6}}\\)$", result.LastLine);
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed class BootTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: pools: ", StringComparison.Ordinal) && l.EndsWith(", special pool for 'Spcl'", StringComparison.Ordinal));
         // The write that crosses into the guard page faults; CR2 is the guard page's first byte.
-        var fault = System.Text.RegularExpressions.Regex.Match(result.LastLine, @"^exectos: FAIL bug check 0x000000CD PAGE_FAULT_BEYOND_END_OF_ALLOCATION \((0x[0-9A-F]{16}), 0x0000000000000001, 0xFFFFF800008[0-9A-F]{5}, 0x0000000000000000\)$");
+        var fault = System.Text.RegularExpressions.Regex.Match(result.LastLine, @"^exectos: FAIL bug check 0x000000CD PAGE_FAULT_BEYOND_END_OF_ALLOCATION \((0x[0-9A-F]{16}), 0x0000000000000001, 0xFFFFF80000[0-9A-F]{6}, 0x0000000000000000\)$");
         Assert.True(fault.Success, result.LastLine);
         Assert.EndsWith("000", fault.Groups[1].Value);
         Assert.Contains($"XTOSKRNL: special pool: an access ran past the end of an allocation into its guard page at {fault.Groups[1].Value}", result.Lines);
@@ -251,7 +251,7 @@ public sealed class BootTests : IDisposable
 
         Assert.Equal(1, result.ExitCode);
         // A read (parameter 2 is 0) of the freed allocation in the paged pool's special range.
-        var fault = System.Text.RegularExpressions.Regex.Match(result.LastLine, @"^exectos: FAIL bug check 0x000000CC PAGE_FAULT_IN_FREED_SPECIAL_POOL \((0xFFFFF8A0[0-9A-F]{8}), 0x0000000000000000, 0xFFFFF800008[0-9A-F]{5}, 0x0000000000000000\)$");
+        var fault = System.Text.RegularExpressions.Regex.Match(result.LastLine, @"^exectos: FAIL bug check 0x000000CC PAGE_FAULT_IN_FREED_SPECIAL_POOL \((0xFFFFF8A0[0-9A-F]{8}), 0x0000000000000000, 0xFFFFF80000[0-9A-F]{6}, 0x0000000000000000\)$");
         Assert.True(fault.Success, result.LastLine);
         Assert.Contains($"XTOSKRNL: special pool: an access to freed special pool at {fault.Groups[1].Value}", result.Lines);
     }
@@ -272,7 +272,7 @@ public sealed class BootTests : IDisposable
         string address = $"0x{SystemCacheStart():X16}";
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #PF page fault (vector 14) at RIP ", StringComparison.Ordinal) && l.EndsWith($", CR2 {address}", StringComparison.Ordinal));
-        Assert.StartsWith($"exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA ({address}, 0x0000000000000000, 0xFFFFF800008", result.LastLine);
+        Assert.StartsWith($"exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA ({address}, 0x0000000000000000, 0xFFFFF80000", result.LastLine);
     }
 
     [Fact]

@@ -65,7 +65,10 @@ public class GeneratedModePropertyTests
         }
         Assert.Equal(TMode.VirtualBits, bits);
         Assert.True(TMode.LevelMapsPages(TMode.LevelCount - 1));
-        Assert.InRange(TMode.SelfMapIndex, -1, (1 << TMode.LevelIndexBits(0)) - 1);
+        // The slots lie within the top SelfMapLevels levels taken as one table.
+        int spanned = Enumerable.Range(0, TMode.SelfMapLevels).Sum(TMode.LevelIndexBits);
+        Assert.InRange(TMode.SelfMapLevels, 1, TMode.LevelCount - 1);
+        Assert.InRange(TMode.SelfMapIndex, -1, (1 << spanned) - (TMode.SelfMapIndex < 0 ? 1 : SelfMap<TMode>.SlotCount));
         Assert.Contains(TMode.EntryBytes, new[] { 4, 8 });
         for (int i = 0; i < TMode.RequirementCount; i++)
             Assert.InRange(TMode.Requirement(i).Bit, 0, 31);

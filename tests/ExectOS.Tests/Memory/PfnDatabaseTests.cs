@@ -358,8 +358,8 @@ public unsafe class PfnDatabaseTests
 
         var m = new Machine { Memory = new EmulatedMemory(new SparseMemory()), Scenario = s, Plan = plan };
         m.Table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-        PageTable<Amd64>.InstallSelfMap(ref m.Memory, m.Table.Root);
         var tables = new TrackingAllocator(s.Root + Page);
+        Assert.Equal(MapStatus.Done, PageTable<Amd64>.InstallSelfMap(ref m.Memory, ref tables, m.Table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref m.Memory, ref tables, m.Table, plan, out _));
         m.LoaderTables = (ulong)tables.Live.Count + 1;
 

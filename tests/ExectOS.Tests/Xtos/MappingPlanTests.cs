@@ -40,7 +40,7 @@ public class MappingPlanTests
             {
                 0 => Round<Amd64>(random, Windows64<Amd64Kernel>(Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace), 0xFFFFF80000800000, commit: round % 40 == 0),
                 1 => Round<Amd64La57>(random, Windows64<Amd64La57Kernel>(Amd64La57Kernel.LoaderMappings, Amd64La57Kernel.PageTables, Amd64La57Kernel.Hyperspace), 0xFFFFF80000800000, commit: round % 40 == 1),
-                2 => Round<I686Pae>(random, Windows64<I686PaeKernel>(I686PaeKernel.LoaderMappings, -1, I686PaeKernel.Hyperspace), 0x80000000, commit: round % 40 == 2),
+                2 => Round<I686Pae>(random, Windows64<I686PaeKernel>(I686PaeKernel.LoaderMappings, I686PaeKernel.PageTables, I686PaeKernel.Hyperspace), 0x80000000, commit: round % 40 == 2),
                 _ => Round<I686>(random, Windows64<I686Kernel>(I686Kernel.LoaderMappings, I686Kernel.PageTables, I686Kernel.Hyperspace), 0x80000000, commit: round % 40 == 3),
             };
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
@@ -123,7 +123,7 @@ public class MappingPlanTests
             var memory = new EmulatedMemory(new SparseMemory());
             var allocator = new TrackingAllocator(0x7F00000000UL >> 12);
             var table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-            PageTable<Amd64>.InstallSelfMap(ref memory, table.Root);
+            Assert.Equal(MapStatus.Done, PageTable<Amd64>.InstallSelfMap(ref memory, ref allocator, table.Root));
             Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out _));
             change(table, memory, allocator);
             return PlanTables.Verify(ref memory, table, plan, out _).Error;
@@ -161,7 +161,7 @@ public class MappingPlanTests
         var memory = new EmulatedMemory(new SparseMemory());
         var allocator = new TrackingAllocator(0x7F00000000UL >> 12);
         var table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-        PageTable<Amd64>.InstallSelfMap(ref memory, table.Root);
+        Assert.Equal(MapStatus.Done, PageTable<Amd64>.InstallSelfMap(ref memory, ref allocator, table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, list.AsSpan(0, count), out _));
         Assert.Equal(w.SelfMap.Start, SelfMap<Amd64>.Base);
         foreach (Mapping m in list[..count].Where(m => m.HasOwnEntries))
@@ -483,7 +483,7 @@ public class MappingPlanTests
         var allocator = new TrackingAllocator(TMode.PhysicalBits > 32 ? 0x7F00000000UL >> 12 : 0xF0000UL);
         var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
         memory.Zero(table.Root, Page);
-        PageTable<TMode>.InstallSelfMap(ref memory, table.Root);
+        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed));
         Assert.Equal(-1, failed);
         Assert.True((ulong)allocator.Live.Count + 1 <= MappingPlan.TableBound<TMode>(plan), $"{allocator.Live.Count + 1} tables, bound {MappingPlan.TableBound<TMode>(plan)}");

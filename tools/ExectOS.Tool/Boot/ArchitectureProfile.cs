@@ -23,18 +23,33 @@ public sealed record ArchitectureProfile(
         SecureBootFirmware: false,
         IsBuilt: true);
 
-    /// <summary>IA-32: Debian's ovmf-ia32 ships only a secure-boot build, which needs SMM and a secure flash.</summary>
+    /// <summary>
+    /// IA-32: Debian's ovmf-ia32 ships only a secure-boot build, which needs SMM and a secure flash. The emulator is
+    /// qemu-system-x86_64, which runs the 32-bit firmware and kernel as a 64-bit PC does: QEMU 7.2's qemu-system-i386
+    /// does not follow PAE page-directory entries to page tables above 4 GiB (the same images, the same 5 GiB machine:
+    /// a page fault on a present mapping there, a pass on qemu-system-x86_64), and PAE exists to use that memory.
+    /// </summary>
     public static readonly ArchitectureProfile I686 = new(
         "i686",
-        "qemu-system-i386",
+        "qemu-system-x86_64",
         "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
         "/usr/share/OVMF/OVMF32_VARS_4M.fd",
         "BOOTIA32.EFI",
         SecureBootFirmware: true,
+        IsBuilt: true);
+
+    /// <summary>AArch64 with Debian's AAVMF: accepted by the command line, not built yet (issue: a third architecture).</summary>
+    public static readonly ArchitectureProfile Aarch64 = new(
+        "aarch64",
+        "qemu-system-aarch64",
+        "/usr/share/AAVMF/AAVMF_CODE.fd",
+        "/usr/share/AAVMF/AAVMF_VARS.fd",
+        "BOOTAA64.EFI",
+        SecureBootFirmware: false,
         IsBuilt: false);
 
     /// <summary>Every architecture the command line accepts.</summary>
-    public static IReadOnlyList<ArchitectureProfile> All { get; } = [Amd64, I686];
+    public static IReadOnlyList<ArchitectureProfile> All { get; } = [Amd64, I686, Aarch64];
 
     /// <summary>The profile called <paramref name="name"/>, or null.</summary>
     public static ArchitectureProfile? Find(string name)

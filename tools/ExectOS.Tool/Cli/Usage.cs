@@ -21,7 +21,7 @@ public static class Usage
                   help    print this text (also --help, -h)
 
                 boot options:
-                  --arch ARCH        architecture: amd64 or i686 (default {defaults.Architecture}; i686 is not built yet)
+                  --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64 is not built yet)
                   --memory SIZE      guest memory as <n>M or <n>G (default {defaults.Memory})
                   --smp N            number of CPUs (default {defaults.Cpus})
                   --machine TYPE     q35 or pc (default {defaults.Machine})

@@ -129,19 +129,65 @@ internal static class X86Stubs
     }
 
     /// <summary>
-    /// The i686 hand-off from the identity-mapped page, ecx = its parameter block (see HandOffLayout):
-    /// no mode switch (PAE or not is chosen with paging off, which the i686 loader does not need yet),
-    /// just the kernel's root, its stack and the entry with the loader block in ecx.
+    /// The i686 hand-off from the identity-mapped page, ecx = its parameter block (see HandOffLayout): loads the
+    /// page's GDT and reloads every segment from it (CS through a far return), turns paging off (IA32 firmware
+    /// may run paged), sets CR4.PAE, CR4.PSE and EFER.NXE as the Flags ask, loads the kernel's root and turns
+    /// paging on with write protection, then enters the kernel on its stack with the loader block in ecx.
+    /// Position-independent; the new tables map this page at the same address.
     /// </summary>
     public static void HandOff(Assembler a, ArgumentLayout args)
     {
-        Label halt = a.CreateLabel();
+        Label halt = a.CreateLabel(), here = a.CreateLabel(), reload = a.CreateLabel();
+        Label noPae = a.CreateLabel(), noLarge = a.CreateLabel(), noNx = a.CreateLabel();
         a.cli();
         EnableSse(a);
         a.mov(ebx, ecx);
         a.lgdt(__[ebx + HandOffLayout.GdtLimit]);
+        // CS from the new GDT: push the selector and the absolute address of `reload`, found with call/pop.
+        a.push((int)HandOffLayout.Code32Selector);
+        a.call(here);
+        a.Label(ref here);
+        a.pop(eax);
+        // eax = `here`; `reload` is 6 bytes on: pop eax (1), add eax, imm8 (3), push eax (1), retf (1). The add is
+        // spelled out: the assembler would pick the imm32 form.
+        a.db(0x83, 0xC0, 6);
+        a.push(eax);
+        a.retf();
+        a.Label(ref reload);
+        a.mov(eax, (int)HandOffLayout.DataSelector);
+        a.mov(ds, ax);
+        a.mov(es, ax);
+        a.mov(ss, ax);
+        a.mov(fs, ax);
+        a.mov(gs, ax);
+
+        a.mov(eax, cr0);
+        a.and(eax, ~SharedStubs.Cr0Paging);
+        a.mov(cr0, eax);
+        a.mov(edx, cr4);
+        a.and(edx, ~(SharedStubs.Cr4GlobalPages | SharedStubs.Cr4Pae | SharedStubs.Cr4PageSizeExtensions));
+        a.test(__dword_ptr[ebx + HandOffLayout.Flags], (int)HandOffLayout.Pae);
+        a.jz(noPae);
+        a.or(edx, SharedStubs.Cr4Pae);
+        a.Label(ref noPae);
+        a.test(__dword_ptr[ebx + HandOffLayout.Flags], (int)HandOffLayout.LargePages);
+        a.jz(noLarge);
+        a.or(edx, SharedStubs.Cr4PageSizeExtensions);
+        a.Label(ref noLarge);
+        a.mov(cr4, edx);
+        a.test(__dword_ptr[ebx + HandOffLayout.Flags], (int)HandOffLayout.NoExecute);
+        a.jz(noNx);
+        a.mov(ecx, SharedStubs.Efer);
+        a.rdmsr();
+        a.or(eax, SharedStubs.EferNoExecute);
+        a.wrmsr();
+        a.Label(ref noNx);
         a.mov(eax, __[ebx + HandOffLayout.PageTableRoot]);
         a.mov(cr3, eax);
+        a.mov(eax, cr0);
+        a.or(eax, SharedStubs.Cr0Paging | SharedStubs.Cr0WriteProtect);
+        a.mov(cr0, eax);
+
         a.mov(esp, __[ebx + HandOffLayout.StackTop]);
         a.and(esp, -16);
         a.push(0);
@@ -187,7 +233,7 @@ internal static class X86Stubs
 
     /// <summary>
     /// The x86 trap entries (see the x64 stub): the same entries, then pushad, ecx = the frame, the dispatcher
-    /// from fs:[DispatcherOffset], popad and iretd if it returns. Assembled, not yet run (no i686 kernel).
+    /// from fs:[DispatcherOffset], popad and iretd if it returns.
     /// </summary>
     public static void TrapEntryTable(Assembler a, ArgumentLayout args)
     {
@@ -203,6 +249,9 @@ internal static class X86Stubs
         a.db(X64Stubs.TrapEntries(commonOffset: TrapLayout.EntryCount * TrapLayout.EntryStride));
         a.pushad();
         a.cld();
+        // A double fault arrives by task switch, which sets CR0.TS: the dispatcher's SSE code would fault (#NM).
+        // The kernel never saves SSE state lazily, so TS is cleared on every entry.
+        a.clts();
         a.mov(ecx, esp);
         a.mov(ebx, esp);
         a.and(esp, -16);

@@ -14,6 +14,7 @@ internal static class SharedStubs
     internal const int Cr0MonitorCoprocessor = 1 << 1, Cr0Emulation = 1 << 2;
     internal const int Cr4OsFxsr = 1 << 9, Cr4OsXmmExceptions = 1 << 10;
     internal const int Cr0WriteProtect = 1 << 16, Cr0Paging = unchecked((int)0x80000000);
+    internal const int Cr4PageSizeExtensions = 1 << 4, Cr4Pae = 1 << 5;
     internal const int Cr4GlobalPages = 1 << 7, Cr4La57 = 1 << 12, Cr4Pcid = 1 << 17;
     internal const int Efer = unchecked((int)0xC0000080), EferNoExecute = 1 << 11;
 
@@ -86,6 +87,13 @@ internal static class SharedStubs
     public static void EnableInterrupts(Assembler a, ArgumentLayout args)
     {
         a.sti();
+        args.EmitReturn(a);
+    }
+
+    /// <summary>Loads FS with a selector (x86: the segment whose base is the processor block).</summary>
+    public static void LoadFs(Assembler a, ArgumentLayout args)
+    {
+        a.mov(fs, cx);
         args.EmitReturn(a);
     }
 }

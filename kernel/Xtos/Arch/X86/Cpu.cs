@@ -88,6 +88,10 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArLoadTaskRegister"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void LoadTaskRegister(ushort selector);
 
+        /// <summary>Loads FS (on i686 the processor block's segment, which the trap entries read the dispatcher through).</summary>
+        [RuntimeImport("ArLoadFs"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void LoadFs(ushort selector);
+
         /// <summary>The address of the first trap entry (see <see cref="TrapLayout"/>).</summary>
         [RuntimeImport("ArTrapEntryTable"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern nuint TrapEntryTable();

@@ -33,8 +33,11 @@ namespace ExectOS.Boot
         public const int Gdt = 64;
         public const int GdtEntries = 4;
 
-        /// <summary>Flags bit: enable 5-level paging (CR4.LA57) on the way.</summary>
+        /// <summary>Flags bit (amd64): enable 5-level paging (CR4.LA57) on the way.</summary>
         public const ulong FiveLevel = 1;
+
+        /// <summary>Flags bits (i686): PAE paging (CR4.PAE), 4 MiB pages in 2-level paging (CR4.PSE), no-execute (EFER.NXE).</summary>
+        public const ulong Pae = 2, LargePages = 4, NoExecute = 8;
 
         public const ushort Code64Selector = 0x08;
         public const ushort Code32Selector = 0x10;

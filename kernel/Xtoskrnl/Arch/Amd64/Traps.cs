@@ -118,7 +118,7 @@ namespace ExectOS.Kernel
                 return;
             TextLine line = default;
             line.Append("XTOSKRNL: trap ");
-            line.Append(Name(vector));
+            line.Append(TrapNames.Of(vector));
             line.Append(" (vector ");
             line.AppendDecimal(vector);
             line.Append(") at RIP ");
@@ -132,28 +132,5 @@ namespace ExectOS.Kernel
             KernelConsole.WriteLine(line.AsSpan());
             Faults.Stop(&fault);
         }
-
-        private static string Name(ulong vector) => vector switch
-        {
-            0 => "#DE divide error",
-            1 => "#DB debug",
-            2 => "NMI",
-            3 => "#BP breakpoint",
-            4 => "#OF overflow",
-            5 => "#BR bound range",
-            6 => "#UD invalid opcode",
-            7 => "#NM device not available",
-            8 => "#DF double fault",
-            10 => "#TS invalid TSS",
-            11 => "#NP segment not present",
-            12 => "#SS stack fault",
-            13 => "#GP general protection",
-            14 => "#PF page fault",
-            16 => "#MF x87 error",
-            17 => "#AC alignment check",
-            18 => "#MC machine check",
-            19 => "#XM SIMD exception",
-            _ => "exception",
-        };
     }
 }

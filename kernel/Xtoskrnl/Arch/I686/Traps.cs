@@ -1,0 +1,156 @@
+using System.Runtime.CompilerServices;
+using ExectOS.Hardware;
+using ExectOS.Text;
+
+namespace ExectOS.Kernel
+{
+    /// <summary>What the i686 trap entry saves (pushad, see <see cref="TrapLayout"/>), then what the processor pushed.</summary>
+#pragma warning disable CS0649 // written by the trap entry stub
+    internal struct TrapFrame
+    {
+        public uint Edi, Esi, Ebp, EspAtEntry, Ebx, Edx, Ecx, Eax;
+        public uint Vector, ErrorCode;
+        public uint Eip, Cs, Eflags;
+    }
+#pragma warning restore CS0649
+
+    /// <summary>
+    /// The i686 kernel's own GDT (the hand-off page's flat code and data selectors, two TSSs and the processor
+    /// block's FS segment) and IDT. A double fault arrives through a task gate on a TSS of its own, so a
+    /// kernel stack overflow into a guard page is handled on a good stack (32-bit x86 has no IST). Every
+    /// exception is decoded into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>.
+    /// </summary>
+    internal static unsafe class Traps
+    {
+        private const ushort TssSelector = 0x20, DoubleFaultTssSelector = 0x28, ProcessorSelector = 0x30;
+        private const int GdtEntries = 7;
+        private const int TssBytes = 104;
+        private const int DoubleFaultStackWords = 4096;
+        private const int DoubleFault = 8;
+
+        // 32-bit TSS fields (Intel SDM Vol. 3A, figure 8-2).
+        private const int TssCr3 = 28, TssEip = 32, TssEflags = 36, TssEsp = 56, TssEs = 72, TssCs = 76, TssSs = 80, TssDs = 84, TssFs = 88, TssGs = 92, TssIoMap = 102;
+
+        [InlineArray(GdtEntries)]
+        private struct GdtTable { private ulong _element; }
+
+        [InlineArray(256)]
+        private struct IdtTable { private ulong _element; }
+
+        [InlineArray(TssBytes / 4)]
+        private struct TaskState { private uint _element; }
+
+        [InlineArray(DoubleFaultStackWords)]
+        private struct DoubleFaultStack { private uint _element; }
+
+        [InlineArray(2)]
+        private struct PseudoDescriptor { private ulong _element; }
+
+        private struct ProcessorBlock
+        {
+            public void* Dispatcher;
+            public void* Self;
+        }
+
+#pragma warning disable CS0649 // written through pointers
+        private static GdtTable s_gdt;
+        private static IdtTable s_idt;
+        private static TaskState s_tss;
+        private static TaskState s_doubleFaultTss;
+        private static DoubleFaultStack s_doubleFaultStack;
+        private static ProcessorBlock s_processor;
+#pragma warning restore CS0649
+
+        internal static void Initialize()
+        {
+            ulong* gdt = (ulong*)Unsafe.AsPointer(ref s_gdt);
+            gdt[0] = 0;
+            gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
+            gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
+            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
+            byte* doubleFaultTss = (byte*)Unsafe.AsPointer(ref s_doubleFaultTss);
+            gdt[TssSelector / 8] = TaskDescriptor((uint)tss);
+            gdt[DoubleFaultTssSelector / 8] = TaskDescriptor((uint)doubleFaultTss);
+            s_processor.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
+            s_processor.Self = Unsafe.AsPointer(ref s_processor);
+            gdt[ProcessorSelector / 8] = DataDescriptor((uint)s_processor.Self, (uint)sizeof(ProcessorBlock) - 1);
+
+            uint entries = (uint)Cpu.TrapEntryTable();
+            *(ushort*)(tss + TssIoMap) = TssBytes;
+            // The double fault's task: the vector's own entry on its own stack, the kernel's tables and selectors.
+            *(uint*)(doubleFaultTss + TssCr3) = (uint)Cpu.ReadCr3();
+            *(uint*)(doubleFaultTss + TssEip) = entries + DoubleFault * TrapLayout.EntryStride;
+            *(uint*)(doubleFaultTss + TssEflags) = 2;
+            *(uint*)(doubleFaultTss + TssEsp) = ((uint)Unsafe.AsPointer(ref s_doubleFaultStack) + DoubleFaultStackWords * 4) & ~15u;
+            *(uint*)(doubleFaultTss + TssCs) = Boot.HandOffLayout.Code32Selector;
+            *(uint*)(doubleFaultTss + TssEs) = *(uint*)(doubleFaultTss + TssSs) = *(uint*)(doubleFaultTss + TssDs) = *(uint*)(doubleFaultTss + TssGs) = Boot.HandOffLayout.DataSelector;
+            *(uint*)(doubleFaultTss + TssFs) = ProcessorSelector;
+            *(ushort*)(doubleFaultTss + TssIoMap) = TssBytes;
+
+            ulong* idt = (ulong*)Unsafe.AsPointer(ref s_idt);
+            for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
+            {
+                uint offset = entries + (uint)(vector * TrapLayout.EntryStride);
+                idt[vector] = vector == DoubleFault
+                    ? (ulong)DoubleFaultTssSelector << 16 | 0x85UL << 40 // task gate
+                    : (offset & 0xFFFF) | (ulong)Boot.HandOffLayout.Code32Selector << 16 | 0x8EUL << 40 | (ulong)(offset >> 16) << 48;
+            }
+
+            PseudoDescriptor descriptor = default;
+            byte* pseudo = (byte*)&descriptor + 6;
+            *(ushort*)pseudo = GdtEntries * 8 - 1;
+            *(uint*)(pseudo + 2) = (uint)gdt;
+            Cpu.LoadGdt(pseudo);
+            Cpu.LoadFs(ProcessorSelector);
+            Cpu.LoadTaskRegister(TssSelector);
+            *(ushort*)pseudo = 256 * 8 - 1;
+            *(uint*)(pseudo + 2) = (uint)idt;
+            Cpu.LoadIdt(pseudo);
+        }
+
+        /// <summary>An available 32-bit TSS descriptor.</summary>
+        private static ulong TaskDescriptor(uint address)
+            => (TssBytes - 1) | (ulong)(address & 0xFFFFFF) << 16 | 0x89UL << 40 | (ulong)(address >> 24) << 56;
+
+        /// <summary>A byte-granular, present, writable data segment.</summary>
+        private static ulong DataDescriptor(uint address, uint limit)
+            => (limit & 0xFFFF) | (ulong)(address & 0xFFFFFF) << 16 | 0x92UL << 40 | (ulong)((limit >> 16) & 0xF) << 48 | 0x40UL << 48 | (ulong)(address >> 24) << 56;
+
+        private static void Dispatch(TrapFrame* frame)
+        {
+            ulong address = Cpu.ReadCr2();
+            uint vector = frame->Vector;
+            // A double fault arrives by task switch: the interrupted state is in the main TSS, not on this stack.
+            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
+            uint eip = vector == DoubleFault ? *(uint*)(tss + TssEip) : frame->Eip;
+            uint esp = vector == DoubleFault ? *(uint*)(tss + TssEsp) : frame->EspAtEntry + 20;
+            var fault = new Fault
+            {
+                Kind = vector == 14 ? FaultKind.PageFault : vector == DoubleFault ? FaultKind.DoubleFault : FaultKind.Other,
+                Vector = vector,
+                ErrorCode = frame->ErrorCode,
+                Address = address,
+                NotPresent = (frame->ErrorCode & 1) == 0,
+                Write = (frame->ErrorCode & 2) != 0,
+                ProgramCounter = eip,
+            };
+            if (Faults.Resolve(&fault))
+                return;
+            TextLine line = default;
+            line.Append("XTOSKRNL: trap ");
+            line.Append(TrapNames.Of(vector));
+            line.Append(" (vector ");
+            line.AppendDecimal(vector);
+            line.Append(") at EIP ");
+            line.AppendHexPrefixed(eip, 8);
+            line.Append(", error ");
+            line.AppendHexPrefixed(frame->ErrorCode, 1);
+            line.Append(", ESP ");
+            line.AppendHexPrefixed(esp, 8);
+            line.Append(", CR2 ");
+            line.AppendHexPrefixed(address, 8);
+            KernelConsole.WriteLine(line.AsSpan());
+            Faults.Stop(&fault);
+        }
+    }
+}
