@@ -1,3 +1,4 @@
+using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Text;
@@ -86,15 +87,15 @@ namespace ExectOS.Kernel
                 KernelConsole.WriteLine(line.AsSpan());
                 BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, fault->Vector, fault->Address, stackBase.Value, fault->ProgramCounter);
             }
-            uint special = fault->Kind == FaultKind.PageFault ? Pools.ClassifyFault(address) : 0;
+            BugCheckCode special = fault->Kind == FaultKind.PageFault ? Pools.ClassifyFault(address) : 0;
             if (special != 0)
             {
-                line.Append(special == (uint)BugCheckCode.PageFaultBeyondEndOfAllocation
+                line.Append(special == BugCheckCode.PageFaultBeyondEndOfAllocation
                     ? "XTOSKRNL: special pool: an access ran past the end of an allocation into its guard page at "
                     : "XTOSKRNL: special pool: an access to freed special pool at ");
                 line.AppendHexPrefixed(fault->Address, 16);
                 KernelConsole.WriteLine(line.AsSpan());
-                BugCheck.Raise((BugCheckCode)special, fault->Address, fault->Write ? 1UL : 0, fault->ProgramCounter, 0);
+                BugCheck.Raise(special, fault->Address, fault->Write ? 1UL : 0, fault->ProgramCounter, 0);
             }
             Faults.Unhandled(fault);
         }

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime;
 using ExectOS.Boot;
+using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Paging;
@@ -123,7 +124,7 @@ namespace ExectOS.Kernel
                 line.Append(" has no region ");
                 line.Append(region);
                 KernelConsole.WriteLine(line.AsSpan());
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x2002, (ulong)TLayout.RegionCount, 0, 0);
+                BugCheck.Raise(MemoryManagementCheck.LayoutRegionMissing, (ulong)TLayout.RegionCount, 0, 0);
             }
             return index;
         }

@@ -1,5 +1,6 @@
 using System;
 using ExectOS.Boot;
+using ExectOS.Diagnostics;
 using ExectOS.Memory;
 using ExectOS.Text;
 
@@ -14,7 +15,7 @@ namespace ExectOS.Kernel
             LayoutRegions.Storage regions = default;
             Span<LayoutRegion> span = LayoutRegions.Compute<TLayout>(ref regions, pages);
             if (span.Length == 0)
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x2001, pages, TLayout.MinimumPages, TLayout.MaximumPages);
+                BugCheck.Raise(MemoryManagementCheck.LayoutUnavailable, pages, TLayout.MinimumPages, TLayout.MaximumPages);
 
             TextLine line = default;
             line.Append("XTOSKRNL: layout ");

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using ExectOS.Boot;
+using ExectOS.Diagnostics;
 using ExectOS.Memory;
 using ExectOS.Text;
 
@@ -82,13 +83,13 @@ namespace ExectOS.Kernel
             LayoutRegions.Storage regions = default;
             Span<LayoutRegion> span = LayoutRegions.Compute<TLayout>(ref regions, MemoryMap.RamPages(map));
             if (span.Length == 0)
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x200, MemoryMap.RamPages(map), 0, 0);
+                BugCheck.Raise(MemoryManagementCheck.LayoutUnavailable, MemoryMap.RamPages(map), TLayout.MinimumPages, TLayout.MaximumPages);
             for (int i = 0; i < span.Length; i++)
                 MemoryManager.s_regions[i] = span[i];
             MemoryManager.s_pfnRegion = span[pfnRegion];
             StackError ptes = MemoryManager.s_ptes.Initialize(span[systemPtes].Start, span[systemPtes].Size >> TMode.PageShift, TMode.PageShift);
             if (ptes != StackError.None)
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x210, (ulong)ptes, span[systemPtes].Size, 0);
+                BugCheck.Raise(MemoryManagementCheck.SystemPtesUnavailable, (ulong)ptes, span[systemPtes].Size, 0);
             // FNV-1a over every region's start and size: one number to compare layouts across boots and builds.
             ulong checksum = 0xCBF29CE484222325;
             for (int i = 0; i < TLayout.RegionCount; i++)
@@ -117,7 +118,7 @@ namespace ExectOS.Kernel
                 KernelConsole.WriteLine(failure.AsSpan());
                 if (report.Error == PfnBuildError.Accounting || report.Problem.IsCorruption)
                     BugCheck.Raise(BugCheckCode.PfnListCorrupt, (ulong)report.Problem.Error, report.Problem.Page, report.Problem.Detail, report.Problem.Extra);
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x200 + (ulong)report.Error, report.Detail, report.Extra, report.Pages);
+                BugCheck.Raise(MemoryManagementCheck.PfnBuild + (ulong)report.Error, report.Detail, report.Extra, report.Pages);
             }
             MemoryManager.s_backingPages = report.BackingPages;
 

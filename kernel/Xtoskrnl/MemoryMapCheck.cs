@@ -1,4 +1,5 @@
 using ExectOS.Boot;
+using ExectOS.Diagnostics;
 using ExectOS.Text;
 
 namespace ExectOS.Kernel
@@ -6,19 +7,16 @@ namespace ExectOS.Kernel
     /// <summary>Checks the loader's memory map and says what it holds, page type by page type.</summary>
     internal static unsafe class MemoryMapCheck
     {
-        // MEMORY_MANAGEMENT (0x1A) parameter 1 values for a broken loader memory map.
-        private const ulong NoMap = 0x1001, Unsorted = 0x1002, WrongType = 0x1003;
-
         internal static void Run(LoaderBlock* block)
         {
             var descriptors = (LoaderMemoryDescriptor*)block->MemoryDescriptors;
             uint count = block->MemoryDescriptorCount;
             if (descriptors == null || count == 0)
-                BugCheck.Raise(BugCheckCode.MemoryManagement, NoMap, (ulong)descriptors, count, 0);
+                BugCheck.Raise(MemoryManagementCheck.MemoryMapMissing, (ulong)descriptors, count, 0);
             for (uint i = 1; i < count; i++)
             {
                 if (descriptors[i].BasePage < descriptors[i - 1].EndPage)
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, Unsorted, i, descriptors[i].BasePage, descriptors[i - 1].EndPage);
+                    BugCheck.Raise(MemoryManagementCheck.MemoryMapUnsorted, i, descriptors[i].BasePage, descriptors[i - 1].EndPage);
             }
 
             // What the loader allocated for the kernel must be recorded as such, never as free memory. The stack
@@ -35,7 +33,7 @@ namespace ExectOS.Kernel
                 if (descriptors[i].BasePage <= basePage && descriptors[i].EndPage >= basePage + pages && descriptors[i].Type == type)
                     return;
             }
-            BugCheck.Raise(BugCheckCode.MemoryManagement, WrongType, basePage, pages, (ulong)type);
+            BugCheck.Raise(MemoryManagementCheck.KernelImageNotDescribed, basePage, pages, (ulong)type);
         }
 
         private static void PrintSummary(LoaderMemoryDescriptor* descriptors, uint count)

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Text;
@@ -9,7 +10,7 @@ namespace ExectOS.Kernel
     /// <summary>
     /// The boot self-test of the memory manager: pages and runs allocated, zeroing checked, every page
     /// written and read back through the hyperspace window, everything freed, and every count back at
-    /// its baseline with the whole database validated. A failure is a bug check (0x1A, 0x300 + step).
+    /// its baseline with the whole database validated. A failure is a bug check (0x1A, <see cref="MemoryManagementCheck.MemorySelfTest"/> + step).
     /// </summary>
     internal static unsafe class MemorySelfTest<TMode> where TMode : struct, IPagingMode
     {
@@ -232,7 +233,7 @@ namespace ExectOS.Kernel
             line.Append("XTOSKRNL: self-test failed at step ");
             line.AppendDecimal(step);
             KernelConsole.WriteLine(line.AsSpan());
-            BugCheck.Raise(BugCheckCode.MemoryManagement, 0x300 + step, detail, extra, 0);
+            BugCheck.Raise(MemoryManagementCheck.MemorySelfTest + step, detail, extra, 0);
         }
     }
 }

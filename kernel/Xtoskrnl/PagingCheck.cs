@@ -1,5 +1,6 @@
 using System;
 using ExectOS.Boot;
+using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Text;
@@ -18,17 +19,17 @@ namespace ExectOS.Kernel
         {
             ulong root = Processor.PageTableRoot(TMode.PageShift).Value;
             if (root != block->PageTableRoot || block->PagingLevels != (uint)TMode.LevelCount)
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x100, root, block->PageTableRoot, block->PagingLevels);
+                BugCheck.Raise(MemoryManagementCheck.TableRootMismatch, root, block->PageTableRoot, block->PagingLevels);
 
             var plan = new ReadOnlySpan<Mapping>((void*)block->Mappings, (int)block->MappingCount);
             var memoryMap = new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount);
             MappingProblem problem = MappingPlan.Check<TMode>(plan, memoryMap);
             if (!problem.IsOk)
-                Fail(0x101, problem);
+                Fail(MemoryManagementCheck.PlanInvalid, problem);
 
             // The plan must be the one this kernel's layout makes: same windows, kernel where it was linked.
             if (!PlanWindows.Compute<TLayout>(MemoryMap.RamPages(memoryMap), out PlanWindows windows))
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x102, MemoryMap.RamPages(memoryMap), 0, 0);
+                BugCheck.Raise(MemoryManagementCheck.PlanWindowsUnavailable, MemoryMap.RamPages(memoryMap), 0, 0);
             ulong code = (ulong)(delegate*<LoaderBlock*, void>)&Run<TMode, TLayout>;
             int handOff = -1, hyperspaceIndex = -1;
             for (int i = 0; i < plan.Length; i++)
@@ -38,20 +39,20 @@ namespace ExectOS.Kernel
                 if ((mapping.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime) != inWindow
                     || (mapping.Kind == MappingKind.Hyperspace && mapping.VirtualBase != windows.Hyperspace.Start.Value)
                     || (mapping.Kind == MappingKind.SelfMap && mapping.VirtualBase != windows.SelfMap.Start.Value))
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x103, (ulong)mapping.Kind, mapping.VirtualBase, (ulong)i);
+                    BugCheck.Raise(MemoryManagementCheck.MappingOutsideWindow, (ulong)mapping.Kind, mapping.VirtualBase, (ulong)i);
                 if (mapping.Kind == MappingKind.HandOff)
                     handOff = i;
                 if (mapping.Kind == MappingKind.Hyperspace)
                     hyperspaceIndex = i;
             }
             if (handOff < 0 || hyperspaceIndex < 0 || code - block->KernelVirtualBase >= block->KernelImageSize)
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x104, (ulong)handOff, (ulong)hyperspaceIndex, code);
+                BugCheck.Raise(MemoryManagementCheck.PlanIncomplete, (ulong)handOff, (ulong)hyperspaceIndex, code);
 
             var memory = new HyperspaceMemory<TMode>(new VirtualAddress(plan[hyperspaceIndex].VirtualBase));
             problem = PlanTables.Verify(ref memory, new PageTable<TMode>(new PhysicalAddress(root)), plan, out PlanCensus census);
             memory.Release();
             if (!problem.IsOk)
-                Fail(0x105, problem);
+                Fail(MemoryManagementCheck.TablesDifferFromPlan, problem);
 
             TextLine line = default;
             line.Append("XTOSKRNL: paging ");
@@ -84,13 +85,13 @@ namespace ExectOS.Kernel
             line.AppendDecimal(pages);
         }
 
-        private static void Fail(ulong where, in MappingProblem problem)
+        private static void Fail(MemoryManagementCheck check, in MappingProblem problem)
         {
             TextLine line = default;
             line.Append("XTOSKRNL: the loader's mappings ");
             problem.AppendTo(ref line);
             KernelConsole.WriteLine(line.AsSpan());
-            BugCheck.Raise(BugCheckCode.MemoryManagement, where, (ulong)problem.Error, (ulong)problem.First, problem.Detail);
+            BugCheck.Raise(check, (ulong)problem.Error, (ulong)problem.First, problem.Detail);
         }
     }
 }

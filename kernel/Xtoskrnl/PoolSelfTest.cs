@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ExectOS.Diagnostics;
 using ExectOS.Memory;
 using ExectOS.Text;
 
@@ -9,7 +10,7 @@ namespace ExectOS.Kernel
     /// aligned) allocated and filled, half freed and allocated again (the free lists and lookaside lists
     /// reused), everything verified and freed; pages checked in the PFN database (use Pool, pageable only
     /// for the paged pool, whose big blocks are committed page by page on first touch); both pools validated;
-    /// every count back at its baseline. A failure is bug check 0x1A with 0x320 + step.
+    /// every count back at its baseline. A failure is bug check 0x1A with <see cref="MemoryManagementCheck.PoolSelfTest"/> + step.
     /// </summary>
     internal static unsafe class PoolSelfTest<TMode> where TMode : struct, IPagingMode
     {
@@ -71,7 +72,7 @@ namespace ExectOS.Kernel
 
             PoolProblem problem = pool->Validate();
             if (!problem.IsOk)
-                Fail(6, problem.Code, problem.P1);
+                Fail(6, (ulong)problem.Code, problem.P1);
             if (!pool->TryGetTag(Tag, out PoolTagStats during) || during.Allocations - tagBefore.Allocations != Blocks + Blocks / 2 || during.Live - tagBefore.Live != Blocks)
                 Fail(7, during.Allocations, during.Live);
 
@@ -134,7 +135,7 @@ namespace ExectOS.Kernel
             line.Append("XTOSKRNL: pool self-test failed at step ");
             line.AppendDecimal(step);
             KernelConsole.WriteLine(line.AsSpan());
-            BugCheck.Raise(BugCheckCode.MemoryManagement, 0x320 + step, detail, extra, 0);
+            BugCheck.Raise(MemoryManagementCheck.PoolSelfTest + step, detail, extra, 0);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Text;
@@ -47,7 +48,7 @@ namespace ExectOS.Kernel
                 SpecialTag = specialTag,
             };
             if (!s_nonPaged.Initialize(in config))
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x500, nonPaged.Start.Value, nonPaged.Size, expansion.Size);
+                BugCheck.Raise(MemoryManagementCheck.NonPagedPoolUnusable, nonPaged.Start.Value, nonPaged.Size, expansion.Size);
             config.Type = PoolType.Paged;
             // The paged pool has one region: its first part serves as "initial", nothing as expansion.
             config.Cookie = Mix(cookie);
@@ -60,7 +61,7 @@ namespace ExectOS.Kernel
             // Big paged allocations are reserved; their pages are committed when first touched.
             config.DemandCommit = true;
             if (!s_paged.Initialize(in config))
-                BugCheck.Raise(BugCheckCode.MemoryManagement, 0x501, paged.Start.Value, paged.Size, 0);
+                BugCheck.Raise(MemoryManagementCheck.PagedPoolUnusable, paged.Start.Value, paged.Size, 0);
 
             TextLine line = default;
             line.Append("XTOSKRNL: pools: non-paged at ");
@@ -94,9 +95,9 @@ namespace ExectOS.Kernel
         }
 
         /// <summary>The special-pool bug check for a fault at <paramref name="address"/>, or 0 when it is not special pool.</summary>
-        internal static uint ClassifyFault(VirtualAddress address)
+        internal static BugCheckCode ClassifyFault(VirtualAddress address)
         {
-            uint code = s_nonPaged.ClassifySpecialFault(address);
+            BugCheckCode code = s_nonPaged.ClassifySpecialFault(address);
             return code != 0 ? code : s_paged.ClassifySpecialFault(address);
         }
 
@@ -108,7 +109,7 @@ namespace ExectOS.Kernel
             line.Append("XTOSKRNL: pool: ");
             line.Append(problem.Describe());
             KernelConsole.WriteLine(line.AsSpan());
-            BugCheck.Raise((BugCheckCode)problem.Code, problem.P1, problem.P2, problem.P3, problem.P4);
+            BugCheck.Raise(problem.Code, problem.P1, problem.P2, problem.P3, problem.P4);
         }
 
         /// <summary>Prints one line per tag with live allocations or activity, for both pools.</summary>
@@ -205,7 +206,7 @@ namespace ExectOS.Kernel
         {
             Pool* pool = Pools.Paged->Contains(address) ? Pools.Paged : Pools.NonPaged->Contains(address) ? Pools.NonPaged : null;
             if (pool == null)
-                Pools.Checked(PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool, (ulong)address, 0xFF));
+                Pools.Checked(PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, 0xFF));
             var pages = new KernelPoolPages<TMode>();
             Pools.Checked(pool->Free(ref pages, address, tag));
         }

@@ -1,5 +1,6 @@
 using System;
 using ExectOS.Boot;
+using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 
@@ -16,11 +17,11 @@ namespace ExectOS.Kernel
         {
             var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
             if (KernelParameters.Contains(parameters, "TEST=BUGCHECK"))
-                BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, 0x5445535400000001, 0, 0, 0);
+                BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, (ulong)ManualCrashReason.TestParameter, 0, 0, 0);
             if (KernelParameters.Contains(parameters, "TEST=DOUBLE-FREE"))
             {
                 if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, false, out ulong page))
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x401, 0, 0, 0);
+                    BugCheck.Raise(MemoryManagementCheck.TestPageUnavailable, 0, 0, 0);
                 MemoryManager.FreePage(page, PageUse.Allocated);
                 MemoryManager.FreePage(page, PageUse.Allocated);
             }
@@ -62,7 +63,7 @@ namespace ExectOS.Kernel
                 // The system cache region: part of every layout, never mapped by this kernel yet.
                 VirtualAddress unmapped = MemoryManager.Region(KernelLayout.Require<TLayout>("SystemCache")).Start;
                 if (MemoryManager<TMode>.IsMapped(unmapped))
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x402, unmapped.Value, 0, 0);
+                    BugCheck.Raise(MemoryManagementCheck.TestAddressMapped, unmapped.Value, 0, 0);
                 s_sink = *(ulong*)(nuint)unmapped.Value;
             }
             if (KernelParameters.Contains(parameters, "TEST=STACK-OVERFLOW"))
@@ -70,7 +71,7 @@ namespace ExectOS.Kernel
                 // Unbounded recursion on a fresh 16 KiB stack: the push into its guard page faults, the fault
                 // cannot be delivered on that stack, and the double fault runs on its own stack.
                 if (MemoryManager<TMode>.AllocateStack(16 * 1024, out KernelStack stack) != StackError.None)
-                    BugCheck.Raise(BugCheckCode.MemoryManagement, 0x400, 0, 0, 0);
+                    BugCheck.Raise(MemoryManagementCheck.TestStackUnavailable, 0, 0, 0);
                 KernelConsole.WriteLine("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)");
                 Processor.CallOnStack((void*)(nuint)stack.Top.Value, (void*)(delegate*<nuint, void>)&Recurse, 0);
             }

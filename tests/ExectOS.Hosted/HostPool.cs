@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using ExectOS.Diagnostics;
 using ExectOS.Memory;
 
 namespace ExectOS.Hosted
@@ -115,7 +116,7 @@ namespace ExectOS.Hosted
                     if (Ledger.Pages.Remove(address.Value + (i << PageShift)))
                         done++;
                     else if (!sparse && problem.IsOk)
-                        problem = PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x310, address.Value + (i << PageShift), count, i);
+                        problem = PoolProblem.Of(MemoryManagementCheck.PoolPageNotCommitted, address.Value + (i << PageShift), count, i);
                 }
                 Region.Protect((byte*)(address.Value + (ulong)Displacement), count << PageShift, false);
             }

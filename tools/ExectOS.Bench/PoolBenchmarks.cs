@@ -122,7 +122,7 @@ internal static unsafe class PoolBenchmarks
     private static void Check(PoolProblem problem)
     {
         if (!problem.IsOk)
-            throw new InvalidOperationException($"pool refused a benchmark free: 0x{problem.Code:X}/0x{problem.P1:X}");
+            throw new InvalidOperationException($"pool refused a benchmark free: 0x{(uint)problem.Code:X}/0x{problem.P1:X}");
     }
 
     /// <summary>

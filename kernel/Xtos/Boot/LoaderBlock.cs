@@ -96,16 +96,21 @@ namespace ExectOS.Boot
         }
     }
 
-    /// <summary>Why a loader block was refused.</summary>
+    /// <summary>Why a loader block was refused (the kernel: LOADER_BLOCK_INVALID, parameter 1).</summary>
     public enum LoaderBlockError
     {
         None = 0,
+        /// <summary>The kernel was entered without a loader block.</summary>
         Missing = 1,
+        /// <summary>The block does not start with the loader block signature (3: the signature found).</summary>
         BadSignature = 2,
+        /// <summary>The block's major version is not this kernel's.</summary>
         UnsupportedVersion = 3,
+        /// <summary>The block is smaller than this kernel's loader block.</summary>
         TooSmall = 4,
+        /// <summary>The block is for another boot architecture.</summary>
         WrongArchitecture = 5,
-        /// <summary>The block names a paging mode this kernel image was not built for.</summary>
+        /// <summary>The block names a paging mode this kernel image was not built for (3: the mode's id).</summary>
         UnknownPagingMode = 6,
     }
 }

@@ -192,6 +192,7 @@ namespace ExectOS.Memory
         }
     }
 
+    /// <summary>Where a PFN database build stopped; the kernel's MEMORY_MANAGEMENT parameter 1 is <c>MemoryManagementCheck.PfnBuild</c> + this.</summary>
     public enum PfnBuildError
     {
         None = 0,

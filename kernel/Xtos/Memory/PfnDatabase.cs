@@ -97,8 +97,8 @@ namespace ExectOS.Memory
     }
 
     /// <summary>
-    /// What broke. The value is parameter 1 of the bug check the kernel raises (PFN_LIST_CORRUPT, 0x4E,
-    /// for corruption and misuse; MEMORY_MANAGEMENT, 0x1A, for a database that cannot be built).
+    /// What broke. The value is parameter 1 of the bug check the kernel raises for corruption and misuse
+    /// (PFN_LIST_CORRUPT, 0x4E; see ExectOS.Diagnostics.BugCheckCode).
     /// </summary>
     public enum PfnError : uint
     {

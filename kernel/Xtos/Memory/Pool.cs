@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ExectOS.Diagnostics;
 
 namespace ExectOS.Memory
 {
@@ -178,12 +179,12 @@ namespace ExectOS.Memory
             problem = default;
             if (tag == 0)
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.ZeroTag, 0, bytes, (ulong)_type);
+                problem = PoolProblem.Of(BadPoolCallerCheck.ZeroTag, 0, bytes, (ulong)_type);
                 return null;
             }
             if (alignment > _pageSize || (alignment & (alignment - 1)) != 0)
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.BadAlignment, alignment, bytes, (ulong)_type);
+                problem = PoolProblem.Of(BadPoolCallerCheck.BadAlignment, alignment, bytes, (ulong)_type);
                 return null;
             }
             void* result = null;
@@ -214,13 +215,13 @@ namespace ExectOS.Memory
             if (virtualAddress - _specialStart < _specialBytes)
                 return FreeSpecial(ref pages, (byte*)address, tag);
             if (!Locate(virtualAddress, out SystemPteSpace* space, out ulong slot))
-                return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool, (ulong)address, (ulong)_type);
+                return PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, (ulong)_type);
             if (!space->IsUsed(slot))
-                return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.PageNotAllocated, (ulong)address, (ulong)_type);
+                return PoolProblem.Of(BadPoolCallerCheck.PageNotAllocated, (ulong)address, (ulong)_type);
             if ((virtualAddress & (_pageSize - 1)) == 0)
                 return FreeBig(ref pages, space, slot, (byte*)address, tag);
             if ((virtualAddress & (UnitSize - 1)) != 0)
-                return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock, (ulong)address, 0, (ulong)_type);
+                return PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)address, 0, (ulong)_type);
             FreeSmall(ref pages, (PoolHeader*)address - 1, tag, ref problem);
             return problem;
         }
@@ -234,18 +235,18 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// What a fault at <paramref name="address"/> (virtual) means for the special pool: 0 not special pool,
-        /// <see cref="PoolBugCheck.PageFaultBeyondEndOfAllocation"/> in the guard page after a live allocation,
-        /// <see cref="PoolBugCheck.PageFaultInFreedSpecialPool"/> in a page with no allocation.
+        /// <see cref="BugCheckCode.PageFaultBeyondEndOfAllocation"/> in the guard page after a live allocation,
+        /// <see cref="BugCheckCode.PageFaultInFreedSpecialPool"/> in a page with no allocation.
         /// </summary>
-        public readonly uint ClassifySpecialFault(VirtualAddress address)
+        public readonly BugCheckCode ClassifySpecialFault(VirtualAddress address)
         {
             ulong slot = _special.SlotOf(address);
             if (slot == ulong.MaxValue)
                 return 0;
             ulong first = slot & ~1UL;
             if ((slot & 1) == 1 && _special.IsUsed(first) && !IsQuarantined(first))
-                return PoolBugCheck.PageFaultBeyondEndOfAllocation;
-            return PoolBugCheck.PageFaultInFreedSpecialPool;
+                return BugCheckCode.PageFaultBeyondEndOfAllocation;
+            return BugCheckCode.PageFaultInFreedSpecialPool;
         }
 
         // ---- Small blocks -------------------------------------------------------------------------
@@ -312,7 +313,7 @@ namespace ExectOS.Memory
             PoolHeader* header = (PoolHeader*)node - 1;
             if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt, (ulong)node, list.Head, units);
+                problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
                 return null;
             }
             list.Head = node->Flink;
@@ -340,30 +341,30 @@ namespace ExectOS.Memory
             ulong offset = ((ulong)header - (ulong)_displacement) & (_pageSize - 1);
             if (!IsSealed(header))
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock, (ulong)data, *(ulong*)header, (ulong)_type);
+                problem = PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)data, *(ulong*)header, (ulong)_type);
                 return;
             }
             if (header->State != PoolBlockState.Allocated)
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.DoubleFree, 0, *(ulong*)header, (ulong)data);
+                problem = PoolProblem.Of(BadPoolCallerCheck.DoubleFree, 0, *(ulong*)header, (ulong)data);
                 return;
             }
             uint size = header->BlockSize;
             if (header->PoolType != _type || size < 2 || offset + ((ulong)size << UnitShift) > _pageSize
                 || (ulong)header->PreviousSize << UnitShift > offset || header->Requested > Capacity(header))
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, (ulong)header, 0, size);
+                problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, 0, size);
                 return;
             }
             if (tag != 0 && header->Tag != tag)
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag, (ulong)data, tag, header->Tag);
+                problem = PoolProblem.Of(BadPoolCallerCheck.WrongTag, (ulong)data, tag, header->Tag);
                 return;
             }
             ulong requested = header->Requested;
             if (requested < Capacity(header) && data[requested] != CanaryOf(data))
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.DataAfterBlockCorrupt, (ulong)data, requested, data[requested]);
+                problem = PoolProblem.Of(BadPoolHeaderCheck.DataAfterBlockCorrupt, (ulong)data, requested, data[requested]);
                 return;
             }
             if (!CheckNext(header, ref problem))
@@ -410,12 +411,12 @@ namespace ExectOS.Memory
                 return true;
             if (!IsSealed(next) || next->BlockSize < 2)
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, (ulong)header, (ulong)next, size);
+                problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, (ulong)next, size);
                 return false;
             }
             if (next->PreviousSize != size)
             {
-                problem = PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.NeighboursDisagree, (ulong)header, 0, (ulong)next);
+                problem = PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)next);
                 return false;
             }
             return true;
@@ -438,7 +439,7 @@ namespace ExectOS.Memory
                 previous = header - header->PreviousSize;
                 if (!IsSealed(previous) || previous->BlockSize != header->PreviousSize)
                 {
-                    problem = PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.NeighboursDisagree, (ulong)header, 0, (ulong)previous);
+                    problem = PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)previous);
                     return false;
                 }
             }
@@ -496,8 +497,8 @@ namespace ExectOS.Memory
         /// <summary>BAD_POOL_HEADER 3 for a list node: its decoded links when it is a block in the pool (never read through a forged pointer).</summary>
         private readonly PoolProblem ListProblem(PoolLinks* node)
             => IsLive(node)
-                ? PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt, (ulong)node, node->Flink ^ _cookie, node->Blink ^ _cookie)
-                : PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt, (ulong)node, 0, 0);
+                ? PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, node->Flink ^ _cookie, node->Blink ^ _cookie)
+                : PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, 0, 0);
 
         private void Insert(PoolHeader* block, uint size)
         {
@@ -685,13 +686,13 @@ namespace ExectOS.Memory
             if (index < 0)
             {
                 // A small-block page, or the middle of a big allocation.
-                return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABigAllocation, (ulong)address, (ulong)_type, space->IsStart(slot) ? 1UL : 0);
+                return PoolProblem.Of(BadPoolCallerCheck.NotABigAllocation, (ulong)address, (ulong)_type, space->IsStart(slot) ? 1UL : 0);
             }
             PoolBigEntry entry = _big[index];
             if (tag != 0 && entry.Tag != tag)
-                return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag, (ulong)address, tag, entry.Tag);
+                return PoolProblem.Of(BadPoolCallerCheck.WrongTag, (ulong)address, tag, entry.Tag);
             if (space->LengthAt(slot) != entry.Pages)
-                return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, (ulong)address, space->LengthAt(slot), entry.Pages);
+                return PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)address, space->LengthAt(slot), entry.Pages);
             PoolProblem problem = default;
             RemoveBig(index);
             Unreserve(ref pages, (ulong)address, entry.Pages, _demand, ref problem);
@@ -786,27 +787,27 @@ namespace ExectOS.Memory
             ulong slot = _special.SlotOf(new VirtualAddress((ulong)address - (ulong)_displacement));
             ulong first = slot & ~1UL;
             if ((slot & 1) != 0 || _special.LengthAt(first) != 2 || IsQuarantined(first))
-                return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, 0, 0, PoolBugCheck.SpecialNotAllocated);
+                return PoolProblem.SpecialPool((ulong)address, 0, 0, SpecialPoolCheck.NotAllocated);
             byte* page = (byte*)(_special.AddressOf(first).Value + (ulong)_displacement);
             var header = (SpecialHeader*)page;
             if (header->Magic != SpecialMagic(page, header->Tag, header->Requested))
-                return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, (ulong)page, 0, PoolBugCheck.SpecialNotAllocated);
+                return PoolProblem.SpecialPool((ulong)address, (ulong)page, 0, SpecialPoolCheck.NotAllocated);
             ulong bytes = header->Requested;
             byte* data = page + _pageSize - SpecialRound(bytes);
             if (address != data)
-                return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, bytes, (ulong)data, PoolBugCheck.SpecialBadAddress);
+                return PoolProblem.SpecialPool((ulong)address, bytes, (ulong)data, SpecialPoolCheck.BadAddress);
             if (tag != 0 && header->Tag != tag)
-                return PoolProblem.Of(PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag, (ulong)address, tag, header->Tag);
+                return PoolProblem.Of(BadPoolCallerCheck.WrongTag, (ulong)address, tag, header->Tag);
             byte pattern = SpecialPattern(page);
             for (byte* p = page + sizeof(SpecialHeader); p < data; p++)
             {
                 if (*p != pattern)
-                    return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, (ulong)p, 0, PoolBugCheck.SpecialBytesBeforeCorrupt);
+                    return PoolProblem.SpecialPool((ulong)address, (ulong)p, 0, SpecialPoolCheck.BytesBeforeCorrupt);
             }
             for (byte* p = data + bytes; p < page + _pageSize; p++)
             {
                 if (*p != pattern)
-                    return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)address, (ulong)p, 0, PoolBugCheck.SpecialBytesAfterCorrupt);
+                    return PoolProblem.SpecialPool((ulong)address, (ulong)p, 0, SpecialPoolCheck.BytesAfterCorrupt);
             }
             PoolProblem problem = default;
             uint owner = header->Tag;
@@ -960,7 +961,7 @@ namespace ExectOS.Memory
                     if (big >= 0)
                     {
                         if (space->LengthAt(slot) != _big[big].Pages)
-                            return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, address, space->LengthAt(slot), _big[big].Pages);
+                            return PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, address, space->LengthAt(slot), _big[big].Pages);
                         bigPages += _big[big].Pages;
                         bytes += _big[big].Requested;
                         pagesUsed += _big[big].Pages - 1;
@@ -968,7 +969,7 @@ namespace ExectOS.Memory
                         continue;
                     }
                     if (space->LengthAt(slot) != 1)
-                        return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, address, space->LengthAt(slot), 1);
+                        return PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, address, space->LengthAt(slot), 1);
                     if (IsCached(address))
                         continue;
                     PoolProblem problem = ValidatePage((PoolHeader*)address, ref freeBlocks, ref allocated, ref lookaside, ref bytes);
@@ -979,9 +980,9 @@ namespace ExectOS.Memory
             // Every small-block page is committed; big allocations' pages are too, unless committed on demand.
             ulong committedFloor = pagesUsed - bigPages + Counters.SpecialAllocations, committedCeiling = pagesUsed + Counters.SpecialAllocations;
             if (bigPages != Counters.BigPages || Counters.CommittedPages > committedCeiling || Counters.CommittedPages < (_demand ? committedFloor : committedCeiling))
-                return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x300, pagesUsed, Counters.CommittedPages, bigPages);
+                return PoolProblem.Of(MemoryManagementCheck.PoolPagesMismatch, pagesUsed, Counters.CommittedPages, bigPages);
             if (freeBlocks != Counters.FreeBlocks || allocated != Counters.SmallBlocks || lookaside != Counters.LookasideBlocks)
-                return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x301, freeBlocks, allocated, lookaside);
+                return PoolProblem.Of(MemoryManagementCheck.PoolBlocksMismatch, freeBlocks, allocated, lookaside);
 
             // The lists hold exactly the free blocks, each once, with links that agree.
             ulong listed = 0;
@@ -1001,7 +1002,7 @@ namespace ExectOS.Memory
                 }
                 bool marked = (_nonEmpty[(int)(size >> 6)] & (1UL << (int)(size & 63))) != 0;
                 if (Decode(head->Blink) != previous || marked != (count != 0))
-                    return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt, (ulong)head, head->Flink ^ _cookie, head->Blink ^ _cookie);
+                    return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)head, head->Flink ^ _cookie, head->Blink ^ _cookie);
                 listed += count;
             }
             ulong parked = 0;
@@ -1014,14 +1015,14 @@ namespace ExectOS.Memory
                     PoolLinks* node = Decode(link);
                     PoolHeader* header = (PoolHeader*)node - 1;
                     if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header) || ++count > list.Depth)
-                        return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt, (ulong)node, link, units);
+                        return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, link, units);
                 }
                 if (count != list.Depth)
-                    return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt, units, count, list.Depth);
+                    return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, units, count, list.Depth);
                 parked += count;
             }
             if (listed != freeBlocks || parked != lookaside)
-                return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x302, listed, freeBlocks, parked);
+                return PoolProblem.Of(MemoryManagementCheck.PoolListsMismatch, listed, freeBlocks, parked);
 
             // Special pool allocations: each a live pair.
             ulong special = 0;
@@ -1030,15 +1031,15 @@ namespace ExectOS.Memory
                 if (!_special.IsUsed(slot) || IsQuarantined(slot))
                     continue;
                 if (_special.LengthAt(slot) != 2)
-                    return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, _special.AddressOf(slot).Value, 0, 0, PoolBugCheck.SpecialNotAllocated);
+                    return PoolProblem.SpecialPool(_special.AddressOf(slot).Value, 0, 0, SpecialPoolCheck.NotAllocated);
                 var header = (SpecialHeader*)(_special.AddressOf(slot).Value + (ulong)_displacement);
                 if (header->Magic != SpecialMagic((byte*)header, header->Tag, header->Requested))
-                    return PoolProblem.Of(PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)header, 0, 0, PoolBugCheck.SpecialNotAllocated);
+                    return PoolProblem.SpecialPool((ulong)header, 0, 0, SpecialPoolCheck.NotAllocated);
                 bytes += header->Requested;
                 special++;
             }
             if (special != Counters.SpecialAllocations || bytes != Counters.BytesInUse)
-                return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x303, special, bytes, Counters.BytesInUse);
+                return PoolProblem.Of(MemoryManagementCheck.PoolBytesMismatch, special, bytes, Counters.BytesInUse);
 
             // The tag table adds up to the pool's counts.
             ulong tagBytes = 0, tagLive = 0;
@@ -1049,7 +1050,7 @@ namespace ExectOS.Memory
                 tagLive += stats.Live;
             }
             if (tagBytes != Counters.BytesInUse || tagLive != Counters.SmallBlocks + Counters.BigAllocations + Counters.SpecialAllocations)
-                return PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x304, tagBytes, tagLive, Counters.BytesInUse);
+                return PoolProblem.Of(MemoryManagementCheck.PoolTagsMismatch, tagBytes, tagLive, Counters.BytesInUse);
             return default;
         }
 
@@ -1063,12 +1064,12 @@ namespace ExectOS.Memory
                 PoolHeader* header = page + offset;
                 uint size = header->BlockSize;
                 if (!IsSealed(header) || header->PreviousSize != previousSize || size < 2 || offset + size > _pageUnits || header->PoolType != _type)
-                    return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, (ulong)header, previousSize, size);
+                    return PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, previousSize, size);
                 switch (header->State)
                 {
                     case PoolBlockState.Free:
                         if (previousFree)
-                            return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.NeighboursDisagree, (ulong)header, 0, (ulong)(header - previousSize));
+                            return PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)(header - previousSize));
                         freeBlocks++;
                         break;
                     case PoolBlockState.Allocated:
@@ -1076,13 +1077,13 @@ namespace ExectOS.Memory
                         bytes += header->Requested;
                         byte* data = (byte*)(header + 1);
                         if (header->Requested < Capacity(header) && data[header->Requested] != CanaryOf(data))
-                            return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.DataAfterBlockCorrupt, (ulong)data, header->Requested, data[header->Requested]);
+                            return PoolProblem.Of(BadPoolHeaderCheck.DataAfterBlockCorrupt, (ulong)data, header->Requested, data[header->Requested]);
                         break;
                     case PoolBlockState.Lookaside:
                         lookaside++;
                         break;
                     default:
-                        return PoolProblem.Of(PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt, (ulong)header, previousSize, size);
+                        return PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, previousSize, size);
                 }
                 previousFree = header->State == PoolBlockState.Free;
                 previousSize = size;

@@ -1,3 +1,5 @@
+using ExectOS.Diagnostics;
+
 // Points at the caller's physical-memory struct, as PfnTableAllocator does (see KernelStacks.cs).
 #pragma warning disable CS8500
 
@@ -81,7 +83,7 @@ namespace ExectOS.Memory
                 if (Table.Unmap(ref *Memory, ref tables, page, out PhysicalAddress frame, out _, out TlbFlush flush) != MapStatus.Done)
                 {
                     if (problem.IsOk)
-                        problem = PoolProblem.Of(PoolBugCheck.MemoryManagement, 0x310, page.Value, count, i);
+                        problem = PoolProblem.Of(MemoryManagementCheck.PoolPageNotCommitted, page.Value, count, i);
                     continue;
                 }
                 done++;

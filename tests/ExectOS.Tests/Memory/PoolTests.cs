@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using ExectOS.Diagnostics;
 using ExectOS.Hosted;
 using ExectOS.Memory;
 using Xunit;
@@ -24,13 +25,17 @@ public unsafe class PoolTests
         => new(type, initialPages: 512, expansionPages: 2048, specialPages: specialPages, specialTag: specialTag);
 
     private static void AssertOk(PoolProblem problem)
-        => Assert.True(problem.IsOk, $"0x{problem.Code:X} ({problem.Describe()}): 0x{problem.P1:X} 0x{problem.P2:X} 0x{problem.P3:X} 0x{problem.P4:X}");
+        => Assert.True(problem.IsOk, $"0x{(uint)problem.Code:X} ({problem.Describe()}): 0x{problem.P1:X} 0x{problem.P2:X} 0x{problem.P3:X} 0x{problem.P4:X}");
 
-    private static void AssertProblem(PoolProblem problem, uint code, ulong p1)
+    private static void AssertProblem(PoolProblem problem, BugCheckCode code, ulong p1)
     {
         Assert.False(problem.IsOk, "the pool accepted what it should have refused");
-        Assert.True(problem.Code == code && problem.P1 == p1, $"expected 0x{code:X}/0x{p1:X}, got 0x{problem.Code:X}/0x{problem.P1:X} ({problem.Describe()}) 0x{problem.P2:X} 0x{problem.P3:X} 0x{problem.P4:X}");
+        Assert.True(problem.Code == code && problem.P1 == p1, $"expected 0x{(uint)code:X}/0x{p1:X}, got 0x{(uint)problem.Code:X}/0x{problem.P1:X} ({problem.Describe()}) 0x{problem.P2:X} 0x{problem.P3:X} 0x{problem.P4:X}");
     }
+
+    private static void AssertProblem(PoolProblem problem, BadPoolHeaderCheck check) => AssertProblem(problem, BugCheckCode.BadPoolHeader, (ulong)check);
+
+    private static void AssertProblem(PoolProblem problem, BadPoolCallerCheck check) => AssertProblem(problem, BugCheckCode.BadPoolCaller, (ulong)check);
 
     private static byte* Alloc(HostPool pool, ulong bytes, uint tag = 0, ulong alignment = 0)
     {
@@ -309,8 +314,8 @@ public unsafe class PoolTests
         {
             // The middle of a big allocation is not one; neither is a wrong tag.
             if (bytes > 2 * Page)
-                AssertProblem(pool.Free((byte*)p + Page, tag), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABigAllocation);
-            AssertProblem(pool.Free((void*)p, HostPool.Tag("Nope")), PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag);
+                AssertProblem(pool.Free((byte*)p + Page, tag), BadPoolCallerCheck.NotABigAllocation);
+            AssertProblem(pool.Free((void*)p, HostPool.Tag("Nope")), BadPoolCallerCheck.WrongTag);
             AssertOk(pool.Free((void*)p, tag));
             Assert.False(pool.P.FindBigAllocation((void*)p, out _));
         }
@@ -346,11 +351,11 @@ public unsafe class PoolTests
         Assert.Equal(0UL, (ulong)Alloc(pool, 40, alignment: 16) % 16);
         void* bad = pool.Allocate(40, Tag, 48, out PoolProblem problem);
         Assert.True(bad == null);
-        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.BadAlignment);
+        AssertProblem(problem, BadPoolCallerCheck.BadAlignment);
         bad = pool.Allocate(40, Tag, 2 * Page, out problem);
-        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.BadAlignment);
+        AssertProblem(problem, BadPoolCallerCheck.BadAlignment);
         bad = pool.Allocate(40, 0, 0, out problem);
-        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.ZeroTag);
+        AssertProblem(problem, BadPoolCallerCheck.ZeroTag);
         AssertOk(pool.P.Validate());
     }
 
@@ -505,10 +510,10 @@ public unsafe class PoolTests
         AssertOk(pool.Free(p, Tag));
         PoolProblem problem = Unchanged(pool, () => pool.Free(p, Tag));
         if (bytes > 4080)
-            AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.PageNotAllocated);
+            AssertProblem(problem, BadPoolCallerCheck.PageNotAllocated);
         else
         {
-            AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.DoubleFree);
+            AssertProblem(problem, BadPoolCallerCheck.DoubleFree);
             Assert.Equal((ulong)p, problem.P4);
         }
         AssertOk(pool.P.Validate());
@@ -525,7 +530,7 @@ public unsafe class PoolTests
         byte* c = Alloc(pool, 1000);
         AssertOk(pool.Free(a, Tag));
         AssertOk(pool.Free(b, Tag)); // merges into a's block: b's header is now inside a free block
-        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.DoubleFree);
+        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), BadPoolCallerCheck.DoubleFree);
         AssertOk(pool.P.Validate());
         AssertOk(pool.Free(c, Tag));
     }
@@ -536,7 +541,7 @@ public unsafe class PoolTests
         using var pool = NewPool();
         byte* p = Alloc(pool, 200, HostPool.Tag("Mine"));
         PoolProblem problem = Unchanged(pool, () => pool.Free(p, HostPool.Tag("Your")));
-        AssertProblem(problem, PoolBugCheck.BadPoolCaller, PoolBugCheck.WrongTag);
+        AssertProblem(problem, BadPoolCallerCheck.WrongTag);
         Assert.Equal(((ulong)p, (ulong)HostPool.Tag("Your"), (ulong)HostPool.Tag("Mine")), (problem.P2, problem.P3, problem.P4));
         AssertOk(pool.Free(p, 0)); // tag 0: not checked, as ExFreePool
         AssertOk(pool.P.Validate());
@@ -551,10 +556,10 @@ public unsafe class PoolTests
         Assert.Equal(112L, b - a);
         a[96] ^= 0x40; // one byte too far: a bit of b's header
         PoolProblem problem = Unchanged(pool, () => pool.Free(a, Tag));
-        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+        AssertProblem(problem, BadPoolHeaderCheck.HeaderCorrupt);
         Assert.Equal(((ulong)(a - 16), (ulong)(b - 16)), (problem.P2, problem.P3));
-        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
-        AssertProblem(pool.P.Validate(), PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), BadPoolCallerCheck.NotABlock);
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.HeaderCorrupt);
     }
 
     [Fact]
@@ -564,7 +569,7 @@ public unsafe class PoolTests
         byte* p = Alloc(pool, 90); // room for 96
         p[90] = (byte)~p[90];
         PoolProblem problem = Unchanged(pool, () => pool.Free(p, Tag));
-        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.DataAfterBlockCorrupt);
+        AssertProblem(problem, BadPoolHeaderCheck.DataAfterBlockCorrupt);
         Assert.Equal(((ulong)p, 90UL), (problem.P2, problem.P3));
     }
 
@@ -576,10 +581,10 @@ public unsafe class PoolTests
         byte* b = Alloc(pool, 1000);
         byte* c = Alloc(pool, 1000);
         ((PoolHeader*)b - 1)->BlockSize = 40; // a size mismatch: no longer what the page says
-        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
-        AssertProblem(Unchanged(pool, () => pool.Free(a, Tag)), PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+        AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), BadPoolCallerCheck.NotABlock);
+        AssertProblem(Unchanged(pool, () => pool.Free(a, Tag)), BadPoolHeaderCheck.HeaderCorrupt);
         // c's next neighbour is intact, but its previous one (b) is checked before merging: refused too.
-        AssertProblem(Unchanged(pool, () => pool.Free(c, Tag)), PoolBugCheck.BadPoolHeader, PoolBugCheck.NeighboursDisagree);
+        AssertProblem(Unchanged(pool, () => pool.Free(c, Tag)), BadPoolHeaderCheck.NeighboursDisagree);
     }
 
     [Fact]
@@ -592,9 +597,9 @@ public unsafe class PoolTests
         *(ulong*)a = 0xDEADBEEF; // a use after free overwrites the encoded flink
         void* p = pool.Allocate(1000, Tag, 0, out PoolProblem problem);
         Assert.True(p == null);
-        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt);
+        AssertProblem(problem, BadPoolHeaderCheck.ListCorrupt);
         Assert.Equal((ulong)a, problem.P2);
-        AssertProblem(pool.P.Validate(), PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt);
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.ListCorrupt);
         _ = guard;
     }
 
@@ -610,7 +615,7 @@ public unsafe class PoolTests
         Assert.True((ulong)b == (ulong)Alloc(pool, 48));
         void* p = pool.Allocate(48, Tag, 0, out PoolProblem problem);
         Assert.True(p == null);
-        AssertProblem(problem, PoolBugCheck.BadPoolHeader, PoolBugCheck.ListCorrupt);
+        AssertProblem(problem, BadPoolHeaderCheck.ListCorrupt);
     }
 
     [Fact]
@@ -618,11 +623,11 @@ public unsafe class PoolTests
     {
         using var pool = NewPool();
         byte* p = Alloc(pool, 100);
-        AssertProblem(Unchanged(pool, () => pool.Free((void*)0x1000, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.OutsidePool);
-        AssertProblem(Unchanged(pool, () => pool.Free(pool.Region.Base + 100 * Page + 64, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.PageNotAllocated);
-        AssertProblem(Unchanged(pool, () => pool.Free(p + 8, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
-        AssertProblem(Unchanged(pool, () => pool.Free(p + 16, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABlock);
-        AssertProblem(Unchanged(pool, () => pool.Free(p - 16, Tag)), PoolBugCheck.BadPoolCaller, PoolBugCheck.NotABigAllocation);
+        AssertProblem(Unchanged(pool, () => pool.Free((void*)0x1000, Tag)), BadPoolCallerCheck.OutsidePool);
+        AssertProblem(Unchanged(pool, () => pool.Free(pool.Region.Base + 100 * Page + 64, Tag)), BadPoolCallerCheck.PageNotAllocated);
+        AssertProblem(Unchanged(pool, () => pool.Free(p + 8, Tag)), BadPoolCallerCheck.NotABlock);
+        AssertProblem(Unchanged(pool, () => pool.Free(p + 16, Tag)), BadPoolCallerCheck.NotABlock);
+        AssertProblem(Unchanged(pool, () => pool.Free(p - 16, Tag)), BadPoolCallerCheck.NotABigAllocation);
         AssertOk(pool.Free(p, Tag));
         AssertOk(pool.P.Validate());
     }
@@ -663,15 +668,15 @@ public unsafe class PoolTests
         Assert.Equal(pool.Config.SpecialStart.Value + Page - 112, va); // the end, rounded to 16, meets the page's end
         Assert.Equal(1UL, pool.P.Counters.SpecialAllocations);
         Assert.Equal(1L, pool.Pages.Ledger.Committed); // the guard page is never committed
-        Assert.Equal(PoolBugCheck.PageFaultBeyondEndOfAllocation, pool.P.ClassifySpecialFault(new VirtualAddress(va + 112)));
-        Assert.Equal(0U, pool.P.ClassifySpecialFault(new VirtualAddress(pool.Config.InitialStart.Value)));
+        Assert.Equal(BugCheckCode.PageFaultBeyondEndOfAllocation, pool.P.ClassifySpecialFault(new VirtualAddress(va + 112)));
+        Assert.Equal((BugCheckCode)0, pool.P.ClassifySpecialFault(new VirtualAddress(pool.Config.InitialStart.Value)));
         // Other tags are ordinary.
         byte* q = Alloc(pool, 100);
-        Assert.Equal(0UL, pool.P.ClassifySpecialFault(new VirtualAddress(pool.VirtualOf(q))));
+        Assert.Equal((BugCheckCode)0, pool.P.ClassifySpecialFault(new VirtualAddress(pool.VirtualOf(q))));
         AssertOk(pool.P.Validate());
         AssertOk(pool.Free(p, special));
-        Assert.Equal(PoolBugCheck.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
-        AssertProblem(Unchanged(pool, () => pool.Free(p, special)), PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)p);
+        Assert.Equal(BugCheckCode.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
+        AssertProblem(Unchanged(pool, () => pool.Free(p, special)), BugCheckCode.SpecialPoolDetectedMemoryCorruption, (ulong)p);
         // The freed page stays unmapped and reserved while the next frees pass through the quarantine.
         var later = new List<ulong>();
         for (int i = 0; i < Pool.SpecialQuarantine - 1; i++)
@@ -680,7 +685,7 @@ public unsafe class PoolTests
             Assert.NotEqual(va & ~(Page - 1), pool.VirtualOf(r) & ~(Page - 1));
             later.Add((ulong)r);
             AssertOk(pool.Free(r, special));
-            Assert.Equal(PoolBugCheck.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
+            Assert.Equal(BugCheckCode.PageFaultInFreedSpecialPool, pool.P.ClassifySpecialFault(new VirtualAddress(va)));
         }
         AssertOk(pool.P.Validate());
         // A zero-byte allocation still lies inside its page, 16 bytes before the guard page.
@@ -739,9 +744,9 @@ public unsafe class PoolTests
     }
 
     [Theory]
-    [InlineData(+2, PoolBugCheck.SpecialBytesAfterCorrupt)]  // into the slack before the page's end
-    [InlineData(-1, PoolBugCheck.SpecialBytesBeforeCorrupt)] // just before the allocation
-    public void SpecialPoolCatchesWritesAroundTheAllocationWhenFreed(int offset, ulong violation)
+    [InlineData(+2, SpecialPoolCheck.BytesAfterCorrupt)]  // into the slack before the page's end
+    [InlineData(-1, SpecialPoolCheck.BytesBeforeCorrupt)] // just before the allocation
+    public void SpecialPoolCatchesWritesAroundTheAllocationWhenFreed(int offset, SpecialPoolCheck violation)
     {
         uint special = HostPool.Tag("Spcl");
         using var pool = NewPool(specialPages: 64, specialTag: Pool.AnyTag);
@@ -749,9 +754,9 @@ public unsafe class PoolTests
         byte* at = offset > 0 ? p + 100 + offset - 1 : p + offset;
         *at ^= 0xFF;
         PoolProblem problem = Unchanged(pool, () => pool.Free(p, special));
-        Assert.Equal((PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)p, (ulong)at, violation), (problem.Code, problem.P1, problem.P2, problem.P4));
-        AssertProblem(Unchanged(pool, () => pool.Free(p + 16, special)), PoolBugCheck.SpecialPoolDetectedMemoryCorruption, (ulong)(p + 16));
-        Assert.Equal(PoolBugCheck.SpecialBadAddress, Unchanged(pool, () => pool.Free(p + 16, special)).P4);
+        Assert.Equal((BugCheckCode.SpecialPoolDetectedMemoryCorruption, (ulong)p, (ulong)at, (ulong)violation), (problem.Code, problem.P1, problem.P2, problem.P4));
+        AssertProblem(Unchanged(pool, () => pool.Free(p + 16, special)), BugCheckCode.SpecialPoolDetectedMemoryCorruption, (ulong)(p + 16));
+        Assert.Equal((ulong)SpecialPoolCheck.BadAddress, Unchanged(pool, () => pool.Free(p + 16, special)).P4);
     }
 
     [Fact]
@@ -761,6 +766,6 @@ public unsafe class PoolTests
         byte* a = Alloc(pool, 300);
         AssertOk(pool.P.Validate());
         ((PoolHeader*)a - 1)->Tag ^= 1;
-        AssertProblem(pool.P.Validate(), PoolBugCheck.BadPoolHeader, PoolBugCheck.HeaderCorrupt);
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.HeaderCorrupt);
     }
 }
