@@ -54,7 +54,8 @@ namespace ExectOS.Boot
                     continue;
                 if (TMode.SelfMapIndex < 0 || plan[i].VirtualBase != SelfMap<TMode>.Base.Value || plan[i].PhysicalBase != table.Root.Value)
                     return MappingProblem.Of(MappingError.SelfMapMismatch, MappingKind.SelfMap, detail: plan[i].VirtualBase);
-                ulong slot = TMode.EntryBytes == 8 ? memory.Read64(table.Root + (ulong)TMode.SelfMapIndex * 8) : memory.Read32(table.Root + (ulong)TMode.SelfMapIndex * 4);
+                PhysicalAddress at = table.Root + (ulong)TMode.SelfMapIndex * (ulong)TMode.EntryBytes;
+                ulong slot = TMode.EntryBytes == 8 ? memory.Read64(at) : memory.Read32(at);
                 if (TMode.Classify(0, slot) != EntryKind.Table || TMode.TableAddress(0, slot) != table.Root)
                     return MappingProblem.Of(MappingError.SelfMapMismatch, MappingKind.SelfMap, detail: slot);
             }
