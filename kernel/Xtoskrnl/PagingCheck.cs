@@ -28,7 +28,7 @@ namespace ExectOS.Kernel
                 Fail(MemoryManagementCheck.PlanInvalid, problem);
 
             // The plan must be the one this kernel's layout makes: same windows, kernel where it was linked.
-            if (!PlanWindows.Compute<TLayout>(MemoryMap.RamPages(memoryMap), out PlanWindows windows))
+            if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamPages(memoryMap), out PlanWindows windows))
                 BugCheck.Raise(MemoryManagementCheck.PlanWindowsUnavailable, MemoryMap.RamPages(memoryMap), 0, 0);
             ulong code = (ulong)(delegate*<LoaderBlock*, void>)&Run<TMode, TLayout>;
             int handOff = -1, hyperspaceIndex = -1;

@@ -200,7 +200,7 @@ namespace ExectOS.Loader
                 if (EfiStatus.IsError(status))
                     return status;
                 ReadOnlySpan<LoaderMemoryDescriptor> map = descriptors.Slice(0, mapCount);
-                if (!PlanWindows.Compute<TLayout>(MemoryMap.RamPages(map), out PlanWindows windows))
+                if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamPages(map), out PlanWindows windows))
                 {
                     LoaderConsole.Error("the memory map is outside the range the kernel's layout supports");
                     return EfiStatus.LoadError;

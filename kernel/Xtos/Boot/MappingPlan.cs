@@ -36,9 +36,12 @@ namespace ExectOS.Boot
 
         /// <summary>
         /// The regions of <typeparamref name="TLayout"/> for a machine of <paramref name="pages"/> page frames: its
-        /// LoaderMappings, PageTables and Hyperspace regions. False outside the layout's range, or when it lacks one.
+        /// LoaderMappings and Hyperspace regions, and its PageTables region as the self-map window where
+        /// <typeparamref name="TMode"/> has a self-map slot (none otherwise, as for PAE: the plan refuses a self-map
+        /// window the mode has no slot for). False outside the layout's range, or when it lacks a region it needs.
         /// </summary>
-        public static bool Compute<TLayout>(ulong pages, out PlanWindows windows)
+        public static bool Compute<TMode, TLayout>(ulong pages, out PlanWindows windows)
+            where TMode : struct, IPagingMode
             where TLayout : struct, ILayout
         {
             windows = default;
@@ -46,10 +49,10 @@ namespace ExectOS.Boot
             int hyperspace = LayoutRegions.Find<TLayout>("Hyperspace");
             LayoutRegions.Storage storage = default;
             Span<LayoutRegion> regions = LayoutRegions.Compute<TLayout>(ref storage, pages);
-            if (regions.Length == 0 || window < 0 || selfMap < 0 || hyperspace < 0)
+            if (regions.Length == 0 || window < 0 || (selfMap < 0 && TMode.SelfMapIndex >= 0) || hyperspace < 0)
                 return false;
             windows.Window = regions[window];
-            windows.SelfMap = regions[selfMap];
+            windows.SelfMap = TMode.SelfMapIndex >= 0 ? regions[selfMap] : default;
             windows.Hyperspace = regions[hyperspace];
             return true;
         }
@@ -278,9 +281,17 @@ namespace ExectOS.Boot
             MappingProblem problem = CheckShape<TMode>(plan);
             if (!problem.IsOk)
                 return problem;
+            // The image's pages are the loader's allocation as a whole, its unmapped gaps between sections included: the
+            // loader carves all of them as kernel image, so nothing else may lie there (the shape check sees mapped pages only).
+            ulong imageFirst = request.KernelPhysical.Value >> TMode.PageShift;
+            ulong imagePages = (request.KernelImageSize + (1UL << TMode.PageShift) - 1) >> TMode.PageShift;
+            if (Intersects(request.TableRoot.Value >> TMode.PageShift, 1, imageFirst, imagePages))
+                return MappingProblem.Of(MappingError.PhysicalOverlap, MappingKind.KernelImage, MappingKind.SelfMap, request.TableRoot.Value);
             for (int i = 0; i < plan.Length; i++)
             {
                 Mapping mapping = plan[i];
+                if (mapping.HasOwnEntries && mapping.Kind != MappingKind.KernelImage && Intersects(mapping.PhysicalBase >> TMode.PageShift, mapping.PageCount, imageFirst, imagePages))
+                    return MappingProblem.Of(MappingError.PhysicalOverlap, MappingKind.KernelImage, mapping.Kind, mapping.PhysicalBase);
                 bool windowed = mapping.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime;
                 if (windowed && (mapping.VirtualBase < request.Window.Start.Value || mapping.VirtualBase - request.Window.Start.Value > request.Window.Size
                     || (request.Window.Size - (mapping.VirtualBase - request.Window.Start.Value)) >> TMode.PageShift < mapping.PageCount))

@@ -1,4 +1,5 @@
 using System;
+using ExectOS.Memory;
 
 namespace ExectOS.Boot
 {
@@ -42,6 +43,37 @@ namespace ExectOS.Boot
             MemoryMapError.CarveOutsideFreeMemory => "does not show a loader allocation as loader memory",
             _ => "has an unknown problem",
         };
+    }
+
+    /// <summary>Which limit of the running mode left memory out of the map (<see cref="MemoryMap.CutToReach{TMode, TLayout}"/>).</summary>
+    [System.Flags]
+    public enum ReachLimit : uint
+    {
+        None = 0,
+        /// <summary>Memory at or above 2^PhysicalBits: the mode's entries cannot hold its addresses (above 4 GiB without PAE).</summary>
+        PhysicalAddressBits = 1,
+        /// <summary>RAM at or above the layout's MaximumPages: the kernel's address space is not laid out for it.</summary>
+        LayoutMaximum = 2,
+    }
+
+    /// <summary>What cutting a map to the running mode's reach left out, and why. Limits and counts are in firmware pages.</summary>
+    public struct MemoryCut
+    {
+        /// <summary>Memory of any type at or above this page is out of the mode's physical reach.</summary>
+        public ulong PhysicalLimit;
+        /// <summary>RAM at or above this page is left out: the lower of the physical limit and the layout's maximum.</summary>
+        public ulong RamLimit;
+        /// <summary>The limits that left something out.</summary>
+        public ReachLimit Reason;
+        public ulong PagesLeftOut;
+        /// <summary>The free memory among <see cref="PagesLeftOut"/>: what the system does without.</summary>
+        public ulong FreePagesLeftOut;
+        /// <summary>Descriptors left out whole.</summary>
+        public int DescriptorsLeftOut;
+        /// <summary>Descriptors across a limit, cut there (their part below kept).</summary>
+        public int DescriptorsSplit;
+
+        public readonly bool LeftOutAny => PagesLeftOut != 0;
     }
 
     /// <summary>
@@ -190,11 +222,67 @@ namespace ExectOS.Boot
             ulong pages = 0;
             for (int i = 0; i < descriptors.Length; i++)
             {
-                LoaderMemoryType type = descriptors[i].Type;
-                if (type != LoaderMemoryType.LoaderFirmwarePermanent && type != LoaderMemoryType.LoaderSpecialMemory && descriptors[i].EndPage > pages)
+                if (IsRam(descriptors[i].Type) && descriptors[i].EndPage > pages)
                     pages = descriptors[i].EndPage;
             }
             return pages;
+        }
+
+        /// <summary>Whether a type counts towards <see cref="RamPages"/>: everything but firmware memory (ROM, MMIO) and special memory.</summary>
+        public static bool IsRam(LoaderMemoryType type)
+            => type != LoaderMemoryType.LoaderFirmwarePermanent && type != LoaderMemoryType.LoaderSpecialMemory;
+
+        /// <summary>
+        /// Cuts a normalized map to what <typeparamref name="TMode"/> and its layout reach, in place: memory at or
+        /// above the mode's physical limit (2^PhysicalBits) and RAM at or above the layout's MaximumPages are left
+        /// out, a descriptor across a limit is split there, and the result says how much went and why (ExectOS
+        /// #23: never a reason to refuse the boot, and never a truncated address). Firmware and special memory
+        /// between the two limits stay: the PFN database does not span them, and the mode can still map them.
+        /// </summary>
+        public static MemoryCut CutToReach<TMode, TLayout>(Span<LoaderMemoryDescriptor> descriptors, ref int count)
+            where TMode : struct, IPagingMode
+            where TLayout : struct, ILayout
+        {
+            int physicalShift = TMode.PhysicalBits - FirmwarePage.Shift;
+            ulong physical = physicalShift >= 64 ? ulong.MaxValue : 1UL << physicalShift;
+            // The layout counts the mode's page frames; descriptors count firmware pages.
+            int scale = TMode.PageShift - FirmwarePage.Shift;
+            ulong layout = TLayout.MaximumPages > ulong.MaxValue >> scale ? ulong.MaxValue : TLayout.MaximumPages << scale;
+            return Cut(descriptors, ref count, physical, layout);
+        }
+
+        /// <summary>The cut of <see cref="CutToReach{TMode, TLayout}"/> with its limits given: any memory from <paramref name="physicalLimit"/> on, RAM from <paramref name="ramLimit"/> on.</summary>
+        public static MemoryCut Cut(Span<LoaderMemoryDescriptor> descriptors, ref int count, ulong physicalLimit, ulong ramLimit)
+        {
+            var cut = new MemoryCut { PhysicalLimit = physicalLimit, RamLimit = ramLimit < physicalLimit ? ramLimit : physicalLimit };
+            int kept = 0;
+            for (int i = 0; i < count; i++)
+            {
+                LoaderMemoryDescriptor descriptor = descriptors[i];
+                ulong limit = IsRam(descriptor.Type) ? cut.RamLimit : physicalLimit;
+                if (descriptor.EndPage > limit)
+                {
+                    ulong from = descriptor.BasePage > limit ? descriptor.BasePage : limit;
+                    ulong beyondPhysical = descriptor.EndPage > physicalLimit ? descriptor.EndPage - (from > physicalLimit ? from : physicalLimit) : 0;
+                    cut.PagesLeftOut += descriptor.EndPage - from;
+                    if (LoaderMemoryDescriptor.IsFree(descriptor.Type))
+                        cut.FreePagesLeftOut += descriptor.EndPage - from;
+                    if (beyondPhysical != 0)
+                        cut.Reason |= ReachLimit.PhysicalAddressBits;
+                    if (descriptor.EndPage - from > beyondPhysical)
+                        cut.Reason |= ReachLimit.LayoutMaximum;
+                    if (descriptor.BasePage >= limit)
+                    {
+                        cut.DescriptorsLeftOut++;
+                        continue;
+                    }
+                    descriptor.PageCount = limit - descriptor.BasePage;
+                    cut.DescriptorsSplit++;
+                }
+                descriptors[kept++] = descriptor;
+            }
+            count = kept;
+            return cut;
         }
 
         private static uint Read32(ReadOnlySpan<byte> data, int offset)

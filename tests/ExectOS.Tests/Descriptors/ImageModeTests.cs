@@ -18,11 +18,7 @@ namespace ExectOS.Tests.Descriptors;
 public class ImageModeTests
 {
     /// <summary>Every generated image class (Amd64Image, I686Image ...) in the hosted build.</summary>
-    public static IEnumerable<object[]> Images()
-        => typeof(PhysicalAddress).Assembly.GetTypes()
-            .Where(t => t.Namespace?.StartsWith("ExectOS.Paging.", StringComparison.Ordinal) == true && t.IsAbstract && t.IsSealed && t.Name.EndsWith("Image", StringComparison.Ordinal))
-            .OrderBy(t => t.FullName, StringComparer.Ordinal)
-            .Select(t => new object[] { t.FullName! });
+    public static IEnumerable<object[]> Images() => GeneratedTypes.Images().Select(t => new object[] { t.FullName! });
 
     [Fact]
     public void ModeIdsAreUniqueAcrossEveryDescriptor()
@@ -64,8 +60,8 @@ public class ImageModeTests
             Type layoutType = typeof(PhysicalAddress).Assembly.GetTypes().Single(t => t.Name == layout && typeof(ILayout).IsAssignableFrom(t));
             Assert.True((bool)layoutType.GetMethod("IsCanonical")!.Invoke(null, new object[] { new VirtualAddress(0) })!);
         }
-        Assert.False(Dispatch(type, 0, out _));
-        Assert.False(Dispatch(type, visited[0].Id ^ 1, out _));
+        Assert.False(GeneratedTypes.Dispatch(type, 0, out _, out _));
+        Assert.False(GeneratedTypes.Dispatch(type, visited[0].Id ^ 1, out _, out _));
     }
 
     [Fact]
@@ -114,31 +110,9 @@ public class ImageModeTests
         for (int i = 0; i < count; i++)
         {
             uint id = (uint)image.GetMethod("ModeId")!.Invoke(null, new object[] { i })!;
-            Assert.True(Dispatch(image, id, out Recorder recorder));
-            result.Add((recorder.Mode!, recorder.Layout!, id));
+            Assert.True(GeneratedTypes.Dispatch(image, id, out Type? mode, out Type? layout));
+            result.Add(((string)Static(mode!, "Name"), (string)Static(layout!, "Name"), id));
         }
         return result;
-    }
-
-    private static bool Dispatch(Type image, uint id, out Recorder recorder)
-    {
-        MethodInfo dispatch = image.GetMethod("Dispatch")!.MakeGenericMethod(typeof(Recorder));
-        object?[] arguments = { id, new Recorder() };
-        bool entered = (bool)dispatch.Invoke(null, arguments)!;
-        recorder = (Recorder)arguments[1]!;
-        return entered;
-    }
-
-    private struct Recorder : IModeVisitor
-    {
-        public string? Mode, Layout;
-
-        public void Visit<TMode, TLayout>()
-            where TMode : struct, IPagingMode
-            where TLayout : struct, ILayout
-        {
-            Mode = TMode.Name;
-            Layout = TLayout.Name;
-        }
     }
 }

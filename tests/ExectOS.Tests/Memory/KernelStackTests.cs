@@ -3,16 +3,14 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.InteropServices;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
+using ExectOS.Tests.Descriptors;
 using Xunit;
 
 namespace ExectOS.Tests.Memory;
 
-/// <summary>Kernel stacks in the system PTE region, on a machine booted from a real map (see <see cref="PfnDatabaseTests"/>).</summary>
+/// <summary>Kernel stacks in the system PTE region, for every paging mode, on a machine booted from a real map (see <see cref="Machines"/>).</summary>
 public unsafe class KernelStackTests
 {
-    private const ulong Page = 4096;
-
     [Fact]
     public void TheSlotAllocatorMatchesAModelAndRefusesWrongReleases()
     {
@@ -70,33 +68,39 @@ public unsafe class KernelStackTests
         }
     }
 
-    [Fact]
-    public void StacksOfAnySizeHaveAGuardPageAndComeBackWhole()
+    /// <summary>The machines the stacks are tried on: RAM below 4 GiB only, and RAM above it (free frames are handed out highest first).</summary>
+    public static IEnumerable<object[]> ModesAndMachines() => GeneratedTypes.Cross(GeneratedTypes.PagingModeData(), [["ovmf-q35-512M.txt"], [Machines.AboveFourGigabytes]]);
+
+    [Theory]
+    [MemberData(nameof(ModesAndMachines))]
+    public void StacksOfAnySizeHaveAGuardPageAndComeBackWhole(string mode, string machine) => GeneratedTypes.RunForMode(typeof(KernelStackTests), nameof(Stacks), mode, machine);
+
+    private static void Stacks<TMode, TLayout>(string machine) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        using var m = PfnDatabaseTests.Boot("ovmf-q35-512M.txt");
+        ulong page = 1UL << TMode.PageShift;
+        using var m = Machines.Boot<TMode, TLayout>(machine);
         Assert.True(m.Report.IsOk);
-        var regions = new LayoutRegion[Amd64Kernel.RegionCount];
-        Assert.True(Amd64Kernel.Compute(m.Report.Pages, regions));
+        LayoutRegion ptes = m.RegionNamed("SystemPtes");
         var space = (SystemPteSpace*)NativeMemory.AllocZeroed((nuint)sizeof(SystemPteSpace));
         try
         {
-            Assert.Equal(StackError.None, space->Initialize(regions[Amd64Kernel.SystemPtes].Start, regions[Amd64Kernel.SystemPtes].Size / Page, Amd64.PageShift));
+            Assert.Equal(StackError.None, space->Initialize(ptes.Start, ptes.Size >> TMode.PageShift, TMode.PageShift));
             ulong available = m.Db.AvailablePages, tables = m.Db.CountUse(PageUse.PageTable);
             var random = new Random(11);
             var live = new List<(KernelStack Stack, ulong Bytes)>();
-            ulong[] sizes = [1, 4096, 4097, 12289, 65536, 300000];
+            ulong[] sizes = [1, page, page + 1, 3 * page + 1, 16 * page, 300000];
             for (int step = 0; step < 400; step++)
             {
                 if (step < sizes.Length || (random.Next(3) != 0 && live.Count < 60) || live.Count == 0)
                 {
-                    ulong bytes = step < sizes.Length ? sizes[step] : (ulong)random.Next(1, 96 * 1024);
-                    StackError error = KernelStacks<Amd64, NoTranslationCache>.Allocate(ref m.Memory, m.Table, space, m.Database, bytes, out KernelStack stack, out PfnProblem problem);
+                    ulong bytes = step < sizes.Length ? sizes[step] : (ulong)random.Next(1, (int)(24 * page));
+                    StackError error = KernelStacks<TMode, NoTranslationCache>.Allocate(ref m.Memory, m.Table, space, m.Database, bytes, out KernelStack stack, out PfnProblem problem);
                     Assert.True(error == StackError.None, $"{error} {problem.Error}");
-                    ulong pages = (bytes + Page - 1) / Page;
+                    ulong pages = (bytes + page - 1) / page;
                     Assert.Equal(pages, stack.Pages);
-                    Assert.Equal(stack.Base.Value + pages * Page, stack.Top.Value);
+                    Assert.Equal(stack.Base.Value + pages * page, stack.Top.Value);
                     AssertStack(m, space, stack);
-                    Assert.DoesNotContain(live, l => l.Stack.Base.Value - Page < stack.Top.Value && stack.Base.Value - Page < l.Stack.Top.Value);
+                    Assert.DoesNotContain(live, l => l.Stack.Base.Value - page < stack.Top.Value && stack.Base.Value - page < l.Stack.Top.Value);
                     live.Add((stack, bytes));
                 }
                 else
@@ -104,22 +108,22 @@ public unsafe class KernelStackTests
                     int index = random.Next(live.Count);
                     var (stack, bytes) = live[index];
                     ulong before = m.Db.AvailablePages;
-                    Assert.Equal(StackError.WrongSize, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes + Page, out _));
+                    Assert.Equal(StackError.WrongSize, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes + page, out _));
                     if (stack.Pages > 1)
-                        Assert.Equal(StackError.WrongSize, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes - Page, out _));
-                    Assert.Equal(StackError.NotAStack, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top + Page, bytes, out _));
+                        Assert.Equal(StackError.WrongSize, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes - page, out _));
+                    Assert.Equal(StackError.NotAStack, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top + page, bytes, out _));
                     Assert.Equal(before, m.Db.AvailablePages);
                     AssertStack(m, space, stack);
-                    Assert.Equal(StackError.None, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out PfnProblem freed));
+                    Assert.Equal(StackError.None, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out PfnProblem freed));
                     Assert.True(freed.IsOk);
                     Assert.False(m.Table.Translate(ref m.Memory, stack.Base, out _));
-                    Assert.Equal(StackError.NotAStack, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
+                    Assert.Equal(StackError.NotAStack, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
                     live.RemoveAt(index);
                 }
                 Assert.True(m.Db.Validate().IsOk);
             }
             foreach (var (stack, bytes) in live)
-                Assert.Equal(StackError.None, KernelStacks<Amd64, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
+                Assert.Equal(StackError.None, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
             // Every stack page and every table the stacks needed went back.
             Assert.Equal(available, m.Db.AvailablePages);
             Assert.Equal(tables, m.Db.CountUse(PageUse.PageTable));
@@ -132,20 +136,23 @@ public unsafe class KernelStackTests
         }
     }
 
-    private static void AssertStack(PfnDatabaseTests.Machine m, SystemPteSpace* space, KernelStack stack)
+    private static void AssertStack<TMode, TLayout>(Machine<TMode, TLayout> m, SystemPteSpace* space, KernelStack stack) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        Assert.False(m.Table.Translate(ref m.Memory, new VirtualAddress(stack.Base.Value - Page), out _), "the guard page is mapped");
-        Assert.True(KernelStacks<Amd64, NoTranslationCache>.IsGuardPage(space, new VirtualAddress(stack.Base.Value - 8), out VirtualAddress owner));
+        const PageProtection WriteExecute = PageProtection.Writable | PageProtection.Executable;
+        ulong page = 1UL << TMode.PageShift;
+        Assert.False(m.Table.Translate(ref m.Memory, new VirtualAddress(stack.Base.Value - page), out _), "the guard page is mapped");
+        Assert.True(KernelStacks<TMode, NoTranslationCache>.IsGuardPage(space, new VirtualAddress(stack.Base.Value - 8), out VirtualAddress owner));
         Assert.Equal(stack.Base, owner);
-        Assert.False(KernelStacks<Amd64, NoTranslationCache>.IsGuardPage(space, stack.Base, out _));
+        Assert.False(KernelStacks<TMode, NoTranslationCache>.IsGuardPage(space, stack.Base, out _));
         for (ulong p = 0; p < stack.Pages; p++)
         {
-            Assert.True(m.Table.Translate(ref m.Memory, stack.Base + p * Page, out Translation t));
-            Assert.Equal(PageProtection.Writable, t.Protection & (PageProtection.Writable | PageProtection.Executable));
-            PfnEntry* entry = m.Db.Entry(t.Address.Value / Page);
+            Assert.True(m.Table.Translate(ref m.Memory, stack.Base + p * page, out Translation t));
+            Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & WriteExecute, t.Protection & WriteExecute);
+            PfnEntry* entry = m.Db.Entry(t.Address.Value >> TMode.PageShift);
             Assert.Equal(PageState.Active, entry->State);
             Assert.Equal(PageUse.KernelStack, entry->Use);
-            Assert.Equal(SelfMap<Amd64>.LeafEntry(stack.Base + p * Page).Value, entry->PteAddress);
+            // The self-map address of the stack page's entry; none without a self-map.
+            Assert.Equal(TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.LeafEntry(stack.Base + p * page).Value : 0, entry->PteAddress);
         }
     }
 

@@ -42,15 +42,13 @@ public class PageTableWalkerTests
     [MemberData(nameof(GeneratedTypes.PagingModeData), MemberType = typeof(GeneratedTypes))]
     public void RangesAcrossTableBoundariesMapLikeSinglePages(string mode) => Run(nameof(Ranges), mode);
 
-    private static void Run(string test, string mode)
-        => typeof(PageTableWalkerTests).GetMethod(test, BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(GeneratedTypes.Named(mode)).Invoke(null, null);
+    private static void Run(string test, string mode) => GeneratedTypes.RunForMode(typeof(PageTableWalkerTests), test, mode);
 
     private static (PageTable<TMode> Table, EmulatedMemory Memory, TrackingAllocator Allocator) NewTable<TMode>(ulong tablesAt = 0x100000, bool selfMap = false)
         where TMode : struct, IPagingMode
     {
         var memory = new EmulatedMemory(new SparseMemory());
-        var allocator = new TrackingAllocator(tablesAt);
+        var allocator = TrackingAllocator.For<TMode>(tablesAt);
         Assert.Equal(MapStatus.Done, PageTable<TMode>.Create(ref memory, ref allocator, selfMap, out PageTable<TMode> table));
         return (table, memory, allocator);
     }
@@ -119,14 +117,15 @@ public class PageTableWalkerTests
         Assert.Equal(MapStatus.Done, table.Map(ref memory, ref allocator, address, frame, leaf, PageProtection.Read, out _));
         long writes = memory.Writes;
         Assert.Equal(MapStatus.AlreadyMapped, table.Map(ref memory, ref allocator, address, frame, leaf, PageProtection.Read, out _));
-        Assert.Equal(MapStatus.Misaligned, table.Map(ref memory, ref allocator, address + 0x800, frame, leaf, PageProtection.Read, out _));
-        Assert.Equal(MapStatus.Misaligned, table.Map(ref memory, ref allocator, address + 0x1000, frame + 0x10, leaf, PageProtection.Read, out _));
+        ulong page = 1UL << TMode.PageShift;
+        Assert.Equal(MapStatus.Misaligned, table.Map(ref memory, ref allocator, address + page / 2, frame, leaf, PageProtection.Read, out _));
+        Assert.Equal(MapStatus.Misaligned, table.Map(ref memory, ref allocator, address + page, frame + 0x10, leaf, PageProtection.Read, out _));
         int tableOnly = Enumerable.Range(0, TMode.LevelCount).Where(l => !TMode.LevelMapsPages(l)).DefaultIfEmpty(-1).First();
         if (tableOnly >= 0)
             Assert.Equal(MapStatus.LevelCannotMapPages, table.Map(ref memory, ref allocator, address, frame, tableOnly, PageProtection.Read, out _));
         Assert.Equal(MapStatus.LevelCannotMapPages, table.Map(ref memory, ref allocator, address, frame, TMode.LevelCount, PageProtection.Read, out _));
         if (TMode.PhysicalBits < 64)
-            Assert.Equal(MapStatus.FrameOutOfRange, table.Map(ref memory, ref allocator, address + 0x1000, new PhysicalAddress(1UL << TMode.PhysicalBits), leaf, PageProtection.Read, out _));
+            Assert.Equal(MapStatus.FrameOutOfRange, table.Map(ref memory, ref allocator, address + page, new PhysicalAddress(1UL << TMode.PhysicalBits), leaf, PageProtection.Read, out _));
         if (TMode.VirtualBits < 64)
             Assert.Equal(MapStatus.NotCanonical, table.Map(ref memory, ref allocator, new VirtualAddress(Canonical<TMode>(0) ^ (1UL << TMode.VirtualBits)), frame, leaf, PageProtection.Read, out _));
         Assert.Equal(writes, memory.Writes); // refused requests wrote nothing
@@ -182,7 +181,7 @@ public class PageTableWalkerTests
     {
         var (table, memory, allocator) = NewTable<TMode>();
         allocator.Remaining = 1; // one table short of what a leaf mapping in an empty tree needs (unless there are two levels)
-        var address = new VirtualAddress(Canonical<TMode>(0x7_0000_0000UL) & ~0xFFFUL & (TMode.VirtualBits < 35 ? 0x3000_0000UL : ulong.MaxValue));
+        var address = new VirtualAddress(Canonical<TMode>(0x7_0000_0000UL) & ~((1UL << TMode.PageShift) - 1) & (TMode.VirtualBits < 35 ? 0x3000_0000UL : ulong.MaxValue));
         MapStatus status = table.Map(ref memory, ref allocator, address, new PhysicalAddress(0x5000), TMode.LevelCount - 1, PageProtection.Read, out _);
         Assert.Equal(TMode.LevelCount <= 2 ? MapStatus.Done : MapStatus.OutOfMemory, status);
         Assert.Equal(status == MapStatus.Done, table.Translate(ref memory, address, out _));

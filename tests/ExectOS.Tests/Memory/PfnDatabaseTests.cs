@@ -1,73 +1,83 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.InteropServices;
 using ExectOS.Boot;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
+using ExectOS.Tests.Descriptors;
 using ExectOS.Tests.Xtos;
 using Xunit;
 
 namespace ExectOS.Tests.Memory;
 
 /// <summary>
-/// The PFN database and its build, hosted: real OVMF maps go through the loader's plan and table
-/// commit on an emulated machine, then through the kernel's build, exactly as at boot; randomized
+/// The PFN database and its build, hosted, for every paging mode: real OVMF maps go through the loader's plan and
+/// table commit on an emulated machine, then through the kernel's build, exactly as at boot; randomized
 /// allocation sequences are checked against a model after every operation.
 /// </summary>
 public unsafe class PfnDatabaseTests
 {
-    private const ulong Page = 4096;
-    private const byte Poison = 0xA5;
+    public static IEnumerable<object[]> Modes() => GeneratedTypes.PagingModeData();
 
-    /// <summary>A built database over host memory, with the emulated machine it describes.</summary>
-    internal sealed class Machine : IDisposable
-    {
-        public EmulatedMemory Memory;
-        public PageTable<Amd64> Table;
-        public LoaderMemoryDescriptor[] Map = [];
-        public LayoutRegion Region;
-        public PfnBuildReport Report;
-        public PfnEntry* View;
-        public ulong ViewBytes;
-        public PfnDatabase* Database;
-        public MappingPlanTests.Scenario Scenario = null!;
-        public Mapping[] Plan = [];
-        public ulong LoaderTables;
+    public static IEnumerable<object[]> LayoutModes() => GeneratedTypes.LayoutModeData();
 
-        public ref PfnDatabase Db => ref *Database;
+    public static IEnumerable<object[]> ModesAndMaps() => GeneratedTypes.Cross(Modes(), OvmfMemoryMapTests.Maps());
 
-        public void Dispose()
-        {
-            NativeMemory.Free(View);
-            NativeMemory.Free(Database);
-        }
-    }
+    public static IEnumerable<object[]> ModesAndSeeds() => GeneratedTypes.Cross(Modes(), [[1], [2], [3]]);
 
-    [Fact]
-    public void AnEntryIs32BytesAsTheLayoutAssumes()
-    {
-        Assert.Equal(32, sizeof(PfnEntry));
-        // The layout sizes the region as pages * 32 + slack; the build refuses a region that is too small.
-        var regions = new LayoutRegion[Amd64Kernel.RegionCount];
-        foreach (ulong pages in new ulong[] { 2048, 32768, 0x80000, 0x1000000, 0x1000000000 })
-        {
-            Assert.True(Amd64Kernel.Compute(pages, regions));
-            Assert.True(regions[Amd64Kernel.PfnDatabase].Size >= pages * (ulong)sizeof(PfnEntry));
-        }
-    }
-
-    public static IEnumerable<object[]> OvmfMaps() => OvmfMemoryMapTests.Maps();
+    [Theory]
+    [MemberData(nameof(LayoutModes))]
+    public void AnEntryIs32BytesAsTheLayoutAssumes(string mode) => Run(nameof(EntrySize), mode);
 
     /// <summary>
     /// The loader's side as at boot (plan, tables from loader memory, carve), then the kernel's build: every
     /// frame accounted, each mapped one with the self-map address of its entry, only backing pages touched.
     /// </summary>
     [Theory]
-    [MemberData(nameof(OvmfMaps))]
-    public void TheBuildFromARealMapAccountsForEveryFrame(string file)
+    [MemberData(nameof(ModesAndMaps))]
+    public void TheBuildFromARealMapAccountsForEveryFrame(string mode, string file) => Run(nameof(RealMap), mode, file);
+
+    /// <summary>
+    /// Thousands of random operations on a built database; after every one the whole database is
+    /// validated (lists both ways, counts, states) and compared with a model of who owns which frame.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ModesAndSeeds))]
+    public void RandomSequencesKeepTheListsAndCountsExact(string mode, int seed) => Run(nameof(RandomSequences), mode, seed);
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void MisuseIsReportedAndChangesNothing(string mode) => Run(nameof(Misuse), mode);
+
+    [Theory]
+    [MemberData(nameof(Modes))]
+    public void BackingRunsCoverEveryDescribedEntryAndNoEmptyPage(string mode) => Run(nameof(Backing), mode);
+
+    /// <summary>The self-map formula for every level: the entry it names is the one the walker reaches (modes with a self-map slot only, see <see cref="GeneratedTypes.SelfMapLayoutModeData"/>).</summary>
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.SelfMapLayoutModeData), MemberType = typeof(GeneratedTypes))]
+    public void TheEntryAddressOfEveryLevelLeadsToTheWalkersSlot(string mode) => Run(nameof(EntryAddresses), mode);
+
+    private static void Run(string test, string mode, params object[] arguments) => GeneratedTypes.RunForMode(typeof(PfnDatabaseTests), test, mode, arguments);
+
+    private static void EntrySize<TMode, TLayout>() where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        using Machine m = Boot(file);
+        Assert.Equal(32, sizeof(PfnEntry));
+        // The layout sizes the region as pages * 32 + slack; the build refuses a region that is too small.
+        var regions = new LayoutRegion[TLayout.RegionCount];
+        int database = LayoutRegions.Find<TLayout>("PfnDatabase");
+        var counts = new ulong[] { 2048, 32768, 0x80000, 0x1000000, 0x1000000000, TLayout.MinimumPages, TLayout.MaximumPages };
+        foreach (ulong pages in counts.Where(p => p >= TLayout.MinimumPages && p <= TLayout.MaximumPages))
+        {
+            Assert.True(TLayout.Compute(pages, regions));
+            Assert.True(regions[database].Size >= pages * (ulong)sizeof(PfnEntry));
+        }
+    }
+
+    private static void RealMap<TMode, TLayout>(string file) where TMode : struct, IPagingMode where TLayout : struct, ILayout
+    {
+        ulong page = 1UL << TMode.PageShift;
+        int leaf = TMode.LevelCount - 1;
+        using Machine<TMode, TLayout> m = Machines.Boot<TMode, TLayout>(file);
         Assert.True(m.Report.IsOk, $"{m.Report.Error} {m.Report.Detail:X} {m.Report.Extra:X}: {m.Report.Problem.Error} page {m.Report.Problem.Page:X}");
         ref PfnDatabase db = ref m.Db;
 
@@ -89,56 +99,51 @@ public unsafe class PfnDatabaseTests
         Assert.Equal(m.LoaderTables + m.Report.TablePages, (ulong)tables.Count);
         foreach (var (frame, level, first) in tables)
         {
-            PfnEntry* entry = db.Entry(frame >> 12);
+            PfnEntry* entry = db.Entry(frame >> TMode.PageShift);
             Assert.Equal(PageUse.PageTable, entry->Use);
-            AssertEntryMaps(m, entry->PteAddress, frame, level == 0);
+            AssertEntryMaps(m, entry->PteAddress, frame, level, table: true);
         }
 
         // Mapped frames carry the address of their entry; the kernel image's frames are its own.
         Mapping image = m.Plan.First(p => p.Kind == MappingKind.KernelImage);
         for (ulong i = 0; i < image.PageCount; i++)
         {
-            PfnEntry* entry = db.Entry((image.PhysicalBase >> 12) + i);
+            PfnEntry* entry = db.Entry((image.PhysicalBase >> TMode.PageShift) + i);
             Assert.Equal(PageState.Active, entry->State);
             Assert.Equal(PageUse.KernelImage, entry->Use);
-            Assert.Equal(SelfMap<Amd64>.LeafEntry(new VirtualAddress(image.VirtualBase + i * Page)).Value, entry->PteAddress);
-            AssertEntryMaps(m, entry->PteAddress, image.PhysicalBase + i * Page, selfMapSlot: false);
+            // Without a self-map no entry has a virtual address, and the build records none.
+            Assert.Equal(TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.LeafEntry(new VirtualAddress(image.VirtualBase + i * page)).Value : 0, entry->PteAddress);
+            AssertEntryMaps(m, entry->PteAddress, image.PhysicalBase + i * page, leaf, table: false);
         }
         Mapping stack = m.Plan.First(p => p.Kind == MappingKind.KernelStack);
-        Assert.Equal(PageUse.BootStack, db.Entry(stack.PhysicalBase >> 12)->Use);
+        Assert.Equal(PageUse.BootStack, db.Entry(stack.PhysicalBase >> TMode.PageShift)->Use);
 
         // The region maps exactly the backing runs, and the entries outside them were never written.
         var backing = new PageRun[PfnDatabase.MaxRuns];
-        int runs = PfnDatabase.BackingRuns(m.Map, m.Report.Pages, 12, backing);
+        int runs = PfnDatabase.BackingRuns(m.Map, m.Report.Pages, TMode.PageShift, backing);
         var expected = backing[..runs].SelectMany(r => Enumerable.Range(0, (int)r.Count).Select(i => r.Start + (ulong)i)).ToHashSet();
-        var mapped = new RegionCollector { Start = m.Region.Start.Value, End = m.Region.End.Value, Pages = new List<(ulong, ulong)>() };
+        var mapped = new RegionCollector<TMode> { Start = m.Region.Start.Value, End = m.Region.End.Value, Pages = new List<(ulong, ulong)>() };
         m.Table.VisitPages(ref m.Memory, ref mapped);
         Assert.Equal(expected.OrderBy(p => p), mapped.Pages.Select(p => p.Item1).OrderBy(p => p));
         foreach (var (virtualPage, frame) in mapped.Pages)
-            Assert.Equal(PageUse.PfnDatabase, db.Entry(frame >> 12)->Use);
+            Assert.Equal(PageUse.PfnDatabase, db.Entry(frame >> TMode.PageShift)->Use);
         var bytes = new ReadOnlySpan<byte>(m.View, (int)m.ViewBytes);
-        for (ulong p = 0; p < m.ViewBytes / Page; p++)
+        for (ulong p = 0; p < m.ViewBytes / page; p++)
         {
             if (!expected.Contains(p))
-                Assert.True(bytes.Slice((int)(p * Page), (int)Page).IndexOfAnyExcept(Poison) < 0, $"database page {p} is not backed but was written");
+                Assert.True(bytes.Slice((int)(p * page), (int)page).IndexOfAnyExcept(Machine<TMode, TLayout>.Poison) < 0, $"database page {p} is not backed but was written");
         }
         // Backing is sparse where the map has holes: the 4 GiB machines have a hole below 4 GiB.
-        if (m.Report.Pages > 0x100000)
-            Assert.True(m.Report.BackingPages < (m.Report.Pages * 32 + Page - 1) / Page);
+        if (m.Report.Pages > (1UL << 32) >> TMode.PageShift)
+            Assert.True(m.Report.BackingPages < (m.Report.Pages * 32 + page - 1) / page);
     }
 
-    /// <summary>
-    /// Thousands of random operations on a built database; after every one the whole database is
-    /// validated (lists both ways, counts, states) and compared with a model of who owns which frame.
-    /// </summary>
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void RandomSequencesKeepTheListsAndCountsExact(int seed)
+
+    private static void RandomSequences<TMode, TLayout>(int seed) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
+        ulong page = 1UL << TMode.PageShift;
         var random = new Random(seed * 7919);
-        using Machine m = BootGenerated(random);
+        using Machine<TMode, TLayout> m = Machines.BootGenerated<TMode, TLayout>(random);
         Assert.True(m.Report.IsOk, $"{m.Report.Error}: {m.Report.Problem.Error}");
         ref PfnDatabase db = ref m.Db;
         ulong baseline = db.AvailablePages, activeBaseline = db.ActivePages;
@@ -152,7 +157,7 @@ public unsafe class PfnDatabaseTests
             if (choice < 35)
             {
                 bool zero = random.Next(2) == 0;
-                PfnProblem problem = db.AllocatePage(ref m.Memory, PageUse.Allocated, zero, out ulong page);
+                PfnProblem problem = db.AllocatePage(ref m.Memory, PageUse.Allocated, zero, out ulong frame);
                 if (problem.Error == PfnError.OutOfPages)
                 {
                     Assert.Equal(0UL, db.AvailablePages);
@@ -161,11 +166,11 @@ public unsafe class PfnDatabaseTests
                 else
                 {
                     Assert.True(problem.IsOk, problem.Error.ToString());
-                    Assert.DoesNotContain(owned, o => page >= o.First && page < o.First + o.Count);
+                    Assert.DoesNotContain(owned, o => frame >= o.First && frame < o.First + o.Count);
                     if (zero)
-                        Assert.True(m.Memory.Memory.At(new PhysicalAddress(page * Page), (int)Page).IndexOfAnyExcept((byte)0) < 0, $"page {page:X} not zeroed");
-                    Touch(m, page, 1);
-                    owned.Add((page, 1, PageUse.Allocated));
+                        Assert.False(m.Memory.Memory.AnyExcept(new PhysicalAddress(frame * page), page, 0), $"page {frame:X} not zeroed");
+                    Touch(m, frame, 1);
+                    owned.Add((frame, 1, PageUse.Allocated));
                     Count(zero ? "allocate zeroed" : "allocate");
                 }
             }
@@ -188,7 +193,7 @@ public unsafe class PfnDatabaseTests
                     Assert.True(first + count <= limit);
                     Assert.DoesNotContain(owned, o => first < o.First + o.Count && o.First < first + count);
                     if (zero)
-                        Assert.True(m.Memory.Memory.At(new PhysicalAddress(first * Page), (int)Page).IndexOfAnyExcept((byte)0) < 0);
+                        Assert.False(m.Memory.Memory.AnyExcept(new PhysicalAddress(first * page), page, 0));
                     Touch(m, first, count);
                     owned.Add((first, count, PageUse.Pool));
                     Count("allocate contiguous");
@@ -207,10 +212,10 @@ public unsafe class PfnDatabaseTests
             }
             else if (choice < 94 && owned.Count > 0)
             {
-                ulong page = owned[random.Next(owned.Count)].First;
-                Assert.True(db.Reference(page).IsOk);
-                Assert.Equal(PfnError.ReferenceCount, db.FreePage(page, db.Entry(page)->Use).Error);
-                Assert.True(db.Dereference(page).IsOk);
+                ulong frame = owned[random.Next(owned.Count)].First;
+                Assert.True(db.Reference(frame).IsOk);
+                Assert.Equal(PfnError.ReferenceCount, db.FreePage(frame, db.Entry(frame)->Use).Error);
+                Assert.True(db.Dereference(frame).IsOk);
                 Count("reference");
             }
             else
@@ -242,10 +247,9 @@ public unsafe class PfnDatabaseTests
         Assert.True(operations.Count >= 6, string.Join(", ", operations.Select(o => $"{o.Key} {o.Value}")));
     }
 
-    [Fact]
-    public void MisuseIsReportedAndChangesNothing()
+    private static void Misuse<TMode, TLayout>() where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        using Machine m = Boot("ovmf-q35-128M.txt");
+        using Machine<TMode, TLayout> m = Machines.Boot<TMode, TLayout>("ovmf-q35-128M.txt");
         Assert.True(m.Report.IsOk);
         ref PfnDatabase db = ref m.Db;
         ulong available = db.AvailablePages;
@@ -256,7 +260,7 @@ public unsafe class PfnDatabaseTests
         Assert.Equal(PfnError.DoubleFree, db.FreePage(page, PageUse.Allocated).Error);
 
         Mapping image = m.Plan.First(p => p.Kind == MappingKind.KernelImage);
-        Assert.Equal(PfnError.WrongUse, db.FreePage(image.PhysicalBase >> 12, PageUse.Allocated).Error);
+        Assert.Equal(PfnError.WrongUse, db.FreePage(image.PhysicalBase >> TMode.PageShift, PageUse.Allocated).Error);
         ulong top = db.PageCount;
         ulong reserved = m.Map.First(d => d.Type == LoaderMemoryType.LoaderFirmwarePermanent && d.BasePage < top).BasePage;
         Assert.Equal(PfnError.FreeOfPageNotActive, db.FreePage(reserved, PageUse.Allocated).Error);
@@ -292,27 +296,26 @@ public unsafe class PfnDatabaseTests
         db.ActivePages++;
         Assert.Equal(PfnError.CountMismatch, db.Validate().Error);
         db.ActivePages--;
-        // A mapped page on the free list, as a stale mapping would leave it.
-        Assert.Equal(PfnError.MappedFreePage, db.AccountMapping(db.FreeList.First, 0xFFFFF68000001000, false).Error);
+        // A mapped page on the free list, as a stale mapping would leave it (the entry's address is only reported).
+        Assert.Equal(PfnError.MappedFreePage, db.AccountMapping(db.FreeList.First, m.Region.Start.Value, false).Error);
     }
 
-    [Fact]
-    public void BackingRunsCoverEveryDescribedEntryAndNoEmptyPage()
+    private static void Backing<TMode>() where TMode : struct, IPagingMode
     {
         var random = new Random(77);
         for (int round = 0; round < 300; round++)
         {
-            LoaderMemoryDescriptor[] map = GenerateMap(random, out _);
+            LoaderMemoryDescriptor[] map = Machines.GenerateMap(random, out _);
             ulong pages = MemoryMap.RamPages(map);
             var runs = new PageRun[PfnDatabase.MaxRuns];
-            int count = PfnDatabase.BackingRuns(map, pages, 12, runs);
+            int count = PfnDatabase.BackingRuns(map, pages, TMode.PageShift, runs);
             Assert.True(count > 0);
             var backed = runs[..count].SelectMany(r => Enumerable.Range(0, (int)r.Count).Select(i => r.Start + (ulong)i)).ToHashSet();
             var needed = new HashSet<ulong>();
             foreach (LoaderMemoryDescriptor d in map)
             {
                 for (ulong p = d.BasePage; p < Math.Min(d.EndPage, pages); p++)
-                    needed.Add(p * 32 / Page);
+                    needed.Add(p * (ulong)sizeof(PfnEntry) >> TMode.PageShift);
             }
             Assert.Equal(needed.OrderBy(p => p), backed.OrderBy(p => p));
             for (int i = 1; i < count; i++)
@@ -320,148 +323,38 @@ public unsafe class PfnDatabaseTests
         }
     }
 
-    /// <summary>The self-map formula for every level: the entry it names is the one the walker reaches.</summary>
-    [Fact]
-    public void TheEntryAddressOfEveryLevelLeadsToTheWalkersSlot()
+    private static void EntryAddresses<TMode, TLayout>() where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        using Machine m = Boot("ovmf-q35-2G.txt");
+        using Machine<TMode, TLayout> m = Machines.Boot<TMode, TLayout>("ovmf-q35-2G.txt");
         foreach (Mapping mapping in m.Plan.Where(p => p.HasOwnEntries))
         {
             var address = new VirtualAddress(mapping.VirtualBase);
             PhysicalAddress table = m.Table.Root;
-            for (int level = 0; level < Amd64.LevelCount; level++)
+            for (int level = 0; level < TMode.LevelCount; level++)
             {
-                PhysicalAddress slot = table + (ulong)Amd64.Index(level, address) * 8;
-                Assert.True(m.Table.Translate(ref m.Memory, SelfMap<Amd64>.EntryAddress(address, level), out Translation t));
-                Assert.Equal(slot, t.Address);
-                table = Amd64.TableAddress(level, m.Memory.Read64(slot));
+                PhysicalAddress slot = Entries.Slot<TMode>(table, TMode.Index(level, address));
+                // Every level the self-map reaches (all of them, or all but PAE's root) shows the walker's slot.
+                Assert.Equal(level >= SelfMap<TMode>.SlotLevel, SelfMap<TMode>.Reaches(level));
+                if (SelfMap<TMode>.Reaches(level))
+                {
+                    Assert.True(m.Table.Translate(ref m.Memory, SelfMap<TMode>.EntryAddress(address, level), out Translation t));
+                    Assert.Equal(slot, t.Address);
+                }
+                table = TMode.TableAddress(level, Entries.Read<TMode>(m.Memory, slot));
             }
-            Assert.True(m.Table.Translate(ref m.Memory, SelfMap<Amd64>.EntryAddress(address, -1), out Translation self));
-            Assert.Equal(m.Table.Root + (ulong)Amd64.SelfMapIndex * 8, self.Address);
-        }
-    }
-
-    /// <summary>Boots a captured map: the loader's plan and tables (from loader memory, carved), then the kernel's build.</summary>
-    internal static Machine Boot(string file)
-    {
-        MappingPlanTests.Scenario s = MappingPlanTests.FromOvmf(file);
-        return Boot(s);
-    }
-
-    private static Machine Boot(MappingPlanTests.Scenario s)
-    {
-        var w = MappingPlanTests.Windows64<Amd64Kernel>(Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace);
-        var list = new Mapping[64];
-        MappingProblem planned = MappingPlanTests.Plan<Amd64>(s, w, list, out int count);
-        Assert.True(planned.IsOk, $"{planned.Error} {planned.First} at 0x{planned.Detail:X}");
-        Mapping[] plan = list[..count];
-
-        var m = new Machine { Memory = new EmulatedMemory(new SparseMemory()), Scenario = s, Plan = plan };
-        m.Table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-        var tables = new TrackingAllocator(s.Root + Page);
-        Assert.Equal(MapStatus.Done, PageTable<Amd64>.InstallSelfMap(ref m.Memory, ref tables, m.Table.Root));
-        Assert.Equal(MapStatus.Done, PlanTables.Commit(ref m.Memory, ref tables, m.Table, plan, out _));
-        m.LoaderTables = (ulong)tables.Live.Count + 1;
-
-        // The loader's carving: its allocations get their types, so the kernel finds none of them free.
-        var map = s.Map.ToArray();
-        Array.Resize(ref map, map.Length + 16);
-        int mapCount = s.Map.Count;
-        void Carve(ulong address, ulong pages, LoaderMemoryType type)
-            => Assert.True(MemoryMap.Carve(map, ref mapCount, address / Page, pages, type).IsOk);
-        Carve(s.KernelPhysical, s.ImageSize / Page, LoaderMemoryType.LoaderSystemCode);
-        Carve(s.Stack, s.StackPages, LoaderMemoryType.LoaderStartupKernelStack);
-        Carve(s.BootData, s.BootDataPages, LoaderMemoryType.LoaderSystemBlock);
-        Carve(s.Hyperspace, 1, LoaderMemoryType.LoaderMemoryData);
-        Carve(s.HandOff, 1, LoaderMemoryType.LoaderMemoryData);
-        Carve(s.Root, m.LoaderTables, LoaderMemoryType.LoaderMemoryData);
-        m.Map = map[..mapCount];
-
-        var regions = new LayoutRegion[Amd64Kernel.RegionCount];
-        Assert.True(Amd64Kernel.Compute(MemoryMap.RamPages(m.Map), regions));
-        m.Region = regions[Amd64Kernel.PfnDatabase];
-        m.ViewBytes = (MemoryMap.RamPages(m.Map) * 32 + Page - 1) / Page * Page;
-        m.View = (PfnEntry*)NativeMemory.Alloc((nuint)m.ViewBytes);
-        new Span<byte>(m.View, (int)m.ViewBytes).Fill(Poison);
-        m.Database = (PfnDatabase*)NativeMemory.AllocZeroed((nuint)sizeof(PfnDatabase));
-        m.Report = PfnBuild<Amd64>.Build(ref m.Memory, m.Table, m.Map, m.Region, m.View, m.Database);
-        return m;
-    }
-
-    /// <summary>A small generated machine (so that validating after every step stays cheap), loader allocations in its loader memory.</summary>
-    private static Machine BootGenerated(Random random)
-    {
-        LoaderMemoryDescriptor[] map = GenerateMap(random, out ulong loaderPage);
-        var s = new MappingPlanTests.Scenario { Map = map.ToList() };
-        ulong next = loaderPage * Page;
-        ulong Take(ulong pages) { ulong at = next; next += pages * Page; return at; }
-        s.Ranges.AddRange([new ImageRange(0, 0x400, PageProtection.Read), new ImageRange(0x1000, 0x8000, PageProtection.Executable), new ImageRange(0x9000, 0x2000, PageProtection.Writable)]);
-        s.ImageSize = 0xB000;
-        s.KernelVirtual = 0xFFFFF80000800000;
-        s.KernelPhysical = Take(s.ImageSize / Page);
-        s.StackPages = 4;
-        s.Stack = Take(4);
-        s.BootDataPages = 2;
-        s.BootData = Take(2);
-        s.Hyperspace = Take(1);
-        s.HandOff = Take(1);
-        s.Root = Take(1);
-        return Boot(s);
-    }
-
-    /// <summary>
-    /// RAM from 8 to 48 MiB in pieces with holes, some bad and reserved runs, and one loader-memory run of
-    /// 96 pages (returned in <paramref name="loaderPage"/>) for the loader's allocations and tables.
-    /// </summary>
-    private static LoaderMemoryDescriptor[] GenerateMap(Random random, out ulong loaderPage)
-    {
-        var map = new List<LoaderMemoryDescriptor>();
-        ulong page = (ulong)random.Next(0, 16);
-        ulong end = (ulong)random.Next(2048, 12288);
-        loaderPage = 0;
-        bool loaderPlaced = false;
-        while (page < end)
-        {
-            ulong pages = (ulong)random.Next(1, 700);
-            int kind = random.Next(20);
-            LoaderMemoryType type = kind switch
+            if (SelfMap<TMode>.SlotLevel == 0)
             {
-                < 12 => LoaderMemoryType.LoaderFree,
-                12 => LoaderMemoryType.LoaderBad,
-                13 or 14 => LoaderMemoryType.LoaderFirmwarePermanent,
-                15 => LoaderMemoryType.LoaderSpecialMemory,
-                _ => LoaderMemoryType.LoaderFirmwareTemporary,
-            };
-            if (!loaderPlaced && page > 600)
-            {
-                type = LoaderMemoryType.LoaderFirmwareTemporary;
-                pages = 96;
-                loaderPage = page;
-                loaderPlaced = true;
+                Assert.True(m.Table.Translate(ref m.Memory, SelfMap<TMode>.EntryAddress(address, -1), out Translation self));
+                Assert.Equal(Entries.Slot<TMode>(m.Table.Root, TMode.SelfMapIndex), self.Address);
             }
-            if (map.Count > 0 && map[^1].Type == type && map[^1].EndPage == page)
-                type = LoaderMemoryType.LoaderFree == type ? LoaderMemoryType.LoaderFirmwareTemporary : LoaderMemoryType.LoaderFree;
-            map.Add(new LoaderMemoryDescriptor(type, page, pages));
-            page += pages;
-            if (random.Next(6) == 0)
-                page += (ulong)random.Next(1, 300);
         }
-        if (!loaderPlaced)
-        {
-            loaderPage = page;
-            map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, page, 96));
-        }
-        // A free run big enough for the database and its tables, and MMIO far above RAM (not described).
-        ulong top = map[^1].EndPage;
-        map.Add(new LoaderMemoryDescriptor(map[^1].Type == LoaderMemoryType.LoaderFree ? LoaderMemoryType.LoaderFirmwareTemporary : LoaderMemoryType.LoaderFree, top, 1024));
-        map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwarePermanent, 0xFEC00, 1));
-        return map.ToArray();
     }
 
-    private static void Touch(Machine m, ulong first, ulong count)
+    private static void Touch<TMode, TLayout>(Machine<TMode, TLayout> m, ulong first, ulong count) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
+        ulong page = 1UL << TMode.PageShift;
         for (ulong p = first; p < first + count; p++)
-            m.Memory.Memory.At(new PhysicalAddress(p * Page), (int)Page).Fill((byte)(p | 1));
+            m.Memory.Memory.Fill(new PhysicalAddress(p * page), page, (byte)(p | 1));
     }
 
     private static bool HasFreeRun(ref PfnDatabase db, ulong count, ulong alignment, ulong limit)
@@ -481,15 +374,26 @@ public unsafe class PfnDatabaseTests
         return false;
     }
 
-    /// <summary>That the entry at <paramref name="pteAddress"/> (a self-map address) is the one mapping <paramref name="frame"/>.</summary>
-    private static void AssertEntryMaps(Machine m, ulong pteAddress, ulong frame, bool selfMapSlot)
+    /// <summary>
+    /// That the entry at <paramref name="pteAddress"/> (a self-map address) is the one mapping <paramref name="frame"/>:
+    /// for a table of <paramref name="level"/>, the table entry one level up (the root's: the self-map slot); for a
+    /// page, the leaf. Where the self-map does not reach that entry (no self-map; PAE's root entries) no address is recorded.
+    /// </summary>
+    private static void AssertEntryMaps<TMode, TLayout>(Machine<TMode, TLayout> m, ulong pteAddress, ulong frame, int level, bool table)
+        where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
+        if (!SelfMap<TMode>.Reaches(table ? level - 1 : level))
+        {
+            Assert.Equal(0UL, pteAddress);
+            return;
+        }
         Assert.True(m.Table.Translate(ref m.Memory, new VirtualAddress(pteAddress), out Translation slot), $"entry address {pteAddress:X} is not mapped");
-        ulong entry = m.Memory.Read64(slot.Address);
-        Assert.True((entry & 1) != 0);
-        Assert.Equal(frame, entry & 0x000FFFFFFFFFF000UL);
-        if (selfMapSlot)
-            Assert.Equal(m.Table.Root + (ulong)Amd64.SelfMapIndex * 8, slot.Address);
+        ulong entry = Entries.Read<TMode>(m.Memory, slot.Address);
+        int entryLevel = table ? Math.Max(level - 1, 0) : level;
+        Assert.Equal(table ? EntryKind.Table : EntryKind.Page, TMode.Classify(entryLevel, entry));
+        Assert.Equal(frame, (table ? TMode.TableAddress(entryLevel, entry) : TMode.PageAddress(entryLevel, entry)).Value);
+        if (table && level == 0)
+            Assert.Equal(Entries.Slot<TMode>(m.Table.Root, TMode.SelfMapIndex), slot.Address);
     }
 
     private struct TableCollector : ITableVisitor
@@ -503,17 +407,18 @@ public unsafe class PfnDatabaseTests
         }
     }
 
-    private struct RegionCollector : IPageVisitor
+    private struct RegionCollector<TMode> : IPageVisitor where TMode : struct, IPagingMode
     {
         public ulong Start, End;
         public List<(ulong, ulong)> Pages;
 
         public bool Visit(VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection)
         {
+            const PageProtection WriteExecute = PageProtection.Writable | PageProtection.Executable;
             if (address.Value >= Start && address.Value < End)
             {
-                Assert.Equal(PageProtection.Writable, protection & (PageProtection.Writable | PageProtection.Executable));
-                Pages.Add(((address.Value - Start) / Page, frame.Value));
+                Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & WriteExecute, protection & WriteExecute);
+                Pages.Add(((address.Value - Start) >> TMode.PageShift, frame.Value));
             }
             return true;
         }

@@ -4,6 +4,7 @@ using System.Linq;
 using ExectOS.Diagnostics;
 using ExectOS.Hosted;
 using ExectOS.Memory;
+using ExectOS.Tests.Descriptors;
 using Xunit;
 
 // Pointers to the emulated memory struct (it holds a class reference), as the kernel's PoolPages takes them.
@@ -381,30 +382,37 @@ public unsafe class PoolTests
         AssertOk(pool.P.Validate());
     }
 
+    /// <summary>Every mode, both pools, on RAM below 4 GiB only and on RAM above it (free frames are handed out highest first).</summary>
+    public static IEnumerable<object[]> ModesPoolsAndMaps()
+        => GeneratedTypes.Cross(GeneratedTypes.PagingModeData(), [[PoolType.NonPaged, "ovmf-q35-512M.txt"], [PoolType.Paged, "ovmf-q35-512M.txt"],
+            [PoolType.NonPaged, "ovmf-q35-8G.txt"], [PoolType.Paged, "ovmf-q35-8G.txt"]]);
+
     /// <summary>
     /// The kernel's page source on a machine booted from a real map: every pool page a PFN frame of use Pool
     /// mapped at its virtual address (pageable only in the paged pool, its PTE address recorded), page
     /// tables taken as needed, and every frame and table given back when the pool empties.
     /// </summary>
     [Theory]
-    [InlineData(PoolType.NonPaged)]
-    [InlineData(PoolType.Paged)]
-    public void PoolPagesAreFramesFromThePfnDatabaseMappedAtThePoolsAddresses(PoolType type)
+    [MemberData(nameof(ModesPoolsAndMaps))]
+    public void PoolPagesAreFramesFromThePfnDatabaseMappedAtThePoolsAddresses(string mode, PoolType type, string file)
+        => GeneratedTypes.RunForMode(typeof(PoolTests), nameof(PfnPoolPages), mode, type, file);
+
+    private static void PfnPoolPages<TMode, TLayout>(PoolType type, string file) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        using var m = PfnDatabaseTests.Boot("ovmf-q35-512M.txt");
+        ulong page = 1UL << TMode.PageShift;
+        using var m = Machines.Boot<TMode, TLayout>(file);
         Assert.True(m.Report.IsOk);
-        var regions = new LayoutRegion[Paging.X86.Amd64Kernel.RegionCount];
-        Assert.True(Paging.X86.Amd64Kernel.Compute(m.Report.Pages, regions));
-        LayoutRegion initial = regions[type == PoolType.Paged ? Paging.X86.Amd64Kernel.PagedPool : Paging.X86.Amd64Kernel.NonPagedPool];
-        LayoutRegion expansion = type == PoolType.Paged ? default : regions[Paging.X86.Amd64Kernel.NonPagedExpansion];
-        // The data side on the host, laid out as the regions are (the expansion follows the initial pool here).
-        Assert.True(expansion.Size == 0 || expansion.Start.Value == initial.Start.Value + initial.Size);
-        using var data = new HostRegion(initial.Size + expansion.Size, accessible: true);
+        LayoutRegion initial = m.RegionNamed(type == PoolType.Paged ? "PagedPool" : "NonPagedPool");
+        LayoutRegion expansion = type == PoolType.Paged ? default : m.RegionNamed("NonPagedExpansion");
+        // The data side on the host, laid out as the regions are: one host region from the initial pool's start to
+        // the expansion's end (the amd64 expansion follows the initial pool; i686's lies higher up), reserved, not committed.
+        Assert.True(expansion.Size == 0 || expansion.Start.Value >= initial.End.Value);
+        using var data = new HostRegion((expansion.Size == 0 ? initial.End : expansion.End).Value - initial.Start.Value, accessible: true);
         var config = new PoolConfig
         {
-            Type = type, PageShift = 12, Cookie = 0x0123456789ABCDEF,
-            InitialStart = initial.Start, InitialPages = initial.Size / Page,
-            ExpansionStart = expansion.Start, ExpansionPages = expansion.Size / Page,
+            Type = type, PageShift = TMode.PageShift, Cookie = 0x0123456789ABCDEF,
+            InitialStart = initial.Start, InitialPages = initial.Size / page,
+            ExpansionStart = expansion.Start, ExpansionPages = expansion.Size / page,
             Displacement = (long)((ulong)data.Base - initial.Start.Value),
             DemandCommit = type == PoolType.Paged,
         };
@@ -415,7 +423,7 @@ public unsafe class PoolTests
             ref PfnDatabase db = ref m.Db;
             ulong free = db.FreeList.Count + db.ZeroedList.Count, tables = db.CountUse(PageUse.PageTable);
             EmulatedMemory memory = m.Memory;
-            var pages = new PoolPages<Paging.X86.Amd64, EmulatedMemory, NoTranslationCache>(m.Table, m.Database, &memory);
+            var pages = new PoolPages<TMode, EmulatedMemory, NoTranslationCache>(m.Table, m.Database, &memory);
 
             var random = new Random((int)type + 1);
             var blocks = new List<(IntPtr P, ulong Bytes)>();
@@ -433,15 +441,15 @@ public unsafe class PoolTests
             {
                 // Big paged blocks are only reserved: each page is committed by the fault its first touch takes.
                 ulong before = pool->Counters.CommittedPages;
-                foreach (var (p, bytes) in blocks.Where(b => b.Bytes > 4080))
+                foreach (var (p, bytes) in blocks.Where(b => b.Bytes > page - 16))
                 {
                     ulong va = (ulong)p - (ulong)config.Displacement;
-                    for (ulong page = va; page < va + bytes; page += Page)
+                    for (ulong at = va; at < va + bytes; at += page)
                     {
-                        Assert.False(m.Table.Translate(ref memory, new VirtualAddress(page), out _), $"0x{page:X} was mapped before its first touch");
-                        Assert.Equal(PoolFault.Committed, pool->ResolveFault(ref pages, new VirtualAddress(page + 123), out PoolProblem fault));
+                        Assert.False(m.Table.Translate(ref memory, new VirtualAddress(at), out _), $"0x{at:X} was mapped before its first touch");
+                        Assert.Equal(PoolFault.Committed, pool->ResolveFault(ref pages, new VirtualAddress(at + 123), out PoolProblem fault));
                         AssertOk(fault);
-                        Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress(page), out _)); // a fault on a committed page is a bug
+                        Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress(at), out _)); // a fault on a committed page is a bug
                     }
                 }
                 Assert.True(pool->Counters.DemandFaults > 0);
@@ -449,22 +457,24 @@ public unsafe class PoolTests
                 Assert.Equal(pool->Counters.CommittedPages, db.CountUse(PageUse.Pool));
                 // Faults anywhere else are not the pool's to resolve: a small-block page, space no allocation holds.
                 Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress((ulong)blocks[1].P - (ulong)config.Displacement), out _));
-                Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress(initial.Start.Value + initial.Size - Page), out _));
+                Assert.Equal(PoolFault.NotPool, pool->ResolveFault(ref pages, new VirtualAddress(initial.Start.Value + initial.Size - page), out _));
                 AssertOk(pool->Validate());
             }
             var mapped = new HashSet<ulong>();
             foreach (var (p, bytes) in blocks)
             {
                 ulong va = (ulong)p - (ulong)config.Displacement;
-                for (ulong page = va & ~(Page - 1); page < va + bytes; page += Page)
+                for (ulong at = va & ~(page - 1); at < va + bytes; at += page)
                 {
-                    Assert.True(m.Table.Translate(ref memory, new VirtualAddress(page), out Translation translation), $"0x{page:X} is not mapped");
-                    Assert.True((translation.Protection & PageProtection.Writable) != 0 && (translation.Protection & PageProtection.Executable) == 0);
-                    PfnEntry* entry = db.Entry(translation.Address.Value / Page);
+                    Assert.True(m.Table.Translate(ref memory, new VirtualAddress(at), out Translation translation), $"0x{at:X} is not mapped");
+                    // Writable, and not executable where the mode can say so.
+                    Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & (PageProtection.Writable | PageProtection.Executable),
+                        translation.Protection & (PageProtection.Writable | PageProtection.Executable));
+                    PfnEntry* entry = db.Entry(translation.Address.Value >> TMode.PageShift);
                     Assert.Equal((PageState.Active, PageUse.Pool), (entry->State, entry->Use));
                     Assert.Equal(type == PoolType.Paged, (entry->Attributes & PfnDatabase.PageableAttribute) != 0);
-                    Assert.Equal(PfnBuild<Paging.X86.Amd64>.EntryOf(new VirtualAddress(page), 3), entry->PteAddress);
-                    mapped.Add(page);
+                    Assert.Equal(TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.LeafEntry(new VirtualAddress(at)).Value : 0, entry->PteAddress);
+                    mapped.Add(at);
                 }
             }
             Assert.True(db.CountUse(PageUse.PageTable) > tables, "the pool's region needed tables of its own");
@@ -477,8 +487,8 @@ public unsafe class PoolTests
             Assert.Equal(free, db.FreeList.Count + db.ZeroedList.Count);
             Assert.Equal(tables, db.CountUse(PageUse.PageTable));
             Assert.True(db.Validate().IsOk);
-            foreach (ulong page in mapped)
-                Assert.False(m.Table.Translate(ref memory, new VirtualAddress(page), out _), $"0x{page:X} is still mapped");
+            foreach (ulong at in mapped)
+                Assert.False(m.Table.Translate(ref memory, new VirtualAddress(at), out _), $"0x{at:X} is still mapped");
         }
         finally
         {

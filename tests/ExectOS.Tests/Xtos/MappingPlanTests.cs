@@ -3,46 +3,71 @@ using System.Collections.Generic;
 using System.Linq;
 using ExectOS.Boot;
 using ExectOS.Memory;
-using ExectOS.Paging.X86;
+using ExectOS.Tests.Descriptors;
 using ExectOS.Tests.Memory;
 using Xunit;
 
 namespace ExectOS.Tests.Xtos;
 
 /// <summary>
-/// The mapping planner on generated adversarial requests for every x86 mode: a plan that is made has
-/// no overlaps, matches the documented placement, accounts every page once after carving and commits
-/// to tables that hold exactly it; a request that cannot be honoured gets an error, never a plan.
+/// The mapping planner for every mode a descriptor gives a kernel layout, on generated adversarial requests
+/// and on real OVMF maps: a plan that is made has no overlaps, matches the documented placement, accounts
+/// every page once after carving and commits to tables that hold exactly it; a request that cannot be
+/// honoured gets an error, never a plan.
 /// </summary>
 public class MappingPlanTests
 {
-    private const ulong Page = 4096;
     private const int Rounds = 10000;
 
-    internal sealed record Windows(LayoutRegion Window, LayoutRegion SelfMap, LayoutRegion Hyperspace);
+    /// <summary>
+    /// Where the tables of a test's commit come from: 3 GiB, below 4 GiB and so within every mode's reach, and above
+    /// all memory the scenarios hold below 4 GiB (the roots among it), so no table lands on a root.
+    /// </summary>
+    private const ulong TablePool = 0xC000_0000;
 
     internal sealed class Scenario
     {
         public List<LoaderMemoryDescriptor> Map = new();
+        /// <summary>What cutting the map to the mode's reach left out (the adversarial requests plan their maps uncut).</summary>
+        public MemoryCut Cut;
+        public PlanWindows Windows;
         public ulong KernelPhysical, KernelVirtual, ImageSize, Stack, StackPages, BootData, BootDataPages, Hyperspace, HandOff, Root;
         public List<ImageRange> Ranges = new();
         public string Mutation = "none";
     }
 
-    [Fact]
-    public void TenThousandAdversarialRequestsGiveExactPlansOrErrors()
+    public static IEnumerable<object[]> LayoutModes() => GeneratedTypes.LayoutModeData();
+
+    public static IEnumerable<object[]> OvmfMaps() => OvmfMemoryMapTests.Maps();
+
+    public static IEnumerable<object[]> LayoutModesAndMaps() => GeneratedTypes.Cross(LayoutModes(), OvmfMaps());
+
+    [Theory]
+    [MemberData(nameof(LayoutModes))]
+    public void TenThousandAdversarialRequestsGiveExactPlansOrErrors(string mode) => GeneratedTypes.RunForMode(typeof(MappingPlanTests), nameof(Adversarial), mode);
+
+    [Theory]
+    [MemberData(nameof(LayoutModesAndMaps))]
+    public void RealOvmfMapsPlanWithTheirRuntimeRegionsInTheWindow(string mode, string file) => GeneratedTypes.RunForMode(typeof(MappingPlanTests), nameof(RealMap), mode, file);
+
+    [Theory]
+    [MemberData(nameof(LayoutModes))]
+    public void TheTableCheckNamesEveryKindOfTampering(string mode) => GeneratedTypes.RunForMode(typeof(MappingPlanTests), nameof(Tampering), mode);
+
+    /// <summary>Only modes with a self-map.</summary>
+    [Theory]
+    [MemberData(nameof(GeneratedTypes.SelfMapLayoutModeData), MemberType = typeof(GeneratedTypes))]
+    public void TheSelfMapFormulaFindsEveryLeafEntry(string mode) => GeneratedTypes.RunForMode(typeof(MappingPlanTests), nameof(SelfMapFormula), mode);
+
+    private static void Adversarial<TMode, TLayout>() where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
         var random = new Random(2311);
         var outcomes = new Dictionary<string, int>();
+        PlanWindows windows = WindowsOf<TMode, TLayout>(Math.Max(TLayout.MinimumPages, 0x20000));
         for (int round = 0; round < Rounds; round++)
         {
-            string outcome = (round % 4) switch
-            {
-                0 => Round<Amd64>(random, Windows64<Amd64Kernel>(Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace), 0xFFFFF80000800000, commit: round % 40 == 0),
-                1 => Round<Amd64La57>(random, Windows64<Amd64La57Kernel>(Amd64La57Kernel.LoaderMappings, Amd64La57Kernel.PageTables, Amd64La57Kernel.Hyperspace), 0xFFFFF80000800000, commit: round % 40 == 1),
-                2 => Round<I686Pae>(random, Windows64<I686PaeKernel>(I686PaeKernel.LoaderMappings, I686PaeKernel.PageTables, I686PaeKernel.Hyperspace), 0x80000000, commit: round % 40 == 2),
-                _ => Round<I686>(random, Windows64<I686Kernel>(I686Kernel.LoaderMappings, I686Kernel.PageTables, I686Kernel.Hyperspace), 0x80000000, commit: round % 40 == 3),
-            };
+            // As many commits per mode as when the four x86 modes shared the rounds: one round in 40.
+            string outcome = Round<TMode>(random, windows, commit: round % 40 == 0);
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
         }
         int planned = outcomes.Where(o => o.Key == "planned").Sum(o => o.Value);
@@ -51,141 +76,155 @@ public class MappingPlanTests
         Assert.True(outcomes.Count > 10, "too few kinds of refusal: " + string.Join(", ", outcomes.Keys));
     }
 
-    public static IEnumerable<object[]> OvmfMaps() => OvmfMemoryMapTests.Maps();
-
-    /// <summary>A real OVMF map with the loader's allocations where UEFI gives them: in its loader memory.</summary>
-    internal static Scenario FromOvmf(string file)
+    /// <summary>The layout's plan windows for a machine of <paramref name="pages"/> page frames (asserted to exist).</summary>
+    internal static PlanWindows WindowsOf<TMode, TLayout>(ulong pages) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        var s = new Scenario { Map = OvmfMemoryMapTests.Convert(file).ToList() };
+        Assert.True(PlanWindows.Compute<TMode, TLayout>(pages, out PlanWindows windows), $"{TLayout.Name} has no plan windows for {pages} pages");
+        return windows;
+    }
+
+    /// <summary>The kernel image's link address: 8 MiB into the loader window, where the amd64 kernel is linked.</summary>
+    internal static ulong LinkBase(PlanWindows windows) => windows.Window.Start.Value + (8UL << 20);
+
+    /// <summary>
+    /// A real OVMF map as the loader has it once the mode is chosen (cut to the mode's reach), with the loader's
+    /// allocations where UEFI gives them: in its loader memory.
+    /// </summary>
+    internal static Scenario FromOvmf<TMode, TLayout>(string file) where TMode : struct, IPagingMode where TLayout : struct, ILayout
+    {
+        ulong page = 1UL << TMode.PageShift;
+        Scenario s = OnMap<TMode, TLayout>(OvmfMemoryMapTests.Convert(file));
         LoaderMemoryDescriptor loader = s.Map.Where(d => d.Type == LoaderMemoryType.LoaderFirmwareTemporary).OrderByDescending(d => d.PageCount).First();
-        ulong next = loader.BasePage * Page;
-        ulong Take(ulong pages) { ulong at = next; next += pages * Page; return at; }
-        s.Ranges.AddRange([new ImageRange(0, 0x400, PageProtection.Read), new ImageRange(0x1000, 0x2A000, PageProtection.Executable),
-            new ImageRange(0x2B000, 0x9000, PageProtection.Read), new ImageRange(0x34000, 0x3000, PageProtection.Writable)]);
-        s.ImageSize = 0x37000;
-        s.KernelVirtual = 0xFFFFF80000800000;
-        s.KernelPhysical = Take(s.ImageSize / Page);
-        s.StackPages = 16;
-        s.Stack = Take(16);
-        s.BootDataPages = 3;
-        s.BootData = Take(3);
-        s.Hyperspace = Take(1);
-        s.HandOff = Take(1);
-        s.Root = Take(1);
-        Assert.True(next <= loader.EndPage * Page, "the capture's loader memory is too small for the test's allocations");
+        ulong end = Allocate<TMode>(s, loader.BasePage, [new ImageRange(0, 0x400, PageProtection.Read), new ImageRange((uint)page, (uint)(42 * page), PageProtection.Executable),
+            new ImageRange((uint)(43 * page), (uint)(9 * page), PageProtection.Read), new ImageRange((uint)(52 * page), (uint)(3 * page), PageProtection.Writable)], 55, 16, 3);
+        Assert.True(end <= loader.EndPage, "the capture's loader memory is too small for the test's allocations");
         return s;
     }
 
-    [Theory]
-    [MemberData(nameof(OvmfMaps))]
-    public void RealOvmfMapsPlanWithTheirRuntimeRegionsInTheWindow(string file)
+    /// <summary>A scenario on <paramref name="map"/> as the loader has it once the mode is chosen: cut to the mode's reach, with the layout's windows for it.</summary>
+    internal static Scenario OnMap<TMode, TLayout>(LoaderMemoryDescriptor[] map) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        foreach (bool fiveLevel in new[] { false, true })
-        {
-            Scenario s = FromOvmf(file);
-            Windows w = fiveLevel ? Windows64<Amd64La57Kernel>(Amd64La57Kernel.LoaderMappings, Amd64La57Kernel.PageTables, Amd64La57Kernel.Hyperspace)
-                : Windows64<Amd64Kernel>(Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace);
-            var list = new Mapping[64];
-            MappingProblem problem = fiveLevel ? Plan<Amd64La57>(s, w, list, out int count) : Plan<Amd64>(s, w, list, out count);
-            Assert.True(problem.IsOk, $"{file}: {problem.Error} {problem.First} at 0x{problem.Detail:X}");
-            Mapping[] plan = list[..count];
-            Assert.Equal(s.Map.Count(d => (d.Flags & LoaderMemoryFlags.Runtime) != 0), plan.Count(m => m.Kind == MappingKind.FirmwareRuntime));
-            Assert.True(plan.Count(m => m.Kind == MappingKind.FirmwareRuntime) >= 2, "OVMF has runtime code and data");
-            Assert.Contains(plan, m => m.Kind == MappingKind.FirmwareRuntime && m.Protection == PageProtection.Executable);
-            if (fiveLevel)
-            {
-                AssertSound<Amd64La57>(plan, w);
-                AssertAccountedOnce<Amd64La57>(s, plan);
-                AssertCommits<Amd64La57>(s, plan);
-            }
-            else
-            {
-                AssertSound<Amd64>(plan, w);
-                AssertAccountedOnce<Amd64>(s, plan);
-                AssertCommits<Amd64>(s, plan);
-            }
-        }
+        map = map.ToArray();
+        int count = map.Length;
+        var s = new Scenario { Cut = MemoryMap.CutToReach<TMode, TLayout>(map, ref count) };
+        s.Map = map[..count].ToList();
+        s.Windows = WindowsOf<TMode, TLayout>(MemoryMap.RamPages(map.AsSpan(0, count)));
+        return s;
     }
 
-    [Fact]
-    public void TheTableCheckNamesEveryKindOfTampering()
+    /// <summary>
+    /// The loader's allocations one after another from <paramref name="loaderPage"/>: the image (linked at <see cref="LinkBase"/>),
+    /// its stack, boot data, hyperspace, hand-off and root pages. Returns the page after the last.
+    /// </summary>
+    internal static ulong Allocate<TMode>(Scenario s, ulong loaderPage, ImageRange[] ranges, ulong imagePages, ulong stackPages, ulong bootDataPages) where TMode : struct, IPagingMode
     {
-        Scenario s = FromOvmf("ovmf-q35-512M.txt");
-        Windows w = Windows64<Amd64Kernel>(Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace);
+        ulong page = 1UL << TMode.PageShift, next = loaderPage * page;
+        ulong Take(ulong pages) { ulong at = next; next += pages * page; return at; }
+        s.Ranges.AddRange(ranges);
+        s.ImageSize = imagePages * page;
+        s.KernelVirtual = LinkBase(s.Windows);
+        s.KernelPhysical = Take(imagePages);
+        (s.StackPages, s.Stack) = (stackPages, Take(stackPages));
+        (s.BootDataPages, s.BootData) = (bootDataPages, Take(bootDataPages));
+        s.Hyperspace = Take(1);
+        s.HandOff = Take(1);
+        s.Root = Take(1);
+        return next / page;
+    }
+
+    private static void RealMap<TMode, TLayout>(string file) where TMode : struct, IPagingMode where TLayout : struct, ILayout
+    {
+        Scenario s = FromOvmf<TMode, TLayout>(file);
         var list = new Mapping[64];
-        Assert.True(Plan<Amd64>(s, w, list, out int count).IsOk);
+        MappingProblem problem = Plan<TMode>(s, s.Windows, list, out int count);
+        Assert.True(problem.IsOk, $"{file}: {problem.Error} {problem.First} at 0x{problem.Detail:X}");
+        Mapping[] plan = list[..count];
+        Assert.Equal(s.Map.Count(d => (d.Flags & LoaderMemoryFlags.Runtime) != 0), plan.Count(m => m.Kind == MappingKind.FirmwareRuntime));
+        Assert.True(plan.Count(m => m.Kind == MappingKind.FirmwareRuntime) >= 2, "OVMF has runtime code and data");
+        Assert.Contains(plan, m => m.Kind == MappingKind.FirmwareRuntime && m.Protection == PageProtection.Executable);
+        AssertSound<TMode>(plan, s.Windows);
+        AssertAccountedOnce<TMode>(s, plan);
+        AssertCommits<TMode>(s, plan);
+    }
+
+    private static void Tampering<TMode, TLayout>() where TMode : struct, IPagingMode where TLayout : struct, ILayout
+    {
+        ulong page = 1UL << TMode.PageShift;
+        int leaf = TMode.LevelCount - 1;
+        Scenario s = FromOvmf<TMode, TLayout>("ovmf-q35-512M.txt");
+        var list = new Mapping[64];
+        Assert.True(Plan<TMode>(s, s.Windows, list, out int count).IsOk);
         Mapping[] plan = list[..count];
         Mapping code = plan.First(m => m.Kind == MappingKind.KernelImage && m.Protection == PageProtection.Executable);
         Mapping stack = plan.First(m => m.Kind == MappingKind.KernelStack);
 
-        MappingError Tamper(Action<PageTable<Amd64>, EmulatedMemory, TrackingAllocator> change)
+        MappingError Tamper(Action<PageTable<TMode>, EmulatedMemory, TrackingAllocator> change)
         {
             var memory = new EmulatedMemory(new SparseMemory());
-            var allocator = new TrackingAllocator(0x7F00000000UL >> 12);
-            var table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-            Assert.Equal(MapStatus.Done, PageTable<Amd64>.InstallSelfMap(ref memory, ref allocator, table.Root));
+            var allocator = TrackingAllocator.For<TMode>(TablePool);
+            var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
+            Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
             Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out _));
             change(table, memory, allocator);
             return PlanTables.Verify(ref memory, table, plan, out _).Error;
         }
-        ulong Leaf(PageTable<Amd64> table, EmulatedMemory memory, ulong address)
-        {
-            ulong entry = table.Root.Value;
-            for (int level = 0; level < 3; level++)
-                entry = Amd64.TableAddress(level, memory.Read64(new PhysicalAddress(entry) + (ulong)Amd64.Index(level, new VirtualAddress(address)) * 8)).Value;
-            return entry + (ulong)Amd64.Index(3, new VirtualAddress(address)) * 8;
-        }
+        void SetLeaf(PageTable<TMode> table, EmulatedMemory memory, ulong address, ulong entry)
+            => Entries.Write<TMode>(memory, Entries.SlotOf(memory, table, new VirtualAddress(address), leaf), entry);
+        ulong Page(ulong frame, PageProtection protection) => TMode.MakePage(leaf, new PhysicalAddress(frame), protection);
 
         Assert.Equal(MappingError.None, Tamper((_, _, _) => { }));
-        Assert.Equal(MappingError.WritableAndExecutable, Tamper((t, m, _) =>
-            m.Write64(new PhysicalAddress(Leaf(t, m, code.VirtualBase)), Amd64.MakePage(3, new PhysicalAddress(code.PhysicalBase), PageProtection.Writable | PageProtection.Executable))));
-        Assert.Equal(MappingError.WrongProtection, Tamper((t, m, _) =>
-            m.Write64(new PhysicalAddress(Leaf(t, m, stack.VirtualBase)), Amd64.MakePage(3, new PhysicalAddress(stack.PhysicalBase), PageProtection.Read))));
-        Assert.Equal(MappingError.WrongFrame, Tamper((t, m, _) =>
-            m.Write64(new PhysicalAddress(Leaf(t, m, stack.VirtualBase)), Amd64.MakePage(3, new PhysicalAddress(stack.PhysicalBase + Page), PageProtection.Writable))));
-        Assert.Equal(MappingError.PageMissing, Tamper((t, m, _) => m.Write64(new PhysicalAddress(Leaf(t, m, stack.VirtualBase + Page)), 0)));
+        Assert.Equal(MappingError.WritableAndExecutable, Tamper((t, m, _) => SetLeaf(t, m, code.VirtualBase, Page(code.PhysicalBase, PageProtection.Writable | PageProtection.Executable))));
+        Assert.Equal(MappingError.WrongProtection, Tamper((t, m, _) => SetLeaf(t, m, stack.VirtualBase, Page(stack.PhysicalBase, PageProtection.Read))));
+        Assert.Equal(MappingError.WrongFrame, Tamper((t, m, _) => SetLeaf(t, m, stack.VirtualBase, Page(stack.PhysicalBase + page, PageProtection.Writable))));
+        Assert.Equal(MappingError.PageMissing, Tamper((t, m, _) => SetLeaf(t, m, stack.VirtualBase + page, 0)));
         // The guard page below the stack mapped after all: a page the plan does not list.
-        Assert.Equal(MappingError.UnplannedPage, Tamper((t, m, _) => m.Write64(new PhysicalAddress(Leaf(t, m, stack.VirtualBase - Page)), Amd64.MakePage(3, new PhysicalAddress(0x1000), PageProtection.Writable))));
+        Assert.Equal(MappingError.UnplannedPage, Tamper((t, m, _) => SetLeaf(t, m, stack.VirtualBase - page, Page(page, PageProtection.Writable))));
         // An identity mapping of firmware memory slipped in (low half, before everything in the plan).
-        Assert.Equal(MappingError.UnplannedPage, Tamper((t, m, a) => Assert.Equal(MapStatus.Done, t.Map(ref m, ref a, new VirtualAddress(0x1000), new PhysicalAddress(0x1000), 3, PageProtection.Read, out TlbFlush f))));
-        Assert.Equal(MappingError.SelfMapMismatch, Tamper((t, m, _) => m.Write64(t.Root + (ulong)Amd64.SelfMapIndex * 8, 0)));
+        Assert.Equal(MappingError.UnplannedPage, Tamper((t, m, a) => Assert.Equal(MapStatus.Done, t.Map(ref m, ref a, new VirtualAddress(page), new PhysicalAddress(page), leaf, PageProtection.Read, out TlbFlush f))));
+        // The self-map slot cleared, where the mode has one (the plan of a mode without one lists none).
+        Assert.Equal(TMode.SelfMapIndex >= 0, plan.Any(m => m.Kind == MappingKind.SelfMap));
+        if (TMode.SelfMapIndex >= 0)
+            Assert.Equal(MappingError.SelfMapMismatch, Tamper((t, m, _) => Entries.Write<TMode>(m, SelfMapSlot(t, m), 0)));
     }
 
-    [Fact]
-    public void TheSelfMapFormulaFindsEveryLeafEntry()
+    /// <summary>Where the (first) self-map slot lives: in the root, or (PAE) in the directory that holds it.</summary>
+    private static PhysicalAddress SelfMapSlot<TMode>(PageTable<TMode> table, EmulatedMemory memory) where TMode : struct, IPagingMode
     {
-        Scenario s = FromOvmf("ovmf-q35-2G.txt");
-        Windows w = Windows64<Amd64Kernel>(Amd64Kernel.LoaderMappings, Amd64Kernel.PageTables, Amd64Kernel.Hyperspace);
+        if (SelfMap<TMode>.SlotLevel == 0)
+            return Entries.Slot<TMode>(table.Root, TMode.SelfMapIndex);
+        int bits = TMode.LevelIndexBits(1);
+        ulong holder = Entries.Read<TMode>(memory, Entries.Slot<TMode>(table.Root, TMode.SelfMapIndex >> bits));
+        return Entries.Slot<TMode>(TMode.TableAddress(0, holder), TMode.SelfMapIndex & ((1 << bits) - 1));
+    }
+
+    private static void SelfMapFormula<TMode, TLayout>() where TMode : struct, IPagingMode where TLayout : struct, ILayout
+    {
+        ulong page = 1UL << TMode.PageShift;
+        int leaf = TMode.LevelCount - 1;
+        Scenario s = FromOvmf<TMode, TLayout>("ovmf-q35-2G.txt");
         var list = new Mapping[64];
-        Assert.True(Plan<Amd64>(s, w, list, out int count).IsOk);
+        Assert.True(Plan<TMode>(s, s.Windows, list, out int count).IsOk);
         var memory = new EmulatedMemory(new SparseMemory());
-        var allocator = new TrackingAllocator(0x7F00000000UL >> 12);
-        var table = new PageTable<Amd64>(new PhysicalAddress(s.Root));
-        Assert.Equal(MapStatus.Done, PageTable<Amd64>.InstallSelfMap(ref memory, ref allocator, table.Root));
+        var allocator = TrackingAllocator.For<TMode>(TablePool);
+        var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
+        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, list.AsSpan(0, count), out _));
-        Assert.Equal(w.SelfMap.Start, SelfMap<Amd64>.Base);
+        Assert.Equal(s.Windows.SelfMap.Start, SelfMap<TMode>.Base);
         foreach (Mapping m in list[..count].Where(m => m.HasOwnEntries))
         {
-            foreach (ulong address in new[] { m.VirtualBase, m.VirtualBase + (m.PageCount - 1) * Page })
+            foreach (ulong address in new[] { m.VirtualBase, m.VirtualBase + (m.PageCount - 1) * page })
             {
                 // Through the self-map, the leaf entry's virtual address leads to the physical slot the walker writes.
-                Assert.True(table.Translate(ref memory, SelfMap<Amd64>.LeafEntry(new VirtualAddress(address)), out Translation slot));
-                Assert.Equal(Amd64.MakePage(3, new PhysicalAddress(m.PhysicalBase + (address - m.VirtualBase)), m.Protection), memory.Read64(slot.Address));
-                Assert.Equal(PageProtection.Writable, slot.Protection & (PageProtection.Writable | PageProtection.Executable));
+                Assert.True(table.Translate(ref memory, SelfMap<TMode>.LeafEntry(new VirtualAddress(address)), out Translation slot));
+                Assert.Equal(TMode.MakePage(leaf, new PhysicalAddress(m.PhysicalBase + (address - m.VirtualBase)), m.Protection), Entries.Read<TMode>(memory, slot.Address));
+                Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & (PageProtection.Writable | PageProtection.Executable), slot.Protection & (PageProtection.Writable | PageProtection.Executable));
             }
         }
     }
 
-    internal static Windows Windows64<TLayout>(int window, int selfMap, int hyperspace) where TLayout : struct, ILayout
+    private static string Round<TMode>(Random random, PlanWindows windows, bool commit) where TMode : struct, IPagingMode
     {
-        var regions = new LayoutRegion[TLayout.RegionCount];
-        Assert.True(TLayout.Compute(Math.Max(TLayout.MinimumPages, 0x20000), regions));
-        return new Windows(regions[window], selfMap < 0 ? default : regions[selfMap], regions[hyperspace]);
-    }
-
-    private static string Round<TMode>(Random random, Windows windows, ulong linkBase, bool commit) where TMode : struct, IPagingMode
-    {
-        Scenario scenario = Generate(random, linkBase);
+        Scenario scenario = Generate<TMode>(random, windows);
         List<Mapping>? expected = Expect<TMode>(scenario, windows, out string why);
         var list = new Mapping[64];
         MappingProblem problem = Plan<TMode>(scenario, windows, list, out int count);
@@ -206,7 +245,7 @@ public class MappingPlanTests
         return "planned";
     }
 
-    internal static MappingProblem Plan<TMode>(Scenario s, Windows w, Span<Mapping> list, out int count) where TMode : struct, IPagingMode
+    internal static MappingProblem Plan<TMode>(Scenario s, PlanWindows w, Span<Mapping> list, out int count) where TMode : struct, IPagingMode
     {
         var request = new MappingRequest
         {
@@ -229,19 +268,25 @@ public class MappingPlanTests
         return MappingPlan.Build<TMode>(in request, list, out count);
     }
 
-    /// <summary>A memory map in the shape firmware gives (normalised), loader allocations inside its loader memory, and sometimes one mutation that breaks a rule.</summary>
-    internal static Scenario Generate(Random random, ulong linkBase)
+    /// <summary>
+    /// A memory map in the shape firmware gives (normalised), loader allocations inside its loader memory, and sometimes
+    /// one mutation that breaks a rule. The firmware of a machine the mode runs on allocates for the loader, and keeps
+    /// its runtime regions, within the mode's reach (a 32-bit firmware runs identity-mapped below 4 GiB); RAM and
+    /// other memory lie anywhere.
+    /// </summary>
+    internal static Scenario Generate<TMode>(Random random, PlanWindows windows) where TMode : struct, IPagingMode
     {
-        var s = new Scenario();
+        ulong page = 1UL << TMode.PageShift, gib = (1UL << 30) / page, reach = Reach<TMode>() / page;
+        var s = new Scenario { Windows = windows };
         var map = new List<LoaderMemoryDescriptor>();
         ulong cursor = (ulong)random.Next(0, 16);
         int entries = random.Next(4, 40);
         for (int i = 0; i < entries; i++)
         {
-            switch (random.Next(12))
+            switch (random.Next(16))
             {
-                case 0: cursor = Math.Max(cursor, 0x100000 + (ulong)random.Next(0, 4096)); break;      // above 4 GiB
-                case 1: cursor = Math.Max(cursor, 0x1000000 + (ulong)random.Next(0, 4096)); break;     // above 64 GiB
+                case 0: cursor = Math.Max(cursor, 4 * gib + (ulong)random.Next(0, 4096)); break;      // above 4 GiB
+                case 1: cursor = Math.Max(cursor, 64 * gib + (ulong)random.Next(0, 4096)); break;     // above 64 GiB
                 case 2: cursor += (ulong)random.Next(1, 512); break;                                    // a hole
             }
             (LoaderMemoryType type, LoaderMemoryFlags flags) = random.Next(10) switch
@@ -257,20 +302,25 @@ public class MappingPlanTests
             if (random.Next(200) == 0)
             {
                 // Huge MMIO above 32 GiB, sometimes claimed by the firmware for runtime use.
-                cursor = Math.Max(cursor, 0x800000);
-                (type, flags, pages) = (LoaderMemoryType.LoaderFirmwarePermanent, random.Next(3) == 0 ? LoaderMemoryFlags.Runtime : LoaderMemoryFlags.None, 0x400000);
+                cursor = Math.Max(cursor, 32 * gib);
+                (type, flags, pages) = (LoaderMemoryType.LoaderFirmwarePermanent, random.Next(3) == 0 ? LoaderMemoryFlags.Runtime : LoaderMemoryFlags.None, 16 * gib);
             }
+            if (cursor + pages > reach)
+                flags = LoaderMemoryFlags.None;
             map.Add(new LoaderMemoryDescriptor(type, cursor, pages, flags));
             cursor += pages;
         }
-        // Loader memory for the allocations, below 4 GiB as UEFI usually gives it.
-        map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, Math.Max(cursor, 0x80000), 4096));
+        // Loader memory for the allocations, below 4 GiB as UEFI usually gives it: at 1 GiB, where nothing else lies (the
+        // map stays below 512 MiB until it jumps above 4 GiB) and away from the 32-bit layouts' window at 2 GiB, so no
+        // higher-half mapping lands at its own address by chance.
+        map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, gib, 4096));
         var array = map.OrderBy(d => d.BasePage).ToArray();
         int n = array.Length;
         Assert.True(MemoryMap.Normalize(array, ref n).IsOk);
         s.Map = array[..n].ToList();
 
-        var loader = s.Map.Where(d => d.Type == LoaderMemoryType.LoaderFirmwareTemporary).ToList();
+        // The firmware allocates for a loader within its reach: the allocations come from loader memory the mode reaches.
+        var loader = s.Map.Where(d => d.Type == LoaderMemoryType.LoaderFirmwareTemporary && d.EndPage <= reach).ToList();
         var taken = new List<(ulong Start, ulong End)>();
         ulong Take(ulong pages)
         {
@@ -283,29 +333,29 @@ public class MappingPlanTests
                 if (taken.Any(t => start < t.End && t.Start < start + pages))
                     continue;
                 taken.Add((start, start + pages));
-                return start * Page;
+                return start * page;
             }
             LoaderMemoryDescriptor last = s.Map[^1];
             ulong fallback = taken.Where(t => t.Start >= last.BasePage).Select(t => t.End).DefaultIfEmpty(last.BasePage).Max();
             taken.Add((fallback, fallback + pages));
-            return fallback * Page;
+            return fallback * page;
         }
 
         int sections = random.Next(1, 6);
-        s.Ranges.Add(new ImageRange(0, (uint)random.Next(1, 4096), PageProtection.Read)); // headers
-        uint rva = 0x1000;
+        s.Ranges.Add(new ImageRange(0, (uint)random.Next(1, (int)page), PageProtection.Read)); // headers
+        uint rva = (uint)page;
         for (int i = 0; i < sections; i++)
         {
             uint size = (uint)random.Next(1, 0x40000);
             PageProtection protection = random.Next(3) switch { 0 => PageProtection.Executable, 1 => PageProtection.Read, _ => PageProtection.Writable };
             s.Ranges.Add(new ImageRange(rva, size, protection));
-            rva += (size + 0xFFFu) & ~0xFFFu;
+            rva += (uint)((size + page - 1) & ~(page - 1));
             if (random.Next(4) == 0)
-                rva += 0x1000; // a gap between sections
+                rva += (uint)page; // a gap between sections
         }
         s.ImageSize = rva;
-        s.KernelVirtual = linkBase;
-        s.KernelPhysical = Take(s.ImageSize / Page);
+        s.KernelVirtual = LinkBase(windows);
+        s.KernelPhysical = Take(s.ImageSize / page);
         s.StackPages = (ulong)random.Next(1, 64);
         s.Stack = Take(s.StackPages);
         s.BootDataPages = (ulong)random.Next(1, 16);
@@ -315,20 +365,32 @@ public class MappingPlanTests
         s.Root = Take(1);
 
         if (random.Next(2) == 0)
-            Mutate(random, s);
+            Mutate<TMode>(random, s);
         return s;
     }
 
-    private static void Mutate(Random random, Scenario s)
+    /// <summary>
+    /// The bytes of physical memory a loader running the mode can be given: what its entries hold and what it can
+    /// identity-map (the hand-off page is mapped at its own address). 4 GiB for i686; all the generator makes for amd64.
+    /// </summary>
+    private static ulong Reach<TMode>() where TMode : struct, IPagingMode
     {
+        ulong physical = TMode.PhysicalBits >= 64 ? ulong.MaxValue : 1UL << TMode.PhysicalBits;
+        int identityBits = TMode.CanonicalAddresses ? TMode.VirtualBits - 1 : TMode.VirtualBits;
+        return Math.Min(physical, identityBits >= 64 ? ulong.MaxValue : 1UL << identityBits);
+    }
+
+    private static void Mutate<TMode>(Random random, Scenario s) where TMode : struct, IPagingMode
+    {
+        ulong page = 1UL << TMode.PageShift;
         LoaderMemoryDescriptor Other() => s.Map.Where(d => d.Type != LoaderMemoryType.LoaderFirmwareTemporary).DefaultIfEmpty(s.Map[0]).ElementAt(0);
-        switch (random.Next(12))
+        switch (random.Next(16))
         {
-            case 0: s.Stack = s.KernelPhysical + Page * (ulong)random.Next(0, (int)(s.ImageSize / Page)); s.Mutation = "stack inside the image"; break;
+            case 0: s.Stack = s.KernelPhysical + page * (ulong)random.Next(0, (int)(s.ImageSize / page)); s.Mutation = "stack inside the image"; break;
             case 1: s.HandOff = s.BootData; s.Mutation = "hand-off page is boot data"; break;
-            case 2: s.BootData = Other().BasePage * Page; s.Mutation = "boot data outside loader memory"; break;
-            case 3: s.HandOff = Other().BasePage * Page; s.Mutation = "identity map of firmware memory"; break;
-            case 4: s.Stack += (ulong)random.Next(1, 4096); s.Mutation = "misaligned stack"; break;
+            case 2: s.BootData = Other().BasePage * page; s.Mutation = "boot data outside loader memory"; break;
+            case 3: s.HandOff = Other().BasePage * page; s.Mutation = "identity map of firmware memory"; break;
+            case 4: s.Stack += (ulong)random.Next(1, (int)page); s.Mutation = "misaligned stack"; break;
             case 5:
                 int i = random.Next(1, s.Ranges.Count);
                 s.Ranges[i] = new ImageRange(s.Ranges[i].Rva, s.Ranges[i].Size, PageProtection.Writable | PageProtection.Executable);
@@ -340,16 +402,31 @@ public class MappingPlanTests
                     s.Mutation = "sections share a page";
                 }
                 break;
-            case 7: s.KernelVirtual -= Page * 0x100000; s.Mutation = "kernel below the window"; break;
+            case 7: s.KernelVirtual = s.Windows.Window.Start.Value - Math.Min(1UL << 32, s.Windows.Window.Start.Value / 4); s.Mutation = "kernel below the window"; break;
             case 8: s.StackPages = 1UL << random.Next(16, 40); s.Mutation = "huge stack"; break;
             case 9: s.Root = s.Hyperspace; s.Mutation = "root is the hyperspace page"; break;
             case 10:
                 // The identity page moved above 4 GiB: out of reach of 32-bit addresses, fine for amd64.
-                var high = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, Math.Max(s.Map[^1].EndPage + 1, 0x100000), 16);
+                var high = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, Math.Max(s.Map[^1].EndPage + 1, (1UL << 32) / page), 16);
                 s.Map.Add(high);
-                s.HandOff = high.BasePage * Page;
+                s.HandOff = high.BasePage * page;
                 s.Mutation = "hand-off page above 4 GiB"; break;
-            default: s.Ranges.Add(new ImageRange((uint)s.ImageSize, 0x1000, PageProtection.Read)); s.Mutation = "section past the image"; break;
+            case 11: s.Ranges.Add(new ImageRange((uint)s.ImageSize, (uint)page, PageProtection.Read)); s.Mutation = "section past the image"; break;
+            case 12:
+                // Firmware that claims a runtime region its own mode could not reach.
+                ulong limit = (1UL << TMode.PhysicalBits) / page;
+                s.Map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwarePermanent, Math.Max(s.Map[^1].EndPage + 1, limit), 16, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode));
+                s.Mutation = "runtime region beyond the physical reach"; break;
+            case 13: s.KernelVirtual = s.HandOff; s.Mutation = "kernel linked over the hand-off page"; break;
+            case 14:
+                // A stack the firmware could allocate but the window cannot hold.
+                var room = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, s.Map[^1].EndPage + 1, s.Windows.Window.Size / page);
+                s.Map.Add(room);
+                (s.Stack, s.StackPages) = (room.BasePage * page, room.PageCount);
+                s.Mutation = "stack as large as the window"; break;
+            default:
+                s.KernelVirtual = TMode.CanonicalAddresses ? 1UL << (TMode.VirtualBits - 1) : 1UL << TMode.VirtualBits;
+                s.Mutation = "kernel linked at the first address the mode cannot use"; break;
         }
     }
 
@@ -358,61 +435,66 @@ public class MappingPlanTests
     /// runtime regions each after a guard page, hyperspace at its region, the self-map, the identity hand-off
     /// page. Null (with the broken rule) when the request cannot be honoured.
     /// </summary>
-    internal static List<Mapping>? Expect<TMode>(Scenario s, Windows w, out string why) where TMode : struct, IPagingMode
+    internal static List<Mapping>? Expect<TMode>(Scenario s, PlanWindows w, out string why) where TMode : struct, IPagingMode
     {
+        ulong page = 1UL << TMode.PageShift;
         why = "";
         var plan = new List<Mapping>();
-        ulong imagePages = (s.ImageSize + Page - 1) / Page;
+        ulong imagePages = (s.ImageSize + page - 1) / page;
         foreach ((ulong start, ulong pages, string name) in new[] { (s.KernelPhysical, imagePages, "image"), (s.Stack, s.StackPages, "stack"), (s.BootData, s.BootDataPages, "boot data"),
             (s.Hyperspace, 1UL, "hyperspace"), (s.HandOff, 1UL, "hand-off"), (s.Root, 1UL, "root") })
         {
-            if (start % Page != 0) { why = name + " misaligned"; return null; }
-            if (!InLoaderMemory(s.Map, start / Page, pages)) { why = name + " not in loader memory"; return null; }
+            if (start % page != 0) { why = name + " misaligned"; return null; }
+            if (!InLoaderMemory(s.Map, start / page, pages)) { why = name + " not in loader memory"; return null; }
         }
         if (!TMode.CanHoldTable(0, new PhysicalAddress(s.Root))) { why = "root out of reach"; return null; }
         uint previousEnd = 0;
         for (int i = 0; i < s.Ranges.Count; i++)
         {
             ImageRange r = s.Ranges[i];
-            ulong first = r.Rva / Page, end = (r.Rva + r.Size + Page - 1) / Page;
+            ulong first = r.Rva / page, end = (r.Rva + r.Size + page - 1) / page;
             if ((r.Protection & (PageProtection.Writable | PageProtection.Executable)) == (PageProtection.Writable | PageProtection.Executable)) { why = "W+X"; return null; }
             if (r.Size == 0 || end > imagePages || (i > 0 && first < previousEnd)) { why = "bad range"; return null; }
             previousEnd = (uint)end;
-            plan.Add(new Mapping(MappingKind.KernelImage, s.KernelVirtual + first * Page, s.KernelPhysical + first * Page, end - first, r.Protection));
+            plan.Add(new Mapping(MappingKind.KernelImage, s.KernelVirtual + first * page, s.KernelPhysical + first * page, end - first, r.Protection));
         }
-        ulong cursor = s.KernelVirtual + imagePages * Page;
+        ulong cursor = s.KernelVirtual + imagePages * page;
         void Place(MappingKind kind, ulong physical, ulong pages, PageProtection protection)
         {
-            cursor += Page;
+            cursor += page;
             plan.Add(new Mapping(kind, cursor, physical, pages, protection));
-            cursor += pages * Page;
+            cursor += pages * page;
         }
         Place(MappingKind.KernelStack, s.Stack, s.StackPages, PageProtection.Writable);
         Place(MappingKind.BootData, s.BootData, s.BootDataPages, PageProtection.Writable);
         foreach (LoaderMemoryDescriptor d in s.Map.Where(d => (d.Flags & LoaderMemoryFlags.Runtime) != 0))
-            Place(MappingKind.FirmwareRuntime, d.BasePage * Page, d.PageCount, (d.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : PageProtection.Writable);
+            Place(MappingKind.FirmwareRuntime, d.BasePage * page, d.PageCount, (d.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : PageProtection.Writable);
         plan.Add(new Mapping(MappingKind.Hyperspace, w.Hyperspace.Start.Value, s.Hyperspace, 1, PageProtection.Writable));
         if (w.SelfMap.Size != 0)
-            plan.Add(new Mapping(MappingKind.SelfMap, w.SelfMap.Start.Value, s.Root, w.SelfMap.Size / Page, PageProtection.Writable));
+            plan.Add(new Mapping(MappingKind.SelfMap, w.SelfMap.Start.Value, s.Root, w.SelfMap.Size / page, PageProtection.Writable));
         plan.Add(new Mapping(MappingKind.HandOff, s.HandOff, s.HandOff, 1, PageProtection.Executable));
 
         ulong windowEnd = w.Window.Start.Value + w.Window.Size;
         if (s.KernelVirtual < w.Window.Start.Value || cursor > windowEnd || cursor < s.KernelVirtual) { why = "window"; return null; }
+        if (s.Root >= s.KernelPhysical && s.Root < s.KernelPhysical + imagePages * page) { why = "root inside the image"; return null; }
         for (int i = 0; i < plan.Count; i++)
         {
             Mapping m = plan[i];
-            ulong vEnd = m.VirtualBase + m.PageCount * Page;
-            if (m.HasOwnEntries && m.PhysicalBase + m.PageCount * Page > (1UL << TMode.PhysicalBits)) { why = "frame out of range"; return null; }
+            ulong vEnd = m.VirtualBase + m.PageCount * page;
+            if (m.HasOwnEntries && m.PhysicalBase + m.PageCount * page > (1UL << TMode.PhysicalBits)) { why = "frame out of range"; return null; }
             if (vEnd - 1 > (TMode.VirtualBits == 32 ? uint.MaxValue : ulong.MaxValue) || !TMode.IsCanonical(new VirtualAddress(m.VirtualBase)) || !TMode.IsCanonical(new VirtualAddress(vEnd - 1))) { why = "not canonical"; return null; }
             for (int j = 0; j < plan.Count; j++)
             {
                 if (j == i)
                     continue;
                 Mapping o = plan[j];
-                if (m.VirtualBase < o.VirtualBase + o.PageCount * Page && o.VirtualBase < vEnd) { why = $"virtual overlap {m.Kind}/{o.Kind}"; return null; }
-                if (m.HasOwnEntries && o.HasOwnEntries && m.PhysicalBase < o.PhysicalBase + o.PageCount * Page && o.PhysicalBase < m.PhysicalBase + m.PageCount * Page) { why = $"physical overlap {m.Kind}/{o.Kind}"; return null; }
+                if (m.VirtualBase < o.VirtualBase + o.PageCount * page && o.VirtualBase < vEnd) { why = $"virtual overlap {m.Kind}/{o.Kind}"; return null; }
+                if (m.HasOwnEntries && o.HasOwnEntries && m.PhysicalBase < o.PhysicalBase + o.PageCount * page && o.PhysicalBase < m.PhysicalBase + m.PageCount * page) { why = $"physical overlap {m.Kind}/{o.Kind}"; return null; }
             }
-            if (m.HasOwnEntries && s.Root >= m.PhysicalBase && s.Root < m.PhysicalBase + m.PageCount * Page) { why = "root inside a mapping"; return null; }
+            if (m.HasOwnEntries && s.Root >= m.PhysicalBase && s.Root < m.PhysicalBase + m.PageCount * page) { why = "root inside a mapping"; return null; }
+            // The image is allocated whole: its gaps between sections belong to it too.
+            ulong imageEnd = s.KernelPhysical + imagePages * page;
+            if (m.HasOwnEntries && m.Kind != MappingKind.KernelImage && m.PhysicalBase < imageEnd && s.KernelPhysical < m.PhysicalBase + m.PageCount * page) { why = $"{m.Kind} inside the image"; return null; }
         }
         return plan;
     }
@@ -421,23 +503,24 @@ public class MappingPlanTests
         => map.Any(d => d.Type == LoaderMemoryType.LoaderFirmwareTemporary && (d.Flags & LoaderMemoryFlags.Runtime) == 0 && d.BasePage <= page && page + pages <= d.EndPage);
 
     /// <summary>Properties of the list itself, whatever the request: sorted, disjoint both ways, W^X, one identity page, windowed.</summary>
-    internal static void AssertSound<TMode>(Mapping[] plan, Windows w) where TMode : struct, IPagingMode
+    internal static void AssertSound<TMode>(Mapping[] plan, PlanWindows w) where TMode : struct, IPagingMode
     {
+        ulong page = 1UL << TMode.PageShift;
         for (int i = 0; i < plan.Length; i++)
         {
             Mapping m = plan[i];
             Assert.False((m.Protection & PageProtection.Writable) != 0 && (m.Protection & PageProtection.Executable) != 0, $"{m.Kind} is W+X");
             if (i > 0)
-                Assert.True(plan[i - 1].VirtualBase + plan[i - 1].PageCount * Page <= m.VirtualBase, $"{plan[i - 1].Kind} and {m.Kind} overlap virtually");
+                Assert.True(plan[i - 1].VirtualBase + plan[i - 1].PageCount * page <= m.VirtualBase, $"{plan[i - 1].Kind} and {m.Kind} overlap virtually");
             for (int j = 0; j < i; j++)
             {
                 if (m.HasOwnEntries && plan[j].HasOwnEntries)
-                    Assert.False(m.PhysicalBase < plan[j].PhysicalBase + plan[j].PageCount * Page && plan[j].PhysicalBase < m.PhysicalBase + m.PageCount * Page, $"{m.Kind} and {plan[j].Kind} overlap physically");
+                    Assert.False(m.PhysicalBase < plan[j].PhysicalBase + plan[j].PageCount * page && plan[j].PhysicalBase < m.PhysicalBase + m.PageCount * page, $"{m.Kind} and {plan[j].Kind} overlap physically");
             }
             if (m.VirtualBase == m.PhysicalBase)
                 Assert.Equal(MappingKind.HandOff, m.Kind);
             if (m.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime)
-                Assert.True(m.VirtualBase >= w.Window.Start.Value && m.VirtualBase + m.PageCount * Page <= w.Window.Start.Value + w.Window.Size, $"{m.Kind} outside the window");
+                Assert.True(m.VirtualBase >= w.Window.Start.Value && m.VirtualBase + m.PageCount * page <= w.Window.Start.Value + w.Window.Size, $"{m.Kind} outside the window");
         }
         Assert.Single(plan, m => m.Kind == MappingKind.HandOff);
     }
@@ -448,15 +531,17 @@ public class MappingPlanTests
     /// </summary>
     private static void AssertAccountedOnce<TMode>(Scenario s, Mapping[] plan) where TMode : struct, IPagingMode
     {
+        ulong page = 1UL << TMode.PageShift;
         var map = new LoaderMemoryDescriptor[s.Map.Count + 32];
         s.Map.CopyTo(map);
         int count = s.Map.Count;
-        void Carve(ulong address, ulong pages, LoaderMemoryType type) => Assert.True(MemoryMap.Carve(map, ref count, address / Page, pages, type).IsOk, $"carving {type}");
-        Carve(s.KernelPhysical, s.ImageSize / Page, LoaderMemoryType.LoaderSystemCode);
+        void Carve(ulong address, ulong pages, LoaderMemoryType type) => Assert.True(MemoryMap.Carve(map, ref count, address / page, pages, type).IsOk,
+            $"carving {type} at {address:X} ({pages} pages), mutation {s.Mutation}, map: " + string.Join("; ", map[..count].Select(d => $"{d.Type} {d.BasePage:X}+{d.PageCount:X} {d.Flags}")));
+        Carve(s.KernelPhysical, s.ImageSize / page, LoaderMemoryType.LoaderSystemCode);
         Carve(s.Stack, s.StackPages, LoaderMemoryType.LoaderStartupKernelStack);
         Carve(s.BootData, 1, LoaderMemoryType.LoaderSystemBlock);
         if (s.BootDataPages > 1)
-            Carve(s.BootData + Page, s.BootDataPages - 1, LoaderMemoryType.LoaderMemoryData);
+            Carve(s.BootData + page, s.BootDataPages - 1, LoaderMemoryType.LoaderMemoryData);
         Carve(s.Hyperspace, 1, LoaderMemoryType.LoaderMemoryData);
         Carve(s.HandOff, 1, LoaderMemoryType.LoaderMemoryData);
         var carved = map[..count];
@@ -466,7 +551,7 @@ public class MappingPlanTests
             Assert.True(carved[i - 1].EndPage <= carved[i].BasePage, "carving made descriptors overlap");
         foreach (Mapping m in plan.Where(m => m.HasOwnEntries))
         {
-            ulong first = m.PhysicalBase / Page;
+            ulong first = m.PhysicalBase / page;
             var holders = carved.Where(d => d.BasePage < first + m.PageCount && first < d.EndPage).ToList();
             Assert.Equal((double)m.PageCount, holders.Sum(d => (double)(Math.Min(d.EndPage, first + m.PageCount) - Math.Max(d.BasePage, first))));
             Assert.DoesNotContain(holders, d => LoaderMemoryDescriptor.IsFree(d.Type));
@@ -479,10 +564,11 @@ public class MappingPlanTests
     /// <summary>Builds the tables on an emulated machine: they hold exactly the plan, within the table bound.</summary>
     internal static void AssertCommits<TMode>(Scenario s, Mapping[] plan) where TMode : struct, IPagingMode
     {
+        ulong page = 1UL << TMode.PageShift;
         var memory = new EmulatedMemory(new SparseMemory());
-        var allocator = new TrackingAllocator(TMode.PhysicalBits > 32 ? 0x7F00000000UL >> 12 : 0xF0000UL);
+        var allocator = TrackingAllocator.For<TMode>(TablePool);
         var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
-        memory.Zero(table.Root, Page);
+        memory.Zero(table.Root, page);
         Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed));
         Assert.Equal(-1, failed);
