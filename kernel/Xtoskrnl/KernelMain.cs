@@ -99,6 +99,13 @@ namespace ExectOS.Kernel
         internal static void Start(LoaderBlock* block)
         {
             MemoryMapCheck.Run(block);
+            if (block->PagesLeftOut != 0)
+            {
+                TextLine line = default;
+                line.Append("XTOSKRNL: memory left out: ");
+                MemoryCut.Describe(ref line, block->PagesLeftOut, block->FreePagesLeftOut, block->LeftOutReason, TMode.Name);
+                KernelConsole.WriteLine(line.AsSpan());
+            }
             LayoutReport.Run<TLayout>(block);
             PagingCheck.Run<TMode, TLayout>(block);
             // Armed before the memory manager starts: a fault while it builds the PFN database shows the tables.

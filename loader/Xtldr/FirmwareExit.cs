@@ -63,10 +63,13 @@ namespace ExectOS.Loader
             return EfiStatus.Success;
         }
 
-        /// <summary>Reads and converts the current map (for planning; the final one is read at exit).</summary>
-        internal static nuint ReadMap(EfiBootServices* bs, Span<LoaderMemoryDescriptor> descriptors, out int count)
+        /// <summary>Reads and converts the current map, cut to what the mode reaches (for planning; the final one is read at exit).</summary>
+        internal static nuint ReadMap<TMode, TLayout>(EfiBootServices* bs, Span<LoaderMemoryDescriptor> descriptors, out int count, out MemoryCut cut)
+            where TMode : struct, IPagingMode
+            where TLayout : struct, ILayout
         {
             count = 0;
+            cut = default;
             nuint status = MapSize(bs, out nuint mapSize, out nuint descriptorSize);
             if (EfiStatus.IsError(status))
                 return status;
@@ -86,6 +89,8 @@ namespace ExectOS.Loader
                     Report(problem);
                     status = EfiStatus.LoadError;
                 }
+                else
+                    cut = MemoryMap.CutToReach<TMode, TLayout>(descriptors, ref count);
             }
             bs->FreePool(map);
             return status;
@@ -95,8 +100,9 @@ namespace ExectOS.Loader
         /// Reads the final map, carves the loader's allocations, checks the committed plan against it (the
         /// check the kernel repeats) and leaves boot services.
         /// </summary>
-        internal static nuint Exit<TMode>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoaderAllocations allocations, int capacity, ReadOnlySpan<Mapping> plan)
+        internal static nuint Exit<TMode, TLayout>(void* imageHandle, EfiBootServices* bs, LoaderBlock* block, in LoaderAllocations allocations, int capacity, ReadOnlySpan<Mapping> plan)
             where TMode : struct, IPagingMode
+            where TLayout : struct, ILayout
         {
             nuint mapSize = 0, mapKey, descriptorSize;
             uint version;
@@ -126,6 +132,11 @@ namespace ExectOS.Loader
                     Report(problem);
                     return EfiStatus.LoadError;
                 }
+                // What the mode cannot reach is left out, as when the plan was made (no firmware call: the key stays valid).
+                MemoryCut cut = MemoryMap.CutToReach<TMode, TLayout>(descriptors, ref count);
+                block->PagesLeftOut = cut.PagesLeftOut;
+                block->FreePagesLeftOut = cut.FreePagesLeftOut;
+                block->LeftOutReason = cut.Reason;
                 MappingProblem planProblem = MappingPlan.Check<TMode>(plan, descriptors.Slice(0, count));
                 if (!planProblem.IsOk)
                 {

@@ -196,9 +196,16 @@ namespace ExectOS.Loader
                     LoaderConsole.Error("no memory for the kernel's page tables where the hand-off can load them");
                     return status;
                 }
-                status = FirmwareExit.ReadMap(bs, descriptors, out int mapCount);
+                status = FirmwareExit.ReadMap<TMode, TLayout>(bs, descriptors, out int mapCount, out MemoryCut cut);
                 if (EfiStatus.IsError(status))
                     return status;
+                if (attempt == 0 && cut.LeftOutAny)
+                {
+                    TextLine left = default;
+                    left.Append("XTLDR: memory left out: ");
+                    MemoryCut.Describe(ref left, cut.PagesLeftOut, cut.FreePagesLeftOut, cut.Reason, TMode.Name);
+                    LoaderConsole.WriteLine(left.AsSpan());
+                }
                 ReadOnlySpan<LoaderMemoryDescriptor> map = descriptors.Slice(0, mapCount);
                 if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamPages(map), out PlanWindows windows))
                 {
@@ -279,7 +286,7 @@ namespace ExectOS.Loader
                 return EfiStatus.LoadError;
 
             LoaderConsole.WriteLine("XTLDR: leaving boot services and starting the kernel");
-            nuint exited = FirmwareExit.Exit<TMode>(imageHandle, bs, block, in allocations, capacity, plan.Slice(0, count));
+            nuint exited = FirmwareExit.Exit<TMode, TLayout>(imageHandle, bs, block, in allocations, capacity, plan.Slice(0, count));
             if (EfiStatus.IsError(exited))
                 return exited; // FirmwareExit said why
             BootServicesExited = true;

@@ -20,7 +20,7 @@ namespace ExectOS.Boot
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
-        public const ushort CurrentMinorVersion = 3;
+        public const ushort CurrentMinorVersion = 4;
 
         public uint Signature;
         public ushort MajorVersion;
@@ -68,6 +68,15 @@ namespace ExectOS.Boot
         /// <summary>The chosen mode's <c>IPagingMode.Id</c>: one of the image's modes (<c>ExectOS.Paging.ImageModes</c>).</summary>
         public uint PagingMode;
         public uint Reserved3;
+
+        // Version 1.4: memory the chosen mode cannot reach, left out of the map (ExectOS #23: left out, never refused).
+
+        /// <summary>Pages (firmware pages) left out of <see cref="MemoryDescriptors"/>, and how many of them were free.</summary>
+        public ulong PagesLeftOut;
+        public ulong FreePagesLeftOut;
+        /// <summary>Which limits left them out (<see cref="ReachLimit"/> flags).</summary>
+        public ReachLimit LeftOutReason;
+        public uint Reserved4;
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)

@@ -74,6 +74,23 @@ namespace ExectOS.Boot
         public int DescriptorsSplit;
 
         public readonly bool LeftOutAny => PagesLeftOut != 0;
+
+        /// <summary>Says what was left out and why, for the loader's and kernel's log: "N pages (M MiB, F free) above ...".</summary>
+        public static void Describe(ref Text.TextLine line, ulong pages, ulong freePages, ReachLimit reason, string mode)
+        {
+            line.AppendDecimal(pages);
+            line.Append(" pages (");
+            line.AppendSize(pages << FirmwarePage.Shift);
+            line.Append(", ");
+            line.AppendDecimal(freePages);
+            line.Append(" free) beyond what ");
+            line.Append(mode);
+            line.Append(" reaches: ");
+            if ((reason & ReachLimit.PhysicalAddressBits) != 0)
+                line.Append((reason & ReachLimit.LayoutMaximum) != 0 ? "its physical address bits and its layout's maximum" : "its physical address bits");
+            else
+                line.Append("its layout's maximum");
+        }
     }
 
     /// <summary>

@@ -45,6 +45,22 @@ public sealed class I686BootTests
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
 
+    [Fact]
+    public void TwoLevelPagingLeavesMemoryAbove4GiBOutAndSaysSo()
+    {
+        var result = Boot("--memory", "8G", "--params", "XTLDR-NO-PAE");
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        // q35 puts 6 GiB of an 8 GiB machine above 4 GiB: 32-bit entries cannot hold those frames, so they are left out.
+        const string leftOut = "memory left out: 1572864 pages (6 GiB, 1572864 free) beyond what I686 reaches: its physical address bits";
+        Assert.Contains("XTLDR: " + leftOut, result.Lines);
+        Assert.Contains("XTOSKRNL: " + leftOut, result.Lines);
+        string map = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: memory map: ", StringComparison.Ordinal));
+        Assert.EndsWith("highest page 0xBFFFF", map);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: paging I686, 2 levels: ", StringComparison.Ordinal));
+        Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
+    }
+
     [Theory]
     [InlineData(512)]
     [InlineData(8192)]
@@ -64,6 +80,7 @@ public sealed class I686BootTests
         Assert.InRange(freeBytes, (ulong)megabytes * 9 / 10 << 20, (ulong)megabytes << 20);
         if (megabytes > 4096)
             Assert.True(freeBytes > 4UL << 30, $"more than 4 GiB free under PAE: {selfTest}");
+        Assert.DoesNotContain(result.Lines, l => l.Contains("memory left out", StringComparison.Ordinal));
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
 
