@@ -82,6 +82,11 @@ public static class StubCatalog
             X86Stubs.HandOff);
 
         yield return new Entry(
+            new StubDeclaration("ArEarlyFault", Signature(none, []), HelperContract: null, NoReturn: true),
+            EarlyFaultStub.X64,
+            EarlyFaultStub.X86);
+
+        yield return new Entry(
             new StubDeclaration(
                 "RhpStackProbe",
                 Signature: null,

@@ -220,6 +220,34 @@ public sealed class StubSnapshotTests
     }
 
     [Theory]
+    [MemberData(nameof(Architectures))]
+    public void The_early_fault_handler_fits_its_room_and_has_one_entry_per_vector_at_the_layouts_stride(StubArchitecture arch)
+    {
+        // The loader copies ArEarlyFault into the hand-off page and points gate v at entry v: each entry pushes its
+        // vector and jumps to the one common path, and nothing leaves the copy.
+        DecodedStub early = DecodedStub.All(arch).Single(s => s.Name == "ArEarlyFault");
+        Assert.InRange(early.CodeEnd - early.Start, 1UL, (ulong)ExectOS.Boot.HandOffLayout.EarlyCodeBytes);
+        Assert.True(ExectOS.Boot.HandOffLayout.EarlyCode + ExectOS.Boot.HandOffLayout.EarlyCodeBytes <= ExectOS.Boot.HandOffLayout.Parameters);
+        ulong common = 0;
+        for (int vector = 0; vector < ExectOS.Boot.HandOffLayout.EarlyVectors; vector++)
+        {
+            ulong at = early.Start + (ulong)(vector * ExectOS.Boot.HandOffLayout.EarlyEntryStride);
+            Assert.True(early.Code.Any(i => i.IP == at), $"entry {vector} is not at 0x{at:X}");
+            Instruction push = early.Code.Single(i => i.IP == at);
+            Assert.Equal(Mnemonic.Push, push.Mnemonic);
+            Assert.Equal(vector, (int)push.GetImmediate(0));
+            Instruction jump = early.Code.Single(i => i.IP == push.NextIP);
+            Assert.Equal(Mnemonic.Jmp, jump.Mnemonic);
+            common = vector == 0 ? jump.NearBranchTarget : common;
+            Assert.Equal(common, jump.NearBranchTarget);
+        }
+        Assert.Equal(early.Start + (ulong)(ExectOS.Boot.HandOffLayout.EarlyVectors * ExectOS.Boot.HandOffLayout.EarlyEntryStride), common);
+        Assert.DoesNotContain(early.Code, i => i.IsIPRelativeMemoryOperand);
+        Assert.DoesNotContain(early.Code, i => i.FlowControl is FlowControl.Call or FlowControl.UnconditionalBranch or FlowControl.ConditionalBranch
+            && (i.NearBranchTarget < early.Start || i.NearBranchTarget >= early.CodeEnd));
+    }
+
+    [Theory]
     [InlineData]
     [InlineData("--arch", "x64")]
     [InlineData("--out", "stubs.obj")]

@@ -172,6 +172,8 @@ internal static class X64Stubs
         a.mov(ss, ax);
         a.mov(fs, ax);
         a.mov(gs, ax);
+        // Until the kernel loads its own, exceptions reach the early fault handler the loader put in this page.
+        a.lidt(__[rbx + HandOffLayout.EarlyIdtLimit]);
         a.mov(rsp, __[rbx + HandOffLayout.StackTop]);
         a.and(rsp, -16);
         a.push(0);

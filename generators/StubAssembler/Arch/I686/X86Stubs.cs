@@ -188,6 +188,8 @@ internal static class X86Stubs
         a.or(eax, SharedStubs.Cr0Paging | SharedStubs.Cr0WriteProtect);
         a.mov(cr0, eax);
 
+        // Until the kernel loads its own, exceptions reach the early fault handler the loader put in this page.
+        a.lidt(__[ebx + HandOffLayout.EarlyIdtLimit]);
         a.mov(esp, __[ebx + HandOffLayout.StackTop]);
         a.and(esp, -16);
         a.push(0);

@@ -107,6 +107,10 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArHandOff"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void HandOff(void* parameters);
 
+        /// <summary>The early fault handler (see <see cref="Boot.HandOffLayout.EarlyCode"/>): the loader copies it into the hand-off page.</summary>
+        [RuntimeImport("ArEarlyFault"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void EarlyFault();
+
         /// <summary>Executes CPUID for <paramref name="leaf"/>/<paramref name="subleaf"/>.</summary>
         public static CpuIdResult CpuId(uint leaf, uint subleaf = 0)
         {

@@ -33,6 +33,25 @@ namespace ExectOS.Boot
         public const int Gdt = 64;
         public const int GdtEntries = 4;
 
+        // The early fault handler: until the kernel loads its own IDT, exceptions reach ArEarlyFault (copied to
+        // EarlyCode in the page), which prints EarlyMessage and the vector on COM1 and ends the run.
+
+        /// <summary>The early IDT's pseudo-descriptor: 16-bit limit, then the base (64-bit on amd64, low half read on i686).</summary>
+        public const int EarlyIdtLimit = 110;
+        public const int EarlyIdtBase = 112;
+        /// <summary>The line printed before the vector's two hex digits: ASCII, zero-terminated, at most EarlyMessageBytes.</summary>
+        public const int EarlyMessage = 128;
+        public const int EarlyMessageBytes = 128;
+        /// <summary>The early IDT (32 gates of 16 bytes on amd64, 8 on i686).</summary>
+        public const int EarlyIdt = 0x200;
+        public const int EarlyVectors = 32;
+
+        /// <summary>Page offset of the ArEarlyFault copy, and the room it has (the stub assembler checks it fits).</summary>
+        public const int EarlyCode = 0x400;
+        public const int EarlyCodeBytes = 0x400;
+        /// <summary>ArEarlyFault starts with one entry per vector at this stride: push the vector, jump to the common path.</summary>
+        public const int EarlyEntryStride = 8;
+
         /// <summary>Flags bit (amd64): enable 5-level paging (CR4.LA57) on the way.</summary>
         public const ulong FiveLevel = 1;
 

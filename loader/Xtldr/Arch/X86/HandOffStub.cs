@@ -12,7 +12,13 @@ namespace ExectOS.Loader
     /// </summary>
     internal static unsafe class HandOffStub
     {
-        /// <summary>Copies the stub and fills the block; <paramref name="code64"/> is the 64-bit code segment (0 on i686). Null if the copy is not the stub.</summary>
+        /// <summary>What the early fault handler prints before the vector, in the form the host tool stops a run on.</summary>
+        private const string EarlyMessage = "early kernel fault before the kernel installed its trap table: exception vector 0x";
+
+        /// <summary>
+        /// Copies the stubs and fills the block; <paramref name="code64"/> is the 64-bit code segment (0 on i686), and the
+        /// early IDT's gates are 16 bytes where there is one, else 8. Null if the copy is not the stub.
+        /// </summary>
         internal static byte* Prepare(ulong page, ulong root, ulong entry, ulong stackTop, ulong block, ulong flags, ulong code64)
         {
             byte* target = (byte*)(nuint)page;
@@ -39,7 +45,38 @@ namespace ExectOS.Loader
             *(ushort*)(p + HandOffLayout.GdtLimit) = HandOffLayout.GdtEntries * 8 - 1;
             // 64-bit lgdt reads the whole base, 32-bit lgdt its low half.
             *(ulong*)(p + HandOffLayout.GdtBase) = (ulong)(nuint)gdt;
+            PrepareEarlyFaults(target, p, code64 != 0);
             return p;
+        }
+
+        /// <summary>The early fault handler's copy, its message, and an IDT whose gates lead to its per-vector entries.</summary>
+        private static void PrepareEarlyFaults(byte* page, byte* parameters, bool longMode)
+        {
+            byte* handler = page + HandOffLayout.EarlyCode;
+            byte* source = (byte*)(delegate*<void>)&Cpu.EarlyFault;
+            for (int i = 0; i < HandOffLayout.EarlyCodeBytes; i++)
+                handler[i] = source[i];
+            byte* message = parameters + HandOffLayout.EarlyMessage;
+            int length = 0;
+            for (int i = 0; i < BootProtocol.LoaderErrorPrefix.Length; i++)
+                message[length++] = (byte)BootProtocol.LoaderErrorPrefix[i];
+            for (int i = 0; i < EarlyMessage.Length && length < HandOffLayout.EarlyMessageBytes - 1; i++)
+                message[length++] = (byte)EarlyMessage[i];
+            message[length] = 0;
+
+            byte* idt = parameters + HandOffLayout.EarlyIdt;
+            int gate = longMode ? 16 : 8;
+            ulong selector = longMode ? HandOffLayout.Code64Selector : HandOffLayout.Code32Selector;
+            for (int vector = 0; vector < HandOffLayout.EarlyVectors; vector++)
+            {
+                ulong offset = (ulong)(nuint)(handler + vector * HandOffLayout.EarlyEntryStride);
+                // An interrupt gate, present, ring 0 (Intel SDM Vol. 3A, 6.11 and 6.14.1).
+                *(ulong*)(idt + vector * gate) = (offset & 0xFFFF) | selector << 16 | 0x8EUL << 40 | ((offset >> 16) & 0xFFFF) << 48;
+                if (longMode)
+                    *(ulong*)(idt + vector * gate + 8) = offset >> 32;
+            }
+            *(ushort*)(parameters + HandOffLayout.EarlyIdtLimit) = (ushort)(HandOffLayout.EarlyVectors * gate - 1);
+            *(ulong*)(parameters + HandOffLayout.EarlyIdtBase) = (ulong)(nuint)idt;
         }
     }
 }
