@@ -114,15 +114,28 @@ public sealed class I686BootTests
     }
 
     [Theory]
-    [InlineData("TEST=DOUBLE-FREE", "0x0000004E PFN_LIST_CORRUPT (0x0000000000000007, ")]
-    [InlineData("TEST=POOL-DOUBLE-FREE", "0x000000C2 BAD_POOL_CALLER (0x0000000000000007, ")]
-    [InlineData("TEST=POOL-OVERRUN", "0x00000019 BAD_POOL_HEADER (0x0000000000000020, ")]
-    public void BugCheckBootsEndAsOnAmd64(string test, string verdict)
+    [InlineData("XTLDR-NO-PAE TEST=DOUBLE-FREE", "0x0000004E PFN_LIST_CORRUPT (0x0000000000000007, ")]
+    [InlineData("XTLDR-NO-PAE TEST=POOL-DOUBLE-FREE", "0x000000C2 BAD_POOL_CALLER (0x0000000000000007, ")]
+    [InlineData("XTLDR-NO-PAE TEST=POOL-OVERRUN", "0x00000019 BAD_POOL_HEADER (0x0000000000000020, ")]
+    [InlineData("TEST=BUGCHECK", "0x000000E2 MANUALLY_INITIATED_CRASH (0x5445535400000001, ")]
+    [InlineData("SPECIAL-POOL=Spcl TEST=SPECIAL-POOL-OVERRUN", "0x000000CD PAGE_FAULT_BEYOND_END_OF_ALLOCATION (0x00000000")]
+    [InlineData("SPECIAL-POOL=* TEST=SPECIAL-POOL-USE-AFTER-FREE", "0x000000CC PAGE_FAULT_IN_FREED_SPECIAL_POOL (0x00000000")]
+    public void BugCheckBootsEndAsOnAmd64(string parameters, string verdict)
     {
-        var result = Boot("--params", "XTLDR-NO-PAE " + test);
+        var result = Boot("--params", parameters);
 
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("exectos: FAIL bug check " + verdict, result.LastLine);
+    }
+
+    [Fact]
+    public void TheSelfTestPassesWithEveryAllocationInSpecialPool()
+    {
+        var result = Boot("--params", "SPECIAL-POOL=*");
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: pools: ", StringComparison.Ordinal) && l.EndsWith("special pool for '*'", StringComparison.Ordinal));
+        Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
 
     /// <summary>Where a layout region starts on a machine of <paramref name="megabytes"/> (the RAM on q35 below 3 GiB is all below the hole).</summary>
