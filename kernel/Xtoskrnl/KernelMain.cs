@@ -25,6 +25,7 @@ namespace ExectOS.Kernel
             KernelConsole.Initialize();
             PrintBanner();
             Traps.Initialize();
+            ArithmeticCheck.Run();
 
             LoaderBlockError error = LoaderBlock.Validate(loaderBlock, BuildInfo.BootArchitecture);
             if (error != LoaderBlockError.None)

@@ -34,6 +34,8 @@ namespace ExectOS.Diagnostics
         ManuallyInitiatedCrash = 0xE2,
         [SubCodes(typeof(LoaderBlockError))]
         LoaderBlockInvalid = 0xE0000001,
+        [SubCodes(typeof(ArithmeticCheckFailure))]
+        ArithmeticCheckFailed = 0xE0000002,
     }
 
     /// <summary>Each code's NT name (printed after <c>*** STOP:</c>; tools parse it) and what its parameters are.</summary>
@@ -57,6 +59,7 @@ namespace ExectOS.Diagnostics
             BugCheckCode.UnexpectedKernelModeTrap => "UNEXPECTED_KERNEL_MODE_TRAP",
             BugCheckCode.ManuallyInitiatedCrash => "MANUALLY_INITIATED_CRASH",
             BugCheckCode.LoaderBlockInvalid => "LOADER_BLOCK_INVALID",
+            BugCheckCode.ArithmeticCheckFailed => "ARITHMETIC_CHECK_FAILED",
             _ => UnknownName,
         };
 
@@ -75,6 +78,7 @@ namespace ExectOS.Diagnostics
             BugCheckCode.PageFaultBeyondEndOfAllocation => "kernel code ran past the end of a special-pool allocation into its guard page (parameter 1: address, 2: 1 for a write, 3: instruction)",
             BugCheckCode.ManuallyInitiatedCrash => "the boot parameters asked for a bug check (TEST=BUGCHECK)",
             BugCheckCode.LoaderBlockInvalid => "the loader block is missing or from an incompatible loader (parameter 1: reason)",
+            BugCheckCode.ArithmeticCheckFailed => "a 64-bit operation gave a wrong result at start-up (parameter 1: which, 2: case, 3: result, 4: expected)",
             _ => UnknownDescription,
         };
     }
@@ -232,5 +236,27 @@ namespace ExectOS.Diagnostics
         public StepsAttribute(ulong highest) => Highest = highest;
 
         public ulong Highest { get; }
+    }
+
+    /// <summary>ARITHMETIC_CHECK_FAILED parameter 1: the 64-bit operation <c>ArithmeticCheck</c> found wrong.</summary>
+    public enum ArithmeticCheckFailure : ulong
+    {
+        None = 0,
+        /// <summary>A 64-bit multiply (on i686: the RhpLMul stub).</summary>
+        Multiply = 1,
+        /// <summary>An unsigned 64-bit divide (on i686: System.Math.DivUInt64 and the ArDivideUInt64 stub).</summary>
+        DivideUnsigned = 2,
+        /// <summary>An unsigned 64-bit remainder.</summary>
+        RemainderUnsigned = 3,
+        /// <summary>A signed 64-bit divide.</summary>
+        DivideSigned = 4,
+        /// <summary>A signed 64-bit remainder (the dividend's sign).</summary>
+        RemainderSigned = 5,
+        /// <summary>A 64-bit left shift by a variable count (on i686: RhpLLsh).</summary>
+        ShiftLeft = 6,
+        /// <summary>A logical 64-bit right shift (on i686: RhpLRsz).</summary>
+        ShiftRightUnsigned = 7,
+        /// <summary>An arithmetic 64-bit right shift (on i686: RhpLRsh).</summary>
+        ShiftRightSigned = 8,
     }
 }
