@@ -38,9 +38,9 @@ namespace ExectOS.Kernel
         /// <summary>Bytes of memory behind the database (its backing pages).</summary>
         internal static ulong PfnBytes => s_backingPages << s_pfn.PageShift;
 
-        internal static void FreePage(ulong page, PageUse use) => Checked(s_pfn.FreePage(page, use));
+        internal static void FreePage(PageFrameNumber page, PageUse use) => Checked(s_pfn.FreePage(page, use));
 
-        internal static void FreeContiguous(ulong first, ulong count, PageUse use) => Checked(s_pfn.FreeContiguous(first, count, use));
+        internal static void FreeContiguous(PageFrameNumber first, ulong count, PageUse use) => Checked(s_pfn.FreeContiguous(first, count, use));
 
         /// <summary>Misuse and corruption stop the system (PFN_LIST_CORRUPT, parameter 1 says which check); running out does not.</summary>
         internal static bool Checked(PfnProblem problem)
@@ -178,7 +178,7 @@ namespace ExectOS.Kernel
         internal static HyperspaceMemory<TMode> Physical() => new HyperspaceMemory<TMode>(MemoryManager.s_hyperspace);
 
         /// <summary>One frame for <paramref name="use"/>, zeroed on request; false when none is left.</summary>
-        internal static bool TryAllocatePage(PageUse use, bool zero, out ulong page)
+        internal static bool TryAllocatePage(PageUse use, bool zero, out PageFrameNumber page)
         {
             var memory = Physical();
             PfnProblem problem = MemoryManager.Pfn->AllocatePage(ref memory, use, zero, out page);
@@ -186,8 +186,8 @@ namespace ExectOS.Kernel
             return MemoryManager.Checked(problem);
         }
 
-        /// <summary>A run of frames, aligned (in pages) and below <paramref name="limit"/> (a page number).</summary>
-        internal static bool TryAllocateContiguous(ulong count, ulong alignment, ulong limit, PageUse use, bool zero, out ulong first)
+        /// <summary>A run of frames, aligned (in pages) and below frame <paramref name="limit"/>.</summary>
+        internal static bool TryAllocateContiguous(ulong count, ulong alignment, PageFrameNumber limit, PageUse use, bool zero, out PageFrameNumber first)
         {
             var memory = Physical();
             PfnProblem problem = MemoryManager.Pfn->AllocateContiguous(ref memory, count, alignment, limit, use, zero, out first);

@@ -18,13 +18,14 @@ namespace ExectOS.Kernel
 
         private struct RunRequest
         {
-            public ulong Count, Alignment, Limit, First;
+            public ulong Count, Alignment;
+            public PageFrameNumber Limit, First;
         }
 
         [InlineArray(Singles)]
         private struct PageArray
         {
-            public ulong First;
+            public PageFrameNumber First;
         }
 
         [InlineArray(4)]
@@ -39,31 +40,31 @@ namespace ExectOS.Kernel
             ulong available = pfn->AvailablePages, active = pfn->ActivePages;
 
             PageArray pages = default;
-            Span<ulong> singles = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref pages.First, Singles);
+            Span<PageFrameNumber> singles = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref pages.First, Singles);
             for (int i = 0; i < Singles; i++)
             {
                 bool zero = (i & 1) == 0;
                 if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, zero, out singles[i]))
                     Fail(1, (ulong)i, available);
                 if (zero && !IsZero(singles[i]))
-                    Fail(2, singles[i], 0);
+                    Fail(2, singles[i].Value, 0);
                 Fill(singles[i], 1);
             }
 
             RunArray runStorage = default;
             Span<RunRequest> runs = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref runStorage.First, 4);
-            runs[0] = new RunRequest { Count = 16, Alignment = 16, Limit = ulong.MaxValue };
-            runs[1] = new RunRequest { Count = 512, Alignment = 512, Limit = ulong.MaxValue };
-            runs[2] = new RunRequest { Count = 3, Alignment = 1, Limit = (1UL << 32) >> TMode.PageShift }; // below 4 GiB
-            runs[3] = new RunRequest { Count = 1, Alignment = 1, Limit = ulong.MaxValue };
+            runs[0] = new RunRequest { Count = 16, Alignment = 16, Limit = PfnDatabase.NoLimit };
+            runs[1] = new RunRequest { Count = 512, Alignment = 512, Limit = PfnDatabase.NoLimit };
+            runs[2] = new RunRequest { Count = 3, Alignment = 1, Limit = PageFrameNumber.Of(new PhysicalAddress(1UL << 32), TMode.PageShift) }; // below 4 GiB
+            runs[3] = new RunRequest { Count = 1, Alignment = 1, Limit = PfnDatabase.NoLimit };
             for (int r = 0; r < runs.Length; r++)
             {
                 if (!MemoryManager<TMode>.TryAllocateContiguous(runs[r].Count, runs[r].Alignment, runs[r].Limit, PageUse.Allocated, r == 1, out runs[r].First))
                     Fail(3, (ulong)r, runs[r].Count);
-                if (runs[r].First % runs[r].Alignment != 0 || runs[r].First + runs[r].Count > runs[r].Limit)
-                    Fail(4, runs[r].First, (ulong)r);
+                if (runs[r].First.Value % runs[r].Alignment != 0 || runs[r].First + runs[r].Count > runs[r].Limit)
+                    Fail(4, runs[r].First.Value, (ulong)r);
                 if (r == 1 && (!IsZero(runs[r].First) || !IsZero(runs[r].First + runs[r].Count - 1)))
-                    Fail(5, runs[r].First, 0);
+                    Fail(5, runs[r].First.Value, 0);
                 for (ulong p = 0; p < runs[r].Count; p++)
                     Fill(runs[r].First + p, 2);
             }
@@ -72,14 +73,14 @@ namespace ExectOS.Kernel
             for (int i = 0; i < Singles; i++)
             {
                 if (!Holds(singles[i], 1))
-                    Fail(6, singles[i], (ulong)i);
+                    Fail(6, singles[i].Value, (ulong)i);
             }
             for (int r = 0; r < runs.Length; r++)
             {
                 for (ulong p = 0; p < runs[r].Count; p++)
                 {
                     if (!Holds(runs[r].First + p, 2))
-                        Fail(6, runs[r].First + p, (ulong)r);
+                        Fail(6, (runs[r].First + p).Value, (ulong)r);
                 }
             }
 
@@ -92,8 +93,8 @@ namespace ExectOS.Kernel
             ulong zeroed = MemoryManager<TMode>.ZeroFreePages(Singles);
             if (zeroed != Singles)
                 Fail(7, zeroed, 0);
-            if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, true, out ulong zeroedPage) || !IsZero(zeroedPage))
-                Fail(7, zeroedPage, 1);
+            if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, true, out PageFrameNumber zeroedPage) || !IsZero(zeroedPage))
+                Fail(7, zeroedPage.Value, 1);
             MemoryManager.FreePage(zeroedPage, PageUse.Allocated);
 
             ulong stacks = RunStacks();
@@ -190,15 +191,15 @@ namespace ExectOS.Kernel
             return pages;
         }
 
-        private static ulong Pattern(ulong page, ulong word, ulong salt) => (page << TMode.PageShift | word) * 0x9E3779B97F4A7C15 + salt;
+        private static ulong Pattern(PageFrameNumber page, ulong word, ulong salt) => (page.ToAddress(TMode.PageShift).Value | word) * 0x9E3779B97F4A7C15 + salt;
 
         /// <summary>64-bit words in a page of the mode.</summary>
         private static ulong Words => 1UL << (TMode.PageShift - 3);
 
-        private static PhysicalAddress Word(ulong page, ulong word) => new PhysicalAddress((page << TMode.PageShift) + word * 8);
+        private static PhysicalAddress Word(PageFrameNumber page, ulong word) => page.ToAddress(TMode.PageShift) + word * 8;
 
         // A sample of the page's words and its last one: enough to see a page handed out twice.
-        private static void Fill(ulong page, ulong salt)
+        private static void Fill(PageFrameNumber page, ulong salt)
         {
             var memory = MemoryManager<TMode>.Physical();
             for (ulong word = 0; word < Words; word += 73)
@@ -207,7 +208,7 @@ namespace ExectOS.Kernel
             memory.Release();
         }
 
-        private static bool Holds(ulong page, ulong salt)
+        private static bool Holds(PageFrameNumber page, ulong salt)
         {
             var memory = MemoryManager<TMode>.Physical();
             bool holds = memory.Read64(Word(page, Words - 1)) == Pattern(page, Words - 1, salt);
@@ -217,7 +218,7 @@ namespace ExectOS.Kernel
             return holds;
         }
 
-        private static bool IsZero(ulong page)
+        private static bool IsZero(PageFrameNumber page)
         {
             var memory = MemoryManager<TMode>.Physical();
             ulong bits = 0;

@@ -65,7 +65,7 @@ namespace ExectOS.Kernel
             // A page of each pool is a Pool frame in the PFN database, pageable only in the paged pool.
             if (!MemoryManager<TMode>.Translate(new VirtualAddress(blocks[0]), out PhysicalAddress frame))
                 Fail(4, blocks[0], 0);
-            PfnEntry* entry = MemoryManager.Pfn->Entry(frame.Value >> MemoryManager.Pfn->PageShift);
+            PfnEntry* entry = MemoryManager.Pfn->Entry(PageFrameNumber.Of(frame, MemoryManager.Pfn->PageShift));
             bool pageable = (entry->Attributes & PfnDatabase.PageableAttribute) != 0;
             if (entry->State != PageState.Active || entry->Use != PageUse.Pool || pageable != (type == PoolType.Paged))
                 Fail(5, frame.Value, (ulong)entry->Use);

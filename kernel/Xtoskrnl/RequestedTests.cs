@@ -20,7 +20,7 @@ namespace ExectOS.Kernel
                 BugCheck.Raise(BugCheckCode.ManuallyInitiatedCrash, (ulong)ManualCrashReason.TestParameter, 0, 0, 0);
             if (KernelParameters.Contains(parameters, "TEST=DOUBLE-FREE"))
             {
-                if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, false, out ulong page))
+                if (!MemoryManager<TMode>.TryAllocatePage(PageUse.Allocated, false, out PageFrameNumber page))
                     BugCheck.Raise(MemoryManagementCheck.TestPageUnavailable, 0, 0, 0);
                 MemoryManager.FreePage(page, PageUse.Allocated);
                 MemoryManager.FreePage(page, PageUse.Allocated);

@@ -33,5 +33,37 @@ namespace ExectOS.Memory
 
         public static bool operator !=(VirtualAddress left, VirtualAddress right) => left.Value != right.Value;
     }
+    /// <summary>A page frame number: a physical page's index, never an address or a count of pages.</summary>
+    public readonly struct PageFrameNumber
+    {
+        public readonly ulong Value;
+
+        public PageFrameNumber(ulong value) { Value = value; }
+
+        /// <summary>The frame that holds <paramref name="address"/>.</summary>
+        public static PageFrameNumber Of(PhysicalAddress address, int pageShift) => new PageFrameNumber(address.Value >> pageShift);
+
+        /// <summary>The physical address of the frame's first byte.</summary>
+        public PhysicalAddress ToAddress(int pageShift) => new PhysicalAddress(Value << pageShift);
+
+        public static PageFrameNumber operator +(PageFrameNumber frame, ulong count) => new PageFrameNumber(frame.Value + count);
+
+        public static PageFrameNumber operator -(PageFrameNumber frame, ulong count) => new PageFrameNumber(frame.Value - count);
+
+        /// <summary>Frames from <paramref name="first"/> up to <paramref name="end"/>: a count.</summary>
+        public static ulong operator -(PageFrameNumber end, PageFrameNumber first) => end.Value - first.Value;
+
+        public static bool operator ==(PageFrameNumber left, PageFrameNumber right) => left.Value == right.Value;
+
+        public static bool operator !=(PageFrameNumber left, PageFrameNumber right) => left.Value != right.Value;
+
+        public static bool operator <(PageFrameNumber left, PageFrameNumber right) => left.Value < right.Value;
+
+        public static bool operator >(PageFrameNumber left, PageFrameNumber right) => left.Value > right.Value;
+
+        public static bool operator <=(PageFrameNumber left, PageFrameNumber right) => left.Value <= right.Value;
+
+        public static bool operator >=(PageFrameNumber left, PageFrameNumber right) => left.Value >= right.Value;
+    }
 #pragma warning restore CS0660, CS0661
 }

@@ -182,8 +182,8 @@ namespace ExectOS.Memory
 
         public bool TryAllocate(out PhysicalAddress frame)
         {
-            PfnProblem problem = Database->AllocatePage(ref *Memory, PageUse.PageTable, true, out ulong page);
-            frame = new PhysicalAddress(page << Database->PageShift);
+            PfnProblem problem = Database->AllocatePage(ref *Memory, PageUse.PageTable, true, out PageFrameNumber page);
+            frame = page.ToAddress(Database->PageShift);
             if (problem.IsCorruption)
                 Problem = problem;
             return problem.IsOk;
@@ -191,7 +191,7 @@ namespace ExectOS.Memory
 
         public void Free(PhysicalAddress frame)
         {
-            PfnProblem problem = Database->FreePage(frame.Value >> Database->PageShift, PageUse.PageTable);
+            PfnProblem problem = Database->FreePage(PageFrameNumber.Of(frame, Database->PageShift), PageUse.PageTable);
             if (!problem.IsOk)
                 Problem = problem;
         }
@@ -227,11 +227,11 @@ namespace ExectOS.Memory
             for (ulong i = 0; i < pages; i++)
             {
                 VirtualAddress address = start + (i << TMode.PageShift);
-                problem = pfn->AllocatePage(ref memory, PageUse.KernelStack, true, out ulong page);
+                problem = pfn->AllocatePage(ref memory, PageUse.KernelStack, true, out PageFrameNumber page);
                 MapStatus status = MapStatus.OutOfMemory;
                 if (problem.IsOk)
                 {
-                    status = table.Map(ref memory, ref tables, address, new PhysicalAddress(page << TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
+                    status = table.Map(ref memory, ref tables, address, page.ToAddress(TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
                     flush.Flush<TCache>();
                     if (status == MapStatus.Done)
                         pfn->Entry(page)->PteAddress = PfnBuild<TMode>.EntryOf(address, Leaf);
@@ -278,10 +278,11 @@ namespace ExectOS.Memory
             {
                 if (!table.Translate(ref memory, start + (i << TMode.PageShift), out Translation translation))
                     return StackError.Corrupt;
-                PfnEntry* entry = pfn->Entry(translation.Address.Value >> TMode.PageShift);
+                PageFrameNumber frame = PageFrameNumber.Of(translation.Address, TMode.PageShift);
+                PfnEntry* entry = pfn->Entry(frame);
                 if (entry->State != PageState.Active || entry->Use != PageUse.KernelStack)
                 {
-                    problem = PfnProblem.Of(PfnError.WrongUse, translation.Address.Value >> TMode.PageShift, (ulong)entry->Use, (ulong)PageUse.KernelStack);
+                    problem = PfnProblem.Of(PfnError.WrongUse, frame, (ulong)entry->Use, (ulong)PageUse.KernelStack);
                     return StackError.Corrupt;
                 }
             }
@@ -311,7 +312,7 @@ namespace ExectOS.Memory
                 if (table.Unmap(ref memory, ref tables, address, out PhysicalAddress frame, out _, out TlbFlush flush) != MapStatus.Done)
                     continue;
                 flush.Flush<TCache>();
-                PfnProblem freed = pfn->FreePage(frame.Value >> TMode.PageShift, PageUse.KernelStack);
+                PfnProblem freed = pfn->FreePage(PageFrameNumber.Of(frame, TMode.PageShift), PageUse.KernelStack);
                 if (!freed.IsOk && tables.Problem.IsOk)
                     tables.Problem = freed;
             }

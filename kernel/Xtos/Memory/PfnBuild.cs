@@ -155,7 +155,7 @@ namespace ExectOS.Memory
 
             public bool VisitTable(PhysicalAddress table, int level, VirtualAddress firstAddress)
             {
-                Problem = Database->AccountMapping(table.Value >> TMode.PageShift, EntryOf(firstAddress, level - 1), true);
+                Problem = Database->AccountMapping(PageFrameNumber.Of(table, TMode.PageShift), EntryOf(firstAddress, level - 1), true);
                 return Problem.IsOk;
             }
         }
@@ -171,7 +171,7 @@ namespace ExectOS.Memory
                 ulong entry = EntryOf(address, level);
                 for (ulong i = 0; i < frames; i++)
                 {
-                    Problem = Database->AccountMapping((frame.Value >> TMode.PageShift) + i, entry, false);
+                    Problem = Database->AccountMapping(PageFrameNumber.Of(frame, TMode.PageShift) + i, entry, false);
                     if (!Problem.IsOk)
                         return false;
                 }

@@ -151,6 +151,10 @@ namespace ExectOS.Memory
         public static PfnProblem Of(PfnError error, ulong page = 0, ulong detail = 0, ulong extra = 0)
             => new PfnProblem { Error = error, Page = page, Detail = detail, Extra = extra };
 
+        /// <summary>A problem located at a frame (parameter 2 of the bug check is its number).</summary>
+        public static PfnProblem Of(PfnError error, PageFrameNumber page, ulong detail = 0, ulong extra = 0)
+            => Of(error, page.Value, detail, extra);
+
         public static PfnProblem Ok => default;
 
         public static string Describe(PfnError error) => error switch
@@ -185,6 +189,12 @@ namespace ExectOS.Memory
     public unsafe struct PfnDatabase
     {
         public const ulong NoPage = ulong.MaxValue;
+
+        /// <summary><see cref="NoPage"/> as a frame number: what a failed allocation hands back.</summary>
+        public static PageFrameNumber NoFrame => new PageFrameNumber(NoPage);
+
+        /// <summary>A limit for <see cref="AllocateContiguous{TMemory}"/> that every frame is below.</summary>
+        public static PageFrameNumber NoLimit => new PageFrameNumber(ulong.MaxValue);
 
         /// <summary>Separate described runs kept (adjacent descriptors merge into one run).</summary>
         public const int MaxRuns = 128;
@@ -344,10 +354,12 @@ namespace ExectOS.Memory
         private static bool IsReservedUse(PageUse use) => use is PageUse.Firmware or PageUse.FirmwareRuntime or PageUse.Special;
 
         /// <summary>The entry of <paramref name="page"/>; the caller has checked <see cref="IsDescribed"/>.</summary>
-        public readonly PfnEntry* Entry(ulong page) => _entries + page;
+        public readonly PfnEntry* Entry(PageFrameNumber page) => _entries + page.Value;
 
         /// <summary>True when a run of the memory map describes the frame (so its entry exists).</summary>
-        public readonly bool IsDescribed(ulong page)
+        public readonly bool IsDescribed(PageFrameNumber page) => Described(page.Value);
+
+        private readonly bool Described(ulong page)
         {
             int low = 0, high = _runCount - 1;
             while (low <= high)
@@ -367,9 +379,9 @@ namespace ExectOS.Memory
         /// Takes one frame for <paramref name="use"/>: with <paramref name="zero"/>, a zeroed one if any (else a
         /// free one, cleared through <paramref name="memory"/>); without, a free one if any (else a zeroed one).
         /// </summary>
-        public PfnProblem AllocatePage<TMemory>(ref TMemory memory, PageUse use, bool zero, out ulong page) where TMemory : struct, IPhysicalMemory
+        public PfnProblem AllocatePage<TMemory>(ref TMemory memory, PageUse use, bool zero, out PageFrameNumber page) where TMemory : struct, IPhysicalMemory
         {
-            page = NoPage;
+            page = NoFrame;
             bool fromZeroed = zero ? ZeroedList.Count != 0 : FreeList.Count == 0;
             ref PageList from = ref fromZeroed ? ref ZeroedList : ref FreeList;
             if (from.Count == 0)
@@ -381,24 +393,24 @@ namespace ExectOS.Memory
             if (zero && _entries[candidate].State == PageState.Free)
                 memory.Zero(new PhysicalAddress(candidate << _pageShift), 1UL << _pageShift);
             Activate(_entries + candidate, use);
-            page = candidate;
+            page = new PageFrameNumber(candidate);
             return PfnProblem.Ok;
         }
 
         /// <summary>
         /// Takes <paramref name="count"/> physically contiguous frames whose first page number is a multiple of
-        /// <paramref name="alignment"/> (a power of two) and which all lie below <paramref name="limit"/>.
+        /// <paramref name="alignment"/> (a power of two) and which all lie below frame <paramref name="limit"/>.
         /// The lowest fitting run is taken.
         /// </summary>
-        public PfnProblem AllocateContiguous<TMemory>(ref TMemory memory, ulong count, ulong alignment, ulong limit, PageUse use, bool zero, out ulong first)
+        public PfnProblem AllocateContiguous<TMemory>(ref TMemory memory, ulong count, ulong alignment, PageFrameNumber limit, PageUse use, bool zero, out PageFrameNumber first)
             where TMemory : struct, IPhysicalMemory
         {
-            first = NoPage;
+            first = NoFrame;
             if (count == 0 || alignment == 0 || (alignment & (alignment - 1)) != 0)
                 return PfnProblem.Of(PfnError.BadRequest, 0, count, alignment);
             for (int r = 0; r < _runCount; r++)
             {
-                ulong end = Min(_runs[r].End, limit);
+                ulong end = Min(_runs[r].End, limit.Value);
                 ulong start = AlignUp(_runs[r].Start, alignment);
                 while (start < end && end - start >= count)
                 {
@@ -420,9 +432,9 @@ namespace ExectOS.Memory
             return PfnProblem.Of(PfnError.OutOfPages, 0, count, alignment);
         }
 
-        private PfnProblem TakeRun<TMemory>(ref TMemory memory, ulong start, ulong count, PageUse use, bool zero, out ulong first) where TMemory : struct, IPhysicalMemory
+        private PfnProblem TakeRun<TMemory>(ref TMemory memory, ulong start, ulong count, PageUse use, bool zero, out PageFrameNumber first) where TMemory : struct, IPhysicalMemory
         {
-            first = NoPage;
+            first = NoFrame;
             for (ulong page = start; page < start + count; page++)
             {
                 PfnProblem problem = CheckLinks(page);
@@ -437,13 +449,14 @@ namespace ExectOS.Memory
                     memory.Zero(new PhysicalAddress(page << _pageShift), 1UL << _pageShift);
                 Activate(_entries + page, use);
             }
-            first = start;
+            first = new PageFrameNumber(start);
             return PfnProblem.Ok;
         }
 
         /// <summary>Adds a reference to an active frame (a second mapping, a lock).</summary>
-        public PfnProblem Reference(ulong page)
+        public PfnProblem Reference(PageFrameNumber frame)
         {
+            ulong page = frame.Value;
             PfnProblem problem = CheckActive(page, PageUse.None);
             if (!problem.IsOk)
                 return problem;
@@ -452,8 +465,9 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Drops a reference that <see cref="Reference"/> added; the last one is dropped by <see cref="FreePage"/>.</summary>
-        public PfnProblem Dereference(ulong page)
+        public PfnProblem Dereference(PageFrameNumber frame)
         {
+            ulong page = frame.Value;
             PfnProblem problem = CheckActive(page, PageUse.None);
             if (!problem.IsOk)
                 return problem;
@@ -464,18 +478,19 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Returns an active frame allocated for <paramref name="use"/> to the free list; checked first.</summary>
-        public PfnProblem FreePage(ulong page, PageUse use)
+        public PfnProblem FreePage(PageFrameNumber page, PageUse use)
         {
-            PfnProblem problem = CheckFree(page, use);
+            PfnProblem problem = CheckFree(page.Value, use);
             if (!problem.IsOk)
                 return problem;
-            Deactivate(page);
+            Deactivate(page.Value);
             return PfnProblem.Ok;
         }
 
         /// <summary>Frees a run from <see cref="AllocateContiguous{TMemory}"/>: every frame is checked before any is freed.</summary>
-        public PfnProblem FreeContiguous(ulong first, ulong count, PageUse use)
+        public PfnProblem FreeContiguous(PageFrameNumber run, ulong count, PageUse use)
         {
+            ulong first = run.Value;
             if (count == 0 || first + count < first)
                 return PfnProblem.Of(PfnError.BadRequest, first, count);
             for (ulong page = first; page < first + count; page++)
@@ -506,14 +521,15 @@ namespace ExectOS.Memory
         }
 
         /// <summary>
-        /// Records that <paramref name="page"/> is mapped through the entry at <paramref name="pteAddress"/>;
+        /// Records that <paramref name="frame"/> is mapped through the entry at <paramref name="pteAddress"/>;
         /// with <paramref name="isTable"/>, that it holds a page table. Frames outside the database (MMIO)
         /// are ignored. A mapped frame must be active or reserved; a table frame must be the loader's or an
         /// early allocation, or already a table.
         /// </summary>
-        public PfnProblem AccountMapping(ulong page, ulong pteAddress, bool isTable)
+        public PfnProblem AccountMapping(PageFrameNumber frame, ulong pteAddress, bool isTable)
         {
-            if (page >= _pageCount || !IsDescribed(page))
+            ulong page = frame.Value;
+            if (page >= _pageCount || !Described(page))
                 return PfnProblem.Ok;
             PfnEntry* entry = _entries + page;
             if (entry->State != PageState.Active && entry->State != PageState.Reserved)
@@ -529,8 +545,9 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Gives an active frame another use (early allocations once their purpose is known).</summary>
-        public PfnProblem Claim(ulong page, PageUse from, PageUse to)
+        public PfnProblem Claim(PageFrameNumber frame, PageUse from, PageUse to)
         {
+            ulong page = frame.Value;
             PfnProblem problem = CheckActive(page, from);
             if (!problem.IsOk)
                 return problem;
@@ -610,7 +627,7 @@ namespace ExectOS.Memory
             ulong count = 0, previous = NoPage;
             for (ulong page = list.First; page != NoPage; page = _entries[page].Next)
             {
-                if (page >= _pageCount || !IsDescribed(page) || count == list.Count)
+                if (page >= _pageCount || !Described(page) || count == list.Count)
                     return PfnProblem.Of(PfnError.ListCorrupt, which, page, count);
                 PfnEntry* entry = _entries + page;
                 if (entry->State != state || entry->Previous != previous)
@@ -625,7 +642,7 @@ namespace ExectOS.Memory
 
         private readonly PfnProblem CheckActive(ulong page, PageUse use)
         {
-            if (page >= _pageCount || !IsDescribed(page))
+            if (page >= _pageCount || !Described(page))
                 return PfnProblem.Of(PfnError.PageNotDescribed, page);
             PfnEntry* entry = _entries + page;
             if (entry->State == PageState.Free || entry->State == PageState.Zeroed)

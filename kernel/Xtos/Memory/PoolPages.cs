@@ -35,11 +35,11 @@ namespace ExectOS.Memory
             for (ulong i = 0; i < count; i++)
             {
                 VirtualAddress page = address + (i << TMode.PageShift);
-                PfnProblem taken = Database->AllocatePage(ref *Memory, PageUse.Pool, false, out ulong frame);
+                PfnProblem taken = Database->AllocatePage(ref *Memory, PageUse.Pool, false, out PageFrameNumber frame);
                 MapStatus status = MapStatus.OutOfMemory;
                 if (taken.IsOk)
                 {
-                    status = Table.Map(ref *Memory, ref tables, page, new PhysicalAddress(frame << TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
+                    status = Table.Map(ref *Memory, ref tables, page, frame.ToAddress(TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
                     flush.Flush<TCache>();
                     if (status == MapStatus.Done)
                     {
@@ -88,7 +88,7 @@ namespace ExectOS.Memory
                 }
                 done++;
                 flush.Flush<TCache>();
-                ulong number = frame.Value >> TMode.PageShift;
+                PageFrameNumber number = PageFrameNumber.Of(frame, TMode.PageShift);
                 Database->Entry(number)->Attributes &= unchecked((byte)~PfnDatabase.PageableAttribute);
                 PfnProblem freed = Database->FreePage(number, PageUse.Pool);
                 if (!freed.IsOk && problem.IsOk)

@@ -148,7 +148,7 @@ public unsafe class KernelStackTests
         {
             Assert.True(m.Table.Translate(ref m.Memory, stack.Base + p * page, out Translation t));
             Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & WriteExecute, t.Protection & WriteExecute);
-            PfnEntry* entry = m.Db.Entry(t.Address.Value >> TMode.PageShift);
+            PfnEntry* entry = m.Db.Entry(PageFrameNumber.Of(t.Address, TMode.PageShift));
             Assert.Equal(PageState.Active, entry->State);
             Assert.Equal(PageUse.KernelStack, entry->Use);
             // The self-map address of the stack page's entry; none without a self-map.

@@ -99,7 +99,7 @@ public unsafe class PfnDatabaseTests
         Assert.Equal(m.LoaderTables + m.Report.TablePages, (ulong)tables.Count);
         foreach (var (frame, level, first) in tables)
         {
-            PfnEntry* entry = db.Entry(frame >> TMode.PageShift);
+            PfnEntry* entry = db.Entry(FrameOf<TMode>(frame));
             Assert.Equal(PageUse.PageTable, entry->Use);
             AssertEntryMaps(m, entry->PteAddress, frame, level, table: true);
         }
@@ -108,7 +108,7 @@ public unsafe class PfnDatabaseTests
         Mapping image = m.Plan.First(p => p.Kind == MappingKind.KernelImage);
         for (ulong i = 0; i < image.PageCount; i++)
         {
-            PfnEntry* entry = db.Entry((image.PhysicalBase >> TMode.PageShift) + i);
+            PfnEntry* entry = db.Entry(FrameOf<TMode>(image.PhysicalBase) + i);
             Assert.Equal(PageState.Active, entry->State);
             Assert.Equal(PageUse.KernelImage, entry->Use);
             // Without a self-map no entry has a virtual address, and the build records none.
@@ -116,7 +116,7 @@ public unsafe class PfnDatabaseTests
             AssertEntryMaps(m, entry->PteAddress, image.PhysicalBase + i * page, leaf, table: false);
         }
         Mapping stack = m.Plan.First(p => p.Kind == MappingKind.KernelStack);
-        Assert.Equal(PageUse.BootStack, db.Entry(stack.PhysicalBase >> TMode.PageShift)->Use);
+        Assert.Equal(PageUse.BootStack, db.Entry(FrameOf<TMode>(stack.PhysicalBase))->Use);
 
         // The region maps exactly the backing runs, and the entries outside them were never written.
         var backing = new PageRun[PfnDatabase.MaxRuns];
@@ -126,7 +126,7 @@ public unsafe class PfnDatabaseTests
         m.Table.VisitPages(ref m.Memory, ref mapped);
         Assert.Equal(expected.OrderBy(p => p), mapped.Pages.Select(p => p.Item1).OrderBy(p => p));
         foreach (var (virtualPage, frame) in mapped.Pages)
-            Assert.Equal(PageUse.PfnDatabase, db.Entry(frame >> TMode.PageShift)->Use);
+            Assert.Equal(PageUse.PfnDatabase, db.Entry(FrameOf<TMode>(frame))->Use);
         var bytes = new ReadOnlySpan<byte>(m.View, (int)m.ViewBytes);
         for (ulong p = 0; p < m.ViewBytes / page; p++)
         {
@@ -147,7 +147,7 @@ public unsafe class PfnDatabaseTests
         Assert.True(m.Report.IsOk, $"{m.Report.Error}: {m.Report.Problem.Error}");
         ref PfnDatabase db = ref m.Db;
         ulong baseline = db.AvailablePages, activeBaseline = db.ActivePages;
-        var owned = new List<(ulong First, ulong Count, PageUse Use)>();
+        var owned = new List<(PageFrameNumber First, ulong Count, PageUse Use)>();
         var operations = new Dictionary<string, int>();
         void Count(string op) => operations[op] = operations.GetValueOrDefault(op) + 1;
 
@@ -157,7 +157,7 @@ public unsafe class PfnDatabaseTests
             if (choice < 35)
             {
                 bool zero = random.Next(2) == 0;
-                PfnProblem problem = db.AllocatePage(ref m.Memory, PageUse.Allocated, zero, out ulong frame);
+                PfnProblem problem = db.AllocatePage(ref m.Memory, PageUse.Allocated, zero, out PageFrameNumber frame);
                 if (problem.Error == PfnError.OutOfPages)
                 {
                     Assert.Equal(0UL, db.AvailablePages);
@@ -168,7 +168,7 @@ public unsafe class PfnDatabaseTests
                     Assert.True(problem.IsOk, problem.Error.ToString());
                     Assert.DoesNotContain(owned, o => frame >= o.First && frame < o.First + o.Count);
                     if (zero)
-                        Assert.False(m.Memory.Memory.AnyExcept(new PhysicalAddress(frame * page), page, 0), $"page {frame:X} not zeroed");
+                        Assert.False(m.Memory.Memory.AnyExcept(frame.ToAddress(TMode.PageShift), page, 0), $"page {frame.Value:X} not zeroed");
                     Touch(m, frame, 1);
                     owned.Add((frame, 1, PageUse.Allocated));
                     Count(zero ? "allocate zeroed" : "allocate");
@@ -178,22 +178,22 @@ public unsafe class PfnDatabaseTests
             {
                 ulong count = (ulong)random.Next(1, 40);
                 ulong alignment = 1UL << random.Next(0, 7);
-                ulong limit = random.Next(3) == 0 ? db.PageCount / 2 : ulong.MaxValue;
+                PageFrameNumber limit = random.Next(3) == 0 ? new PageFrameNumber(db.PageCount / 2) : PfnDatabase.NoLimit;
                 bool zero = random.Next(2) == 0;
-                PfnProblem problem = db.AllocateContiguous(ref m.Memory, count, alignment, limit, PageUse.Pool, zero, out ulong first);
+                PfnProblem problem = db.AllocateContiguous(ref m.Memory, count, alignment, limit, PageUse.Pool, zero, out PageFrameNumber first);
                 if (problem.Error == PfnError.OutOfPages)
                 {
-                    Assert.False(HasFreeRun(ref db, count, alignment, limit), $"a run of {count} aligned {alignment} below {limit:X} was there");
+                    Assert.False(HasFreeRun(ref db, count, alignment, limit), $"a run of {count} aligned {alignment} below {limit.Value:X} was there");
                     Count("contiguous refused");
                 }
                 else
                 {
                     Assert.True(problem.IsOk, problem.Error.ToString());
-                    Assert.Equal(0UL, first % alignment);
+                    Assert.Equal(0UL, first.Value % alignment);
                     Assert.True(first + count <= limit);
                     Assert.DoesNotContain(owned, o => first < o.First + o.Count && o.First < first + count);
                     if (zero)
-                        Assert.False(m.Memory.Memory.AnyExcept(new PhysicalAddress(first * page), page, 0));
+                        Assert.False(m.Memory.Memory.AnyExcept(first.ToAddress(TMode.PageShift), page, 0));
                     Touch(m, first, count);
                     owned.Add((first, count, PageUse.Pool));
                     Count("allocate contiguous");
@@ -212,7 +212,7 @@ public unsafe class PfnDatabaseTests
             }
             else if (choice < 94 && owned.Count > 0)
             {
-                ulong frame = owned[random.Next(owned.Count)].First;
+                PageFrameNumber frame = owned[random.Next(owned.Count)].First;
                 Assert.True(db.Reference(frame).IsOk);
                 Assert.Equal(PfnError.ReferenceCount, db.FreePage(frame, db.Entry(frame)->Use).Error);
                 Assert.True(db.Dereference(frame).IsOk);
@@ -232,10 +232,10 @@ public unsafe class PfnDatabaseTests
         }
 
         // Exhaustion: every page handed out once, then nothing more, single or contiguous.
-        while (db.AllocatePage(ref m.Memory, PageUse.Allocated, random.Next(2) == 0, out ulong last).IsOk)
+        while (db.AllocatePage(ref m.Memory, PageUse.Allocated, random.Next(2) == 0, out PageFrameNumber last).IsOk)
             owned.Add((last, 1, PageUse.Allocated));
         Assert.Equal(0UL, db.AvailablePages);
-        Assert.Equal(PfnError.OutOfPages, db.AllocateContiguous(ref m.Memory, 1, 1, ulong.MaxValue, PageUse.Pool, false, out _).Error);
+        Assert.Equal(PfnError.OutOfPages, db.AllocateContiguous(ref m.Memory, 1, 1, PfnDatabase.NoLimit, PageUse.Pool, false, out _).Error);
         Assert.Equal(owned.Count, owned.Select(o => o.First).Distinct().Count());
         Assert.True(db.Validate().IsOk);
 
@@ -254,23 +254,23 @@ public unsafe class PfnDatabaseTests
         ref PfnDatabase db = ref m.Db;
         ulong available = db.AvailablePages;
 
-        Assert.True(db.AllocatePage(ref m.Memory, PageUse.Allocated, false, out ulong page).IsOk);
+        Assert.True(db.AllocatePage(ref m.Memory, PageUse.Allocated, false, out PageFrameNumber page).IsOk);
         Assert.Equal(PfnError.WrongUse, db.FreePage(page, PageUse.KernelStack).Error);
         Assert.True(db.FreePage(page, PageUse.Allocated).IsOk);
         Assert.Equal(PfnError.DoubleFree, db.FreePage(page, PageUse.Allocated).Error);
 
         Mapping image = m.Plan.First(p => p.Kind == MappingKind.KernelImage);
-        Assert.Equal(PfnError.WrongUse, db.FreePage(image.PhysicalBase >> TMode.PageShift, PageUse.Allocated).Error);
+        Assert.Equal(PfnError.WrongUse, db.FreePage(FrameOf<TMode>(image.PhysicalBase), PageUse.Allocated).Error);
         ulong top = db.PageCount;
-        ulong reserved = m.Map.First(d => d.Type == LoaderMemoryType.LoaderFirmwarePermanent && d.BasePage < top).BasePage;
+        var reserved = new PageFrameNumber(m.Map.First(d => d.Type == LoaderMemoryType.LoaderFirmwarePermanent && d.BasePage < top).BasePage);
         Assert.Equal(PfnError.FreeOfPageNotActive, db.FreePage(reserved, PageUse.Allocated).Error);
-        Assert.Equal(PfnError.PageNotDescribed, db.FreePage(db.PageCount + 5, PageUse.Allocated).Error);
-        Assert.Equal(PfnError.BadRequest, db.AllocateContiguous(ref m.Memory, 4, 3, ulong.MaxValue, PageUse.Pool, false, out _).Error);
-        Assert.Equal(PfnError.BadRequest, db.AllocateContiguous(ref m.Memory, 0, 1, ulong.MaxValue, PageUse.Pool, false, out _).Error);
-        Assert.Equal(PfnError.OutOfPages, db.AllocateContiguous(ref m.Memory, db.PageCount, 1, ulong.MaxValue, PageUse.Pool, false, out _).Error);
+        Assert.Equal(PfnError.PageNotDescribed, db.FreePage(new PageFrameNumber(db.PageCount + 5), PageUse.Allocated).Error);
+        Assert.Equal(PfnError.BadRequest, db.AllocateContiguous(ref m.Memory, 4, 3, PfnDatabase.NoLimit, PageUse.Pool, false, out _).Error);
+        Assert.Equal(PfnError.BadRequest, db.AllocateContiguous(ref m.Memory, 0, 1, PfnDatabase.NoLimit, PageUse.Pool, false, out _).Error);
+        Assert.Equal(PfnError.OutOfPages, db.AllocateContiguous(ref m.Memory, db.PageCount, 1, PfnDatabase.NoLimit, PageUse.Pool, false, out _).Error);
 
         // A run freed with one page in it not allocated: refused before any page is freed.
-        Assert.True(db.AllocateContiguous(ref m.Memory, 8, 8, ulong.MaxValue, PageUse.Pool, false, out ulong run).IsOk);
+        Assert.True(db.AllocateContiguous(ref m.Memory, 8, 8, PfnDatabase.NoLimit, PageUse.Pool, false, out PageFrameNumber run).IsOk);
         Assert.True(db.FreePage(run + 3, PageUse.Pool).IsOk);
         ulong before = db.AvailablePages;
         Assert.Equal(PfnError.DoubleFree, db.FreeContiguous(run, 8, PageUse.Pool).Error);
@@ -282,14 +282,14 @@ public unsafe class PfnDatabaseTests
         Assert.True(db.Validate().IsOk);
 
         // A corrupted link is caught when the allocator reaches it, and by validation; nothing is handed out.
-        ulong head = db.FreeList.First;
-        ulong second = db.Entry(head)->Next;
+        var head = new PageFrameNumber(db.FreeList.First);
+        var second = new PageFrameNumber(db.Entry(head)->Next);
         db.Entry(second)->Previous = 12345;
-        Assert.Equal(PfnError.EntryCorrupt, db.AllocatePage(ref m.Memory, PageUse.Allocated, false, out ulong none).Error);
-        Assert.Equal(PfnDatabase.NoPage, none);
+        Assert.Equal(PfnError.EntryCorrupt, db.AllocatePage(ref m.Memory, PageUse.Allocated, false, out PageFrameNumber none).Error);
+        Assert.Equal(PfnDatabase.NoFrame, none);
         Assert.Equal(PageState.Free, db.Entry(head)->State);
         Assert.False(db.Validate().IsOk);
-        db.Entry(second)->Previous = head;
+        db.Entry(second)->Previous = head.Value;
         Assert.True(db.Validate().IsOk);
 
         // A count that disagrees with the entries.
@@ -297,7 +297,7 @@ public unsafe class PfnDatabaseTests
         Assert.Equal(PfnError.CountMismatch, db.Validate().Error);
         db.ActivePages--;
         // A mapped page on the free list, as a stale mapping would leave it (the entry's address is only reported).
-        Assert.Equal(PfnError.MappedFreePage, db.AccountMapping(db.FreeList.First, m.Region.Start.Value, false).Error);
+        Assert.Equal(PfnError.MappedFreePage, db.AccountMapping(new PageFrameNumber(db.FreeList.First), m.Region.Start.Value, false).Error);
     }
 
     private static void Backing<TMode>() where TMode : struct, IPagingMode
@@ -350,23 +350,26 @@ public unsafe class PfnDatabaseTests
         }
     }
 
-    private static void Touch<TMode, TLayout>(Machine<TMode, TLayout> m, ulong first, ulong count) where TMode : struct, IPagingMode where TLayout : struct, ILayout
+    private static void Touch<TMode, TLayout>(Machine<TMode, TLayout> m, PageFrameNumber first, ulong count) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
         ulong page = 1UL << TMode.PageShift;
-        for (ulong p = first; p < first + count; p++)
-            m.Memory.Memory.Fill(new PhysicalAddress(p * page), page, (byte)(p | 1));
+        for (PageFrameNumber p = first; p < first + count; p += 1)
+            m.Memory.Memory.Fill(p.ToAddress(TMode.PageShift), page, (byte)(p.Value | 1));
     }
 
-    private static bool HasFreeRun(ref PfnDatabase db, ulong count, ulong alignment, ulong limit)
+    private static PageFrameNumber FrameOf<TMode>(ulong address) where TMode : struct, IPagingMode
+        => PageFrameNumber.Of(new PhysicalAddress(address), TMode.PageShift);
+
+    private static bool HasFreeRun(ref PfnDatabase db, ulong count, ulong alignment, PageFrameNumber limit)
     {
         for (int r = 0; r < db.RunCount; r++)
         {
             PageRun run = db.Run(r);
-            for (ulong start = (run.Start + alignment - 1) / alignment * alignment; start + count <= Math.Min(run.End, limit); start += alignment)
+            for (ulong start = (run.Start + alignment - 1) / alignment * alignment; start + count <= Math.Min(run.End, limit.Value); start += alignment)
             {
                 bool all = true;
                 for (ulong p = start; p < start + count && all; p++)
-                    all = db.Entry(p)->State is PageState.Free or PageState.Zeroed;
+                    all = db.Entry(new PageFrameNumber(p))->State is PageState.Free or PageState.Zeroed;
                 if (all)
                     return true;
             }

@@ -470,7 +470,7 @@ public unsafe class PoolTests
                     // Writable, and not executable where the mode can say so.
                     Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & (PageProtection.Writable | PageProtection.Executable),
                         translation.Protection & (PageProtection.Writable | PageProtection.Executable));
-                    PfnEntry* entry = db.Entry(translation.Address.Value >> TMode.PageShift);
+                    PfnEntry* entry = db.Entry(PageFrameNumber.Of(translation.Address, TMode.PageShift));
                     Assert.Equal((PageState.Active, PageUse.Pool), (entry->State, entry->Use));
                     Assert.Equal(type == PoolType.Paged, (entry->Attributes & PfnDatabase.PageableAttribute) != 0);
                     Assert.Equal(TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.LeafEntry(new VirtualAddress(at)).Value : 0, entry->PteAddress);
