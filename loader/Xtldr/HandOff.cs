@@ -291,7 +291,7 @@ namespace ExectOS.Loader
                 return exited; // FirmwareExit said why
             BootServicesExited = true;
 
-            // The copy is called as the stub is declared (Cpu.HandOff, a managed-convention import): parameters in ecx/rcx.
+            // The copy is called as the stub is declared: a managed-convention import, so with the managed calling convention.
             ((delegate*<void*, void>)(nuint)allocations.HandOff)(parameters);
             return EfiStatus.LoadError; // not reached: the hand-off never returns
         }

@@ -7,7 +7,7 @@ namespace ExectOS.Boot
     public enum MappingKind : uint
     {
         None = 0,
-        /// <summary>The page holding the hand-off code and its GDT: the only identity mapping.</summary>
+        /// <summary>The page holding the hand-off code and its descriptor tables: the only identity mapping.</summary>
         HandOff = 1,
         /// <summary>One part of the kernel image (headers or a section) at its link address.</summary>
         KernelImage = 2,

@@ -90,7 +90,7 @@ namespace ExectOS.Diagnostics
     public enum MemoryManagementCheck : ulong
     {
         // 0x100-0x1FF: the loader's mapping plan and page tables, as the kernel checks them (PagingCheck).
-        /// <summary>CR3 or the level count is not the loader block's (2: CR3, 3: the block's root, 4: its levels).</summary>
+        /// <summary>The live page-table root or the level count is not the loader block's (2: the live root, 3: the block's root, 4: its levels).</summary>
         TableRootMismatch = 0x100,
         /// <summary>The loader's mapping plan breaks a rule (2: the MappingError, 3: the first mapping's kind, 4: detail).</summary>
         PlanInvalid = 0x101,

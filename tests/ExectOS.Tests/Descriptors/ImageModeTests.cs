@@ -56,9 +56,14 @@ public class ImageModeTests
         {
             Type modeType = GeneratedTypes.PagingModes().Single(t => t.Name == mode);
             Assert.Equal((uint)Static(modeType, "Id"), id);
-            // The layout handed over is the one made for that mode.
+            // The layout handed over is the one made for that mode: it judges addresses as the mode does, on addresses
+            // that tell the x86 modes apart (a 48-bit hole, a 57-bit hole, above 4 GiB).
             Type layoutType = typeof(PhysicalAddress).Assembly.GetTypes().Single(t => t.Name == layout && typeof(ILayout).IsAssignableFrom(t));
-            Assert.True((bool)layoutType.GetMethod("IsCanonical")!.Invoke(null, new object[] { new VirtualAddress(0) })!);
+            foreach (ulong probe in new[] { 0UL, 0x100000000UL, 0x0000800000000000UL, 0xFFFF800000000000UL, 0x0100000000000000UL, 0xFF00000000000000UL })
+            {
+                object[] address = { new VirtualAddress(probe) };
+                Assert.Equal(modeType.GetMethod("IsCanonical")!.Invoke(null, address), layoutType.GetMethod("IsCanonical")!.Invoke(null, address));
+            }
         }
         Assert.False(GeneratedTypes.Dispatch(type, 0, out _, out _));
         Assert.False(GeneratedTypes.Dispatch(type, visited[0].Id ^ 1, out _, out _));

@@ -41,58 +41,30 @@ internal static class X86Arithmetic64
     }
 
     public static void ShiftLeft(Assembler a, ArgumentLayout args)
-    {
-        Label wide = a.CreateLabel();
-        a.push(ecx);
-        a.and(ecx, 63);
-        a.cmp(cl, 32);
-        a.jae(wide);
-        a.shld(edx, eax, cl);
-        a.shl(eax, cl);
-        a.pop(ecx);
-        a.ret();
-        a.Label(ref wide);
-        a.mov(edx, eax);
-        a.xor(eax, eax);
-        a.shl(edx, cl); // the processor masks cl to 0-31
-        a.pop(ecx);
-        a.ret();
-    }
+        => Shift(a, narrow: () => { a.shld(edx, eax, cl); a.shl(eax, cl); }, wide: () => { a.mov(edx, eax); a.xor(eax, eax); a.shl(edx, cl); });
 
     public static void ShiftRightArithmetic(Assembler a, ArgumentLayout args)
-    {
-        Label wide = a.CreateLabel();
-        a.push(ecx);
-        a.and(ecx, 63);
-        a.cmp(cl, 32);
-        a.jae(wide);
-        a.shrd(eax, edx, cl);
-        a.sar(edx, cl);
-        a.pop(ecx);
-        a.ret();
-        a.Label(ref wide);
-        a.mov(eax, edx);
-        a.sar(edx, 31);
-        a.sar(eax, cl);
-        a.pop(ecx);
-        a.ret();
-    }
+        => Shift(a, narrow: () => { a.shrd(eax, edx, cl); a.sar(edx, cl); }, wide: () => { a.mov(eax, edx); a.sar(edx, 31); a.sar(eax, cl); });
 
     public static void ShiftRightLogical(Assembler a, ArgumentLayout args)
+        => Shift(a, narrow: () => { a.shrd(eax, edx, cl); a.shr(edx, cl); }, wide: () => { a.mov(eax, edx); a.xor(edx, edx); a.shr(eax, cl); });
+
+    /// <summary>
+    /// The shift helpers' shape: the count masked to 0-63 in a saved ecx, then a double-word shift for counts below
+    /// 32, or a move between halves and a single shift for 32-63 (the processor masks cl to 0-31 there).
+    /// </summary>
+    private static void Shift(Assembler a, System.Action narrow, System.Action wide)
     {
-        Label wide = a.CreateLabel();
+        Label large = a.CreateLabel();
         a.push(ecx);
         a.and(ecx, 63);
         a.cmp(cl, 32);
-        a.jae(wide);
-        a.shrd(eax, edx, cl);
-        a.shr(edx, cl);
+        a.jae(large);
+        narrow();
         a.pop(ecx);
         a.ret();
-        a.Label(ref wide);
-        a.mov(eax, edx);
-        a.xor(edx, edx);
-        a.shr(eax, cl);
+        a.Label(ref large);
+        wide();
         a.pop(ecx);
         a.ret();
     }
