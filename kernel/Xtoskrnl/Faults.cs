@@ -78,14 +78,15 @@ namespace ExectOS.Kernel
             if (fault->Kind == FaultKind.PageFault)
                 PrintWalk(address);
             TextLine line = default;
-            if (fault->Kind != FaultKind.Other && MemoryManager<TMode>.IsStackGuardPage(address, out VirtualAddress stackBase))
+            if (fault->Kind != FaultKind.Other && Stacks<TMode>.IsOverflow(address, out StackOverflow overflow))
             {
                 line.Append("XTOSKRNL: kernel stack overflow: ");
                 line.AppendHexPrefixed(fault->Address, 16);
-                line.Append(" is the guard page below the stack at ");
-                line.AppendHexPrefixed(stackBase.Value, 16);
+                line.Append(overflow.InGuardPage ? " is the guard page below the stack at " : " is in the uncommitted reserve below the guard page of the stack at ");
+                line.AppendHexPrefixed(overflow.Base.Value, 16);
                 KernelConsole.WriteLine(line.AsSpan());
-                BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, fault->Vector, fault->Address, stackBase.Value, fault->ProgramCounter);
+                PrintStack(in overflow);
+                BugCheck.Raise(BugCheckCode.UnexpectedKernelModeTrap, fault->Vector, fault->Address, overflow.Base.Value, fault->ProgramCounter);
             }
             BugCheckCode special = fault->Kind == FaultKind.PageFault ? Pools.ClassifyFault(address) : 0;
             if (special != 0)
@@ -98,6 +99,35 @@ namespace ExectOS.Kernel
                 BugCheck.Raise(special, fault->Address, fault->Write ? 1UL : 0, fault->ProgramCounter, 0);
             }
             Faults.Unhandled(fault);
+        }
+
+        /// <summary>Which stack overflowed and which one the processor was on (a callout's segment chain, when there is one).</summary>
+        private static void PrintStack(in StackOverflow overflow)
+        {
+            StackSpace* space = MemoryManager.Stacks;
+            TextLine line = default;
+            line.Append("XTOSKRNL: it is a ");
+            line.Append(Stacks<TMode>.KindName(overflow.Kind));
+            line.Append(" stack with ");
+            line.AppendDecimal(overflow.CommittedPages);
+            line.Append(" of ");
+            line.AppendDecimal(overflow.ReservedPages);
+            line.Append(" reserved pages committed, top ");
+            line.AppendHexPrefixed(overflow.Top.Value, 16);
+            line.Append("; the current stack is ");
+            if (space->Current == StackSpace.BootStack)
+            {
+                line.Append("the boot stack");
+            }
+            else
+            {
+                KernelStack current = space->Handle(space->Current);
+                line.Append(current.Id == overflow.Stack ? "that one" : Stacks<TMode>.KindName(current.Kind));
+                line.Append(", ");
+                line.AppendDecimal((ulong)space->SegmentDepth());
+                line.Append(" callout segments deep");
+            }
+            KernelConsole.WriteLine(line.AsSpan());
         }
 
         [System.Runtime.CompilerServices.InlineArray(8)]

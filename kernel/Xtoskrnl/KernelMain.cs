@@ -112,9 +112,11 @@ namespace ExectOS.Kernel
             // Armed before the memory manager starts: a fault while it builds the PFN database shows the tables.
             Faults<TMode>.Install();
             MemoryManager<TMode>.Initialize<TLayout>(block);
+            Stacks<TMode>.Start(block);
             RequestedTests<TMode, TLayout>.Run(block);
             MemorySelfTest<TMode>.Run();
             Pools.PrintTags();
+            Stacks<TMode>.PrintUsage();
         }
     }
 

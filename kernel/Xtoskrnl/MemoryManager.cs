@@ -17,7 +17,7 @@ namespace ExectOS.Kernel
         internal static VirtualAddress s_hyperspace;
         internal static LayoutRegion s_pfnRegion;
         internal static ulong s_backingPages;
-        internal static SystemPteSpace s_ptes;
+        internal static StackSpace s_stacks;
         internal static PhysicalAddress s_root;
         internal static ulong s_layoutChecksum;
         internal static LayoutRegions.Storage s_regions;
@@ -27,7 +27,8 @@ namespace ExectOS.Kernel
 
         internal static PhysicalAddress Root => s_root;
 
-        internal static SystemPteSpace* SystemPtes => (SystemPteSpace*)Unsafe.AsPointer(ref s_ptes);
+        /// <summary>The kernel stacks and the system PTE slots they take.</summary>
+        internal static StackSpace* Stacks => (StackSpace*)Unsafe.AsPointer(ref s_stacks);
 
         internal static ulong LayoutChecksum => s_layoutChecksum;
 
@@ -62,7 +63,7 @@ namespace ExectOS.Kernel
     /// <summary>
     /// The memory manager's start-up and its operations in the running paging mode: the PFN database built in
     /// the layout's region from the loader block (<see cref="PfnBuild{TMode}"/>), the physical page allocator on
-    /// it, and kernel stacks. Allocation errors that mean corruption end in a bug check; running out is the
+    /// it, and kernel stacks (see <see cref="Stacks{TMode}"/>). Allocation errors that mean corruption end in a bug check; running out is the
     /// caller's to handle.
     /// </summary>
     internal static unsafe class MemoryManager<TMode> where TMode : struct, IPagingMode
@@ -87,7 +88,7 @@ namespace ExectOS.Kernel
             for (int i = 0; i < span.Length; i++)
                 MemoryManager.s_regions[i] = span[i];
             MemoryManager.s_pfnRegion = span[pfnRegion];
-            StackError ptes = MemoryManager.s_ptes.Initialize(span[systemPtes].Start, span[systemPtes].Size >> TMode.PageShift, TMode.PageShift);
+            StackError ptes = MemoryManager.s_stacks.Initialize(span[systemPtes].Start, span[systemPtes].Size >> TMode.PageShift, TMode.PageShift);
             if (ptes != StackError.None)
                 BugCheck.Raise(MemoryManagementCheck.SystemPtesUnavailable, (ulong)ptes, span[systemPtes].Size, 0);
             // FNV-1a over every region's start and size: one number to compare layouts across boots and builds.
@@ -203,32 +204,6 @@ namespace ExectOS.Kernel
             memory.Release();
             return done;
         }
-
-        /// <summary>A kernel stack of <paramref name="bytes"/> (rounded up to pages) with a guard page below; false when memory or address space ran out.</summary>
-        internal static StackError AllocateStack(ulong bytes, out KernelStack stack)
-        {
-            var memory = Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.Allocate(ref memory, new PageTable<TMode>(MemoryManager.Root), MemoryManager.SystemPtes, MemoryManager.Pfn, bytes, out stack, out PfnProblem problem);
-            memory.Release();
-            if (error == StackError.Corrupt)
-                MemoryManager.Checked(problem.IsCorruption ? problem : PfnProblem.Of(PfnError.EntryCorrupt, 0, (ulong)error));
-            return error;
-        }
-
-        /// <summary>Frees a stack; the size must be the one it was allocated with. Misuse is returned, corruption stops the system.</summary>
-        internal static StackError FreeStack(VirtualAddress top, ulong bytes)
-        {
-            var memory = Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.Free(ref memory, new PageTable<TMode>(MemoryManager.Root), MemoryManager.SystemPtes, MemoryManager.Pfn, top, bytes, out PfnProblem problem);
-            memory.Release();
-            if (error == StackError.Corrupt)
-                MemoryManager.Checked(problem.IsCorruption ? problem : PfnProblem.Of(PfnError.EntryCorrupt, 0, (ulong)error));
-            return error;
-        }
-
-        /// <summary>Whether an address is in the guard page of a live kernel stack (for the fault handlers).</summary>
-        internal static bool IsStackGuardPage(VirtualAddress address, out VirtualAddress stackBase)
-            => KernelStacks<TMode, CpuTranslationCache>.IsGuardPage(MemoryManager.SystemPtes, address, out stackBase);
     }
 
     /// <summary>The processor's TLB for the kernel's live tables.</summary>

@@ -37,6 +37,9 @@ namespace ExectOS.Kernel
         internal static void Run()
         {
             PfnDatabase* pfn = MemoryManager.Pfn;
+            // From an empty stack cache: every page the test takes must be back at the end.
+            if (Stacks<TMode>.DropCache() != StackError.None)
+                Fail(18, 0, 0);
             ulong available = pfn->AvailablePages, active = pfn->ActivePages;
 
             PageArray pages = default;
@@ -141,11 +144,17 @@ namespace ExectOS.Kernel
             s_onStack = (ulong)&local;
         }
 
-        /// <summary>Stacks of several sizes: written end to end, guard page unmapped, run on, wrong-size free refused, freed. Returns the pages used.</summary>
+        /// <summary>
+        /// Stacks of several sizes: written end to end, guard page unmapped, run on, wrong-size free refused, freed
+        /// into the cache and handed out again zeroed; a large stack grown, refused past its reservation and shrunk;
+        /// the cache dropped. Returns the pages used.
+        /// </summary>
         private static ulong RunStacks()
         {
             StackArray storage = default;
             Span<KernelStack> stacks = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref storage.First, 4);
+            StackSpace* space = MemoryManager.Stacks;
+            ulong slotsBefore = space->Ptes.InUse;
             // One page, three pages and a byte, and two larger stacks (sizes in pages of the mode).
             ulong page = 1UL << TMode.PageShift;
             ulong bytes0 = page, bytes1 = 3 * page + 1, bytes2 = 16 * page, bytes3 = 50 * page;
@@ -153,12 +162,11 @@ namespace ExectOS.Kernel
             for (int i = 0; i < 4; i++)
             {
                 ulong bytes = i == 0 ? bytes0 : i == 1 ? bytes1 : i == 2 ? bytes2 : bytes3;
-                if (MemoryManager<TMode>.AllocateStack(bytes, out stacks[i]) != StackError.None)
+                if (Stacks<TMode>.Allocate(bytes, out stacks[i]) != StackError.None)
                     Fail(10, bytes, (ulong)i);
                 if (stacks[i].Top.Value - stacks[i].Base.Value != (bytes + page - 1) / page * page)
                     Fail(11, stacks[i].Base.Value, stacks[i].Top.Value);
-                if (MemoryManager<TMode>.IsMapped(new VirtualAddress(stacks[i].Base.Value - page)) || !MemoryManager<TMode>.IsStackGuardPage(new VirtualAddress(stacks[i].Base.Value - 1), out _))
-                    Fail(12, stacks[i].Base.Value, 0);
+                CheckGuard(stacks[i], 12);
                 for (ulong at = stacks[i].Base.Value; at < stacks[i].Top.Value; at += 512)
                 {
                     if (*(ulong*)(nuint)at != 0)
@@ -175,20 +183,64 @@ namespace ExectOS.Kernel
                         Fail(14, at, (ulong)i);
                 }
             }
-            Processor.CallOnStack((void*)(nuint)stacks[2].Top.Value, (void*)(delegate*<nuint, void>)&OnStack, 0x57);
+            Stacks<TMode>.RunOn(in stacks[2], &OnStack, 0x57);
             if (s_onStack < stacks[2].Base.Value || s_onStack >= stacks[2].Top.Value)
                 Fail(15, s_onStack, stacks[2].Base.Value);
-            if (MemoryManager<TMode>.FreeStack(stacks[1].Top, bytes1 + page) != StackError.WrongSize || MemoryManager<TMode>.FreeStack(stacks[1].Top, page) != StackError.WrongSize)
+            if (Stacks<TMode>.Free(stacks[1].Top, bytes1 + page) != StackError.WrongSize || Stacks<TMode>.Free(stacks[1].Top, page) != StackError.WrongSize)
                 Fail(16, stacks[1].Top.Value, 0);
             for (int i = 0; i < 4; i++)
             {
                 ulong bytes = i == 0 ? bytes0 : i == 1 ? bytes1 : i == 2 ? bytes2 : bytes3;
-                if (MemoryManager<TMode>.FreeStack(stacks[i].Top, bytes) != StackError.None || MemoryManager<TMode>.IsMapped(stacks[i].Base))
+                if (Stacks<TMode>.Free(stacks[i].Top, bytes) != StackError.None || Stacks<TMode>.Free(stacks[i].Top, bytes) != StackError.NotAStack)
                     Fail(17, stacks[i].Top.Value, bytes);
             }
-            if (MemoryManager.SystemPtes->InUse != 0)
-                Fail(18, MemoryManager.SystemPtes->InUse, 0);
+
+            // The dead-stack cache: the same shape again is the same stack, zeroed, and takes no frame.
+            ulong hits = space->CacheHits, available = MemoryManager.Pfn->AvailablePages;
+            if (Stacks<TMode>.Allocate(bytes2, out KernelStack again) != StackError.None)
+                Fail(19, bytes2, 0);
+            if (space->CacheHits != hits + 1 || MemoryManager.Pfn->AvailablePages != available || again.Pages != stacks[2].Pages)
+                Fail(19, space->CacheHits, MemoryManager.Pfn->AvailablePages);
+            for (ulong at = again.Base.Value; at < again.Top.Value; at += 8)
+            {
+                if (*(ulong*)(nuint)at != 0)
+                    Fail(20, at, *(ulong*)(nuint)at);
+            }
+            CheckGuard(again, 20);
+            Stacks<TMode>.Free(again.Top, bytes2);
+
+            // A large stack: two pages committed of 24; growth moves the guard, stops at the reservation, shrinks back.
+            if (Stacks<TMode>.Allocate(StackRequest.Growable(2 * page, 24 * page), out KernelStack large) != StackError.None)
+                Fail(21, 0, 0);
+            if (large.Pages != 2 || large.ReservedPages != 24 || large.Top.Value - large.Limit.Value != 24 * page)
+                Fail(21, large.Pages, large.ReservedPages);
+            VirtualAddress first = large.Base;
+            if (Stacks<TMode>.Grow(ref large, new VirtualAddress(first.Value - 1)) != StackError.None || large.Base.Value >= first.Value)
+                Fail(22, large.Base.Value, first.Value);
+            CheckGuard(large, 22);
+            *(ulong*)(nuint)large.Base.Value = 1;
+            if (Stacks<TMode>.Grow(ref large, new VirtualAddress(large.Limit.Value - 1)) != StackError.Overflow
+                || Stacks<TMode>.Grow(ref large, large.Limit) != StackError.None || large.Pages != 24)
+                Fail(23, large.Pages, large.Base.Value);
+            CheckGuard(large, 23);
+            if (Stacks<TMode>.Shrink(ref large, default, out ulong released) != StackError.None || released != 22 || large.Pages != 2 || MemoryManager<TMode>.IsMapped(first + ~0UL))
+                Fail(24, released, large.Pages);
+            CheckGuard(large, 24);
+            if (Stacks<TMode>.Free(large.Top, 24 * page) != StackError.None)
+                Fail(25, large.Top.Value, 0);
+
+            if (Stacks<TMode>.DropCache() != StackError.None || space->Ptes.InUse != slotsBefore || space->NextCached(0) >= 0)
+                Fail(18, space->Ptes.InUse, slotsBefore);
             return pages;
+        }
+
+        /// <summary>The page below the committed part is unmapped and the fault handlers see it as the guard page.</summary>
+        private static void CheckGuard(in KernelStack stack, ulong step)
+        {
+            VirtualAddress guard = new VirtualAddress(stack.Base.Value - 1);
+            if (MemoryManager<TMode>.IsMapped(guard) || !MemoryManager<TMode>.IsMapped(stack.Base)
+                || !Stacks<TMode>.IsOverflow(guard, out StackOverflow overflow) || !overflow.InGuardPage || overflow.Stack != stack.Id)
+                Fail(step, stack.Base.Value, stack.Top.Value);
         }
 
         private static ulong Pattern(PageFrameNumber page, ulong word, ulong salt) => (page.ToAddress(TMode.PageShift).Value | word) * 0x9E3779B97F4A7C15 + salt;

@@ -3,6 +3,7 @@ using ExectOS.Boot;
 using ExectOS.Diagnostics;
 using ExectOS.Hardware;
 using ExectOS.Memory;
+using ExectOS.Text;
 
 namespace ExectOS.Kernel
 {
@@ -70,11 +71,184 @@ namespace ExectOS.Kernel
             {
                 // Unbounded recursion on a fresh 16 KiB stack: the push into its guard page faults, the fault
                 // cannot be delivered on that stack, and the double fault runs on its own stack.
-                if (MemoryManager<TMode>.AllocateStack(16 * 1024, out KernelStack stack) != StackError.None)
+                if (Stacks<TMode>.Allocate(16 * 1024, out KernelStack stack) != StackError.None)
                     BugCheck.Raise(MemoryManagementCheck.TestStackUnavailable, 0, 0, 0);
                 KernelConsole.WriteLine("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)");
-                Processor.CallOnStack((void*)(nuint)stack.Top.Value, (void*)(delegate*<nuint, void>)&Recurse, 0);
+                Stacks<TMode>.RunOn(in stack, &Recurse, 0);
             }
+            if (KernelParameters.Contains(parameters, "TEST=STACK-GROW"))
+                StackGrow();
+            if (KernelParameters.Contains(parameters, "TEST=STACK-CALLOUT"))
+                StackCallout();
+            if (KernelParameters.Contains(parameters, "TEST=STACK-CALLOUT-OVERFLOW"))
+            {
+                // Callouts nested three segments deep, then unbounded recursion on the last segment.
+                if (Stacks<TMode>.Allocate(StackRequest.Growable(16 * 1024, 32 * 1024), out KernelStack stack) != StackError.None)
+                    BugCheck.Raise(MemoryManagementCheck.TestStackUnavailable, 1, 0, 0);
+                KernelConsole.WriteLine("XTOSKRNL: overflowing the third nested callout segment (TEST=STACK-CALLOUT-OVERFLOW)");
+                Stacks<TMode>.RunOn(in stack, &NestCallouts, 0);
+            }
+        }
+
+        private const ulong GrowCommit = 16 * 1024, GrowReserve = 256 * 1024, GrowDepth = 192 * 1024, GrowStep = 1024;
+        private const ulong CalloutBytes = 256 * 1024, CalloutReserve = 64 * 1024, CalloutDepth = 200 * 1024;
+        private const ulong NestBytes = 64 * 1024, NestBurn = 48 * 1024, NestSegments = 3;
+
+        private static ulong s_deepest;
+
+        /// <summary>
+        /// TEST=STACK-GROW: a recursion 192 KiB deep on a large stack that commits 16 KiB of its 256 KiB; each
+        /// level asks for 1 KiB more through a callout, which grows the stack when the committed part runs out.
+        /// </summary>
+        private static void StackGrow()
+        {
+            if (Stacks<TMode>.Allocate(StackRequest.Growable(GrowCommit, GrowReserve), out KernelStack stack) != StackError.None)
+                BugCheck.Raise(MemoryManagementCheck.TestStackUnavailable, 2, 0, 0);
+            ulong first = stack.Pages;
+            KernelConsole.WriteLine("XTOSKRNL: recursing 192 KiB deep on a large stack that commits 16 KiB of 256 KiB (TEST=STACK-GROW)");
+            s_deepest = 0;
+            Stacks<TMode>.RunOn(in stack, &GrowRecurse, (nuint)stack.Top.Value);
+            stack = MemoryManager.Stacks->Handle(stack.Id);
+            if (s_deepest < GrowDepth || stack.Pages <= first)
+                BugCheck.Raise(MemoryManagementCheck.TestStackGrowthFailed, 0, s_deepest, stack.Pages);
+            TextLine line = default;
+            line.Append("XTOSKRNL: the stack grew from ");
+            line.AppendDecimal(first);
+            line.Append(" to ");
+            line.AppendDecimal(stack.Pages);
+            line.Append(" committed pages of ");
+            line.AppendDecimal(stack.ReservedPages);
+            line.Append(" reserved, ");
+            line.AppendDecimal(s_deepest);
+            line.Append(" bytes deep");
+            KernelConsole.WriteLine(line.AsSpan());
+            Stacks<TMode>.PrintUsage();
+            if (Stacks<TMode>.Shrink(ref stack, default, out ulong released) != StackError.None || stack.Pages != first)
+                BugCheck.Raise(MemoryManagementCheck.TestStackGrowthFailed, 1, released, stack.Pages);
+            line.Clear();
+            line.Append("XTOSKRNL: shrunk back to ");
+            line.AppendDecimal(stack.Pages);
+            line.Append(" committed pages, ");
+            line.AppendDecimal(released);
+            line.Append(" released");
+            KernelConsole.WriteLine(line.AsSpan());
+            if (Stacks<TMode>.Free(stack.Top, GrowReserve) != StackError.None)
+                BugCheck.Raise(MemoryManagementCheck.TestStackGrowthFailed, 2, stack.Top.Value, 0);
+            KernelConsole.WriteLine("XTOSKRNL: TEST=STACK-GROW passed");
+        }
+
+        private static void GrowRecurse(nuint top)
+        {
+            Frame frame = default;
+            ulong here = (ulong)&frame;
+            frame[(int)(here >> 4) & 15] = here;
+            ulong depth = top - here;
+            if (depth > s_deepest)
+                s_deepest = depth;
+            if (depth < GrowDepth)
+            {
+                StackError error = Stacks<TMode>.ExpandStackAndCallout(GrowStep, &GrowRecurse, top);
+                if (error != StackError.None)
+                    BugCheck.Raise(MemoryManagementCheck.TestStackGrowthFailed, (ulong)error, depth, MemoryManager.Stacks->Handle(MemoryManager.Stacks->Current).Pages);
+            }
+            s_sink += frame[(int)(here >> 5) & 15];
+        }
+
+        /// <summary>
+        /// TEST=STACK-CALLOUT: from a large stack that reserves 64 KiB, a callout asking for 256 KiB: it runs on a
+        /// new segment, uses 200 KiB of it, and returns to the large stack, which is current again.
+        /// </summary>
+        private static void StackCallout()
+        {
+            if (Stacks<TMode>.Allocate(StackRequest.Growable(GrowCommit, CalloutReserve), out KernelStack stack) != StackError.None)
+                BugCheck.Raise(MemoryManagementCheck.TestStackUnavailable, 3, 0, 0);
+            KernelConsole.WriteLine("XTOSKRNL: a callout asking for 256 KiB from a large stack that reserves 64 KiB (TEST=STACK-CALLOUT)");
+            ulong segments = MemoryManager.Stacks->SegmentsMade;
+            s_deepest = 0;
+            Stacks<TMode>.RunOn(in stack, &CalloutFromLarge, (nuint)stack.Id);
+            if (MemoryManager.Stacks->SegmentsMade != segments + 1 || MemoryManager.Stacks->Current != StackSpace.BootStack || s_deepest < CalloutDepth)
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 0, s_deepest, (ulong)MemoryManager.Stacks->Current);
+            if (Stacks<TMode>.Free(stack.Top, CalloutReserve) != StackError.None)
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 1, stack.Top.Value, 0);
+            Stacks<TMode>.PrintUsage();
+            KernelConsole.WriteLine("XTOSKRNL: TEST=STACK-CALLOUT passed");
+        }
+
+        private static void CalloutFromLarge(nuint large)
+        {
+            StackError error = Stacks<TMode>.ExpandStackAndCallout(CalloutBytes, &OnSegment, large);
+            if (error != StackError.None || MemoryManager.Stacks->Current != (int)large)
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, (ulong)error, 2, (ulong)MemoryManager.Stacks->Current);
+        }
+
+        private static void OnSegment(nuint large)
+        {
+            StackSpace* space = MemoryManager.Stacks;
+            byte here = 0;
+            KernelStack segment = space->Handle(space->Current);
+            if (segment.Kind != StackKind.Segment || space->Record(segment.Id)->Previous != (int)large || (ulong)&here < segment.Base.Value || (ulong)&here >= segment.Top.Value
+                || segment.Top.Value - segment.Base.Value < CalloutBytes)
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 0, 3, (ulong)space->Current);
+            Burn((nuint)segment.Top.Value, CalloutDepth);
+            TextLine line = default;
+            line.Append("XTOSKRNL: the callout runs on a new ");
+            line.AppendDecimal(segment.Pages);
+            line.Append("-page segment, ");
+            line.AppendDecimal(s_deepest);
+            line.Append(" bytes deep");
+            KernelConsole.WriteLine(line.AsSpan());
+            Stacks<TMode>.PrintUsage();
+        }
+
+        /// <summary>Recursion until <paramref name="bytes"/> below <paramref name="top"/>, with no stack check of its own.</summary>
+        private static void Burn(nuint top, ulong bytes)
+        {
+            Frame frame = default;
+            ulong here = (ulong)&frame;
+            frame[(int)(here >> 4) & 15] = here;
+            if (top - here > s_deepest)
+                s_deepest = top - here;
+            if (top - here < bytes)
+                Burn(top, bytes);
+            s_sink += frame[(int)(here >> 5) & 15];
+        }
+
+        /// <summary>
+        /// Three nested callouts, each asking for more than the stack it is made from has left (the first from the
+        /// 32 KiB large stack, the others from 48 KiB deep in the segment before), then unbounded recursion.
+        /// </summary>
+        private static void NestCallouts(nuint depth)
+        {
+            if (depth == NestSegments)
+                Recurse(0);
+            byte here = 0;
+            s_nestTop = (ulong)&here;
+            s_nestDepth = depth;
+            if (depth == 0)
+            {
+                StackError error = Stacks<TMode>.ExpandStackAndCallout(NestBytes, &NestCallouts, 1);
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, (ulong)error, 4, 0);
+            }
+            BurnThenNest((nuint)(ulong)&here);
+        }
+
+        private static ulong s_nestTop, s_nestDepth;
+
+        private static void BurnThenNest(nuint top)
+        {
+            Frame frame = default;
+            ulong here = (ulong)&frame;
+            frame[(int)(here >> 4) & 15] = here;
+            if (top - here < NestBurn)
+            {
+                BurnThenNest(top);
+            }
+            else
+            {
+                StackError error = Stacks<TMode>.ExpandStackAndCallout(NestBytes, &NestCallouts, (nuint)(s_nestDepth + 1));
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, (ulong)error, 4, s_nestTop);
+            }
+            s_sink += frame[(int)(here >> 5) & 15];
         }
 
         private static uint Tag(char a, char b, char c, char d) => (uint)a | (uint)b << 8 | (uint)c << 16 | (uint)d << 24;

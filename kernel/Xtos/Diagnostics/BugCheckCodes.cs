@@ -125,6 +125,10 @@ namespace ExectOS.Diagnostics
         TestPageUnavailable = 0x401,
         /// <summary>TEST=PAGE-FAULT found its unmapped address mapped (2: the address).</summary>
         TestAddressMapped = 0x402,
+        /// <summary>TEST=STACK-GROW could not grow its large stack, or it did not grow (2: the StackError, 3: depth reached in bytes, 4: committed pages).</summary>
+        TestStackGrowthFailed = 0x403,
+        /// <summary>TEST=STACK-CALLOUT's callout was refused or did not run on a new segment (2: the StackError, 3: detail, 4: the current stack's record).</summary>
+        TestCalloutFailed = 0x404,
 
         // 0x500-0x5FF: the pools (Pools, Pool, PoolPages).
         /// <summary>The non-paged pool refused its configuration (2: region start, 3: bytes, 4: expansion bytes).</summary>
@@ -143,6 +147,12 @@ namespace ExectOS.Diagnostics
         PoolTagsMismatch = 0x514,
         /// <summary>A pool page to decommit was not mapped (2: the page, 3: pages, 4: index).</summary>
         PoolPageNotCommitted = 0x520,
+
+        // 0x600-0x6FF: kernel stacks (Stacks).
+        /// <summary>No stack with a guard page for double faults or NMIs (2: the StackKind, 3: bytes).</summary>
+        ExceptionStacksUnavailable = 0x600,
+        /// <summary>A callout or a run on a stack ended on another stack than it started (2: the StackError, 3: the current record, 4: the expected one).</summary>
+        CalloutUnbalanced = 0x601,
 
         // 0x1000-0x1FFF: the loader's memory map (MemoryMapCheck).
         /// <summary>The loader block has no memory map (2: descriptors address, 3: count).</summary>

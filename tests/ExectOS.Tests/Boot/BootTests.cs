@@ -78,7 +78,12 @@ public sealed class BootTests : IDisposable
         Assert.InRange(Count(1), (ulong)megabytes * 256 * 85 / 100, (ulong)megabytes * 256);
         // The self-test allocated, touched and freed pages and runs, and every count came back.
         string selfTest = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: self-test passed: ", StringComparison.Ordinal));
-        Assert.Matches($@"^XTOSKRNL: self-test passed: RAM \d+ MiB, {Count(1) + Count(2)} free pages, PFN database {backed * 4096} bytes \(32 per entry\), layout checksum 0x[0-9A-F]{{16}}, 71 stack pages, pools: 240 non-paged and 240 paged blocks$", selfTest);
+        // Between the two lines, the double-fault and NMI stacks took 8 pages and the tables they needed (at most
+        // one per level below the root).
+        var selfFigures = System.Text.RegularExpressions.Regex.Match(selfTest, @"^XTOSKRNL: self-test passed: RAM \d+ MiB, (\d+) free pages, PFN database (\d+) bytes \(32 per entry\), layout checksum 0x[0-9A-F]{16}, 71 stack pages, pools: 240 non-paged and 240 paged blocks$");
+        Assert.True(selfFigures.Success, selfTest);
+        Assert.InRange(ulong.Parse(selfFigures.Groups[1].Value), Count(1) + Count(2) - 8 - (ulong)(levels - 1), Count(1) + Count(2) - 8);
+        Assert.Equal(backed * 4096, ulong.Parse(selfFigures.Groups[2].Value));
         // Both pools in their layout regions, and the self-test's tag with every allocation freed again.
         // The cookie comes from RDRAND where the processor has it (QEMU's "max" model), else from the TSC.
         string cookie = cpu == "max" ? "RDRAND" : "TSC";
@@ -86,6 +91,12 @@ public sealed class BootTests : IDisposable
             $@"^XTOSKRNL: pools: non-paged at 0x[0-9A-F]{{16}} \(\d+ [KMG]iB \+ \d+ [KMG]iB expansion\), paged at 0x[0-9A-F]{{16}} \(\d+ [KMG]iB\), cookie from {cookie}, special pool off$"));
         Assert.Contains("XTOSKRNL: pool tag 'PTst' non-paged: 360 allocations, 360 frees, 0 bytes in use", result.Lines);
         Assert.Contains("XTOSKRNL: pool tag 'PTst' paged: 360 allocations, 360 frees, 0 bytes in use", result.Lines);
+        // The stacks: only the double-fault and NMI stacks are left, from the allocator; the self-test's 50-page
+        // stack, written end to end, is the deepest use; its stacks went back (the cache dropped).
+        var stacks = Assert.Single(StackBootTests.StackReports(result.Lines));
+        Assert.Equal(new StackBootTests.StackLine("", 2, 8, 8, 0, 50 * 4096), stacks[0]);
+        Assert.Equal(new StackBootTests.StackLine("double fault", 1, 4, 4, 0, 0), stacks.Single(l => l.Kind == "double fault"));
+        Assert.Equal(new StackBootTests.StackLine("NMI", 1, 4, 4, 0, 0), stacks.Single(l => l.Kind == "NMI"));
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }

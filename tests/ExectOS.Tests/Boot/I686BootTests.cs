@@ -42,6 +42,10 @@ public sealed class I686BootTests
         // IA32 OVMF keeps some 30 MiB for itself on a small machine.
         Assert.InRange(int.Parse(ram.Groups[1].Value), megabytes * 7 / 10, megabytes);
         Assert.Contains("XTOSKRNL: pool tag 'PTst' paged: 360 allocations, 360 frees, 0 bytes in use", result.Lines);
+        // The double-fault and NMI tasks' stacks came from the allocator, each with its guard page.
+        var stacks = Assert.Single(StackBootTests.StackReports(result.Lines));
+        Assert.Equal(new StackBootTests.StackLine("double fault", 1, 4, 4, 0, 0), stacks.Single(l => l.Kind == "double fault"));
+        Assert.Equal(new StackBootTests.StackLine("NMI", 1, 4, 4, 0, 0), stacks.Single(l => l.Kind == "NMI"));
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
 

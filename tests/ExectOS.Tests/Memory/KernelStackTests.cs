@@ -80,80 +80,75 @@ public unsafe class KernelStackTests
         ulong page = 1UL << TMode.PageShift;
         using var m = Machines.Boot<TMode, TLayout>(machine);
         Assert.True(m.Report.IsOk);
-        LayoutRegion ptes = m.RegionNamed("SystemPtes");
-        var space = (SystemPteSpace*)NativeMemory.AllocZeroed((nuint)sizeof(SystemPteSpace));
-        try
+        using var s = new StackBench<TMode, TLayout>(m);
+        StackSpace* space = s.Space;
+        ulong available = m.Db.AvailablePages, tables = m.Db.CountUse(PageUse.PageTable);
+        var random = new Random(11);
+        var live = new List<(KernelStack Stack, ulong Bytes)>();
+        ulong[] sizes = [1, page, page + 1, 3 * page + 1, 16 * page, 300000];
+        for (int step = 0; step < 400; step++)
         {
-            Assert.Equal(StackError.None, space->Initialize(ptes.Start, ptes.Size >> TMode.PageShift, TMode.PageShift));
-            ulong available = m.Db.AvailablePages, tables = m.Db.CountUse(PageUse.PageTable);
-            var random = new Random(11);
-            var live = new List<(KernelStack Stack, ulong Bytes)>();
-            ulong[] sizes = [1, page, page + 1, 3 * page + 1, 16 * page, 300000];
-            for (int step = 0; step < 400; step++)
+            if (step < sizes.Length || (random.Next(3) != 0 && live.Count < 60) || live.Count == 0)
             {
-                if (step < sizes.Length || (random.Next(3) != 0 && live.Count < 60) || live.Count == 0)
+                // Any size up to 24 pages, or one of a few, so that freed stacks meet their shape again.
+                ulong bytes = step < sizes.Length ? sizes[step]
+                    : random.Next(2) == 0 ? (ulong)random.Next(1, (int)(24 * page)) : (ulong)random.Next(1, 5) * page - (ulong)random.Next(0, 2);
+                ulong hits = space->CacheHits;
+                StackError error = s.Allocate(StackRequest.Fixed(bytes), out KernelStack stack, out PfnProblem problem);
+                Assert.True(error == StackError.None, $"{error} {problem.Error}");
+                ulong pages = (bytes + page - 1) / page;
+                Assert.Equal(pages, stack.Pages);
+                Assert.Equal(pages, stack.ReservedPages);
+                Assert.Equal(stack.Base, stack.Limit);
+                Assert.Equal(stack.Base.Value + pages * page, stack.Top.Value);
+                s.AssertStack(stack);
+                // A stack handed out again from the cache is as a new one: zeroed.
+                if (space->CacheHits != hits)
+                    Assert.Equal(0UL, s.Measure(stack));
+                Assert.DoesNotContain(live, l => l.Stack.Base.Value - page < stack.Top.Value && stack.Base.Value - page < l.Stack.Top.Value);
+                s.Scribble(stack, (ulong)random.Next(1, (int)(pages * page / 8)) * 8);
+                live.Add((stack, bytes));
+            }
+            else
+            {
+                int index = random.Next(live.Count);
+                var (stack, bytes) = live[index];
+                ulong before = m.Db.AvailablePages;
+                Assert.Equal(StackError.WrongSize, s.Free(stack.Top, bytes + page));
+                if (stack.Pages > 1)
+                    Assert.Equal(StackError.WrongSize, s.Free(stack.Top, bytes - page));
+                Assert.Equal(StackError.NotAStack, s.Free(stack.Top + page, bytes));
+                Assert.Equal(before, m.Db.AvailablePages);
+                s.AssertStack(stack);
+                Assert.Equal(StackError.None, s.Free(stack.Top, bytes));
+                StackRecord* record = space->Record(stack.Id);
+                if (record->State == StackState.Cached)
                 {
-                    ulong bytes = step < sizes.Length ? sizes[step] : (ulong)random.Next(1, (int)(24 * page));
-                    StackError error = KernelStacks<TMode, NoTranslationCache>.Allocate(ref m.Memory, m.Table, space, m.Database, bytes, out KernelStack stack, out PfnProblem problem);
-                    Assert.True(error == StackError.None, $"{error} {problem.Error}");
-                    ulong pages = (bytes + page - 1) / page;
-                    Assert.Equal(pages, stack.Pages);
-                    Assert.Equal(stack.Base.Value + pages * page, stack.Top.Value);
-                    AssertStack(m, space, stack);
-                    Assert.DoesNotContain(live, l => l.Stack.Base.Value - page < stack.Top.Value && stack.Base.Value - page < l.Stack.Top.Value);
-                    live.Add((stack, bytes));
+                    // Kept: still mapped, zeroed, no longer a live stack (its guard no longer reports overflows).
+                    Assert.True(m.Table.Translate(ref m.Memory, stack.Base, out _));
+                    Assert.Equal(before, m.Db.AvailablePages);
+                    Assert.False(KernelStacks<TMode, NoTranslationCache>.IsOverflow(space, stack.Base + ~0UL, out _));
                 }
                 else
                 {
-                    int index = random.Next(live.Count);
-                    var (stack, bytes) = live[index];
-                    ulong before = m.Db.AvailablePages;
-                    Assert.Equal(StackError.WrongSize, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes + page, out _));
-                    if (stack.Pages > 1)
-                        Assert.Equal(StackError.WrongSize, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes - page, out _));
-                    Assert.Equal(StackError.NotAStack, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top + page, bytes, out _));
-                    Assert.Equal(before, m.Db.AvailablePages);
-                    AssertStack(m, space, stack);
-                    Assert.Equal(StackError.None, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out PfnProblem freed));
-                    Assert.True(freed.IsOk);
+                    Assert.Equal(StackState.Unused, record->State);
                     Assert.False(m.Table.Translate(ref m.Memory, stack.Base, out _));
-                    Assert.Equal(StackError.NotAStack, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
-                    live.RemoveAt(index);
                 }
-                Assert.True(m.Db.Validate().IsOk);
+                Assert.Equal(StackError.NotAStack, s.Free(stack.Top, bytes));
+                live.RemoveAt(index);
             }
-            foreach (var (stack, bytes) in live)
-                Assert.Equal(StackError.None, KernelStacks<TMode, NoTranslationCache>.Free(ref m.Memory, m.Table, space, m.Database, stack.Top, bytes, out _));
-            // Every stack page and every table the stacks needed went back.
-            Assert.Equal(available, m.Db.AvailablePages);
-            Assert.Equal(tables, m.Db.CountUse(PageUse.PageTable));
-            Assert.Equal(0UL, m.Db.CountUse(PageUse.KernelStack));
-            Assert.Equal(0UL, space->InUse);
+            Assert.True(m.Db.Validate().IsOk);
+            Assert.True(s.CachedCount() <= StackSpace.CacheLimit);
         }
-        finally
-        {
-            NativeMemory.Free(space);
-        }
-    }
-
-    private static void AssertStack<TMode, TLayout>(Machine<TMode, TLayout> m, SystemPteSpace* space, KernelStack stack) where TMode : struct, IPagingMode where TLayout : struct, ILayout
-    {
-        const PageProtection WriteExecute = PageProtection.Writable | PageProtection.Executable;
-        ulong page = 1UL << TMode.PageShift;
-        Assert.False(m.Table.Translate(ref m.Memory, new VirtualAddress(stack.Base.Value - page), out _), "the guard page is mapped");
-        Assert.True(KernelStacks<TMode, NoTranslationCache>.IsGuardPage(space, new VirtualAddress(stack.Base.Value - 8), out VirtualAddress owner));
-        Assert.Equal(stack.Base, owner);
-        Assert.False(KernelStacks<TMode, NoTranslationCache>.IsGuardPage(space, stack.Base, out _));
-        for (ulong p = 0; p < stack.Pages; p++)
-        {
-            Assert.True(m.Table.Translate(ref m.Memory, stack.Base + p * page, out Translation t));
-            Assert.Equal(Entries.Expressible<TMode>(PageProtection.Writable) & WriteExecute, t.Protection & WriteExecute);
-            PfnEntry* entry = m.Db.Entry(PageFrameNumber.Of(t.Address, TMode.PageShift));
-            Assert.Equal(PageState.Active, entry->State);
-            Assert.Equal(PageUse.KernelStack, entry->Use);
-            // The self-map address of the stack page's entry; none without a self-map.
-            Assert.Equal(TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.LeafEntry(stack.Base + p * page).Value : 0, entry->PteAddress);
-        }
+        Assert.True(space->CacheHits > 0, "the sizes never met a cached stack");
+        foreach (var (stack, bytes) in live)
+            Assert.Equal(StackError.None, s.Free(stack.Top, bytes));
+        Assert.Equal(StackError.None, s.DropCache());
+        // Every stack page and every table the stacks needed went back.
+        Assert.Equal(available, m.Db.AvailablePages);
+        Assert.Equal(tables, m.Db.CountUse(PageUse.PageTable));
+        Assert.Equal(0UL, m.Db.CountUse(PageUse.KernelStack));
+        Assert.Equal(0UL, space->Ptes.InUse);
     }
 
     private static int FirstFit(bool[] used, int pages)

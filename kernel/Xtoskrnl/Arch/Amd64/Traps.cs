@@ -16,8 +16,10 @@ namespace ExectOS.Kernel
 #pragma warning restore CS0649
 
     /// <summary>
-    /// The amd64 kernel's own GDT (the hand-off page's selectors, plus a TSS), a TSS whose IST1 is a stack of
-    /// its own for double faults and NMIs, and an IDT with the exception vectors. Every exception is decoded
+    /// The amd64 kernel's own GDT (the hand-off page's selectors, plus a TSS), a TSS whose IST1 and IST2 are
+    /// the stacks double faults and NMIs run on, and an IDT with the exception vectors. Until the memory manager
+    /// gives them stacks with guard pages (<see cref="UseExceptionStacks"/>), both run on a small early stack in
+    /// the image. Every exception is decoded
     /// into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>: resolved (demand commit), or
     /// stopped with the bug check that names it.
     /// </summary>
@@ -25,7 +27,8 @@ namespace ExectOS.Kernel
     {
         private const ushort TssSelector = 0x20;
         private const uint GsBaseMsr = 0xC0000101;
-        private const int DoubleFaultStackWords = 2048;
+        private const int EarlyStackWords = 2048;
+        private const int Ist1 = 36, Ist2 = 44;
 
         [InlineArray(6)]
         private struct GdtTable { private ulong _element; }
@@ -36,7 +39,7 @@ namespace ExectOS.Kernel
         [InlineArray(13)]
         private struct TaskState { private ulong _element; }
 
-        [InlineArray(DoubleFaultStackWords)]
+        [InlineArray(EarlyStackWords)]
         private struct IstStack { private ulong _element; }
 
         [InlineArray(2)]
@@ -52,7 +55,7 @@ namespace ExectOS.Kernel
         private static GdtTable s_gdt;
         private static IdtTable s_idt;
         private static TaskState s_tss;
-        private static IstStack s_doubleFaultStack;
+        private static IstStack s_earlyStack;
         private static ProcessorBlock s_processor;
 #pragma warning restore CS0649
 
@@ -64,10 +67,11 @@ namespace ExectOS.Kernel
             gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
             gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
 
-            // 64-bit TSS: IST1 at offset 36, the I/O map base past the end (no I/O bitmap).
+            // 64-bit TSS: IST1 and IST2 (the early stack until the allocator's), the I/O map base past the end (no I/O bitmap).
             byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
-            ulong istTop = ((ulong)Unsafe.AsPointer(ref s_doubleFaultStack) + DoubleFaultStackWords * 8) & ~15UL;
-            *(ulong*)(tss + 36) = istTop;
+            ulong istTop = ((ulong)Unsafe.AsPointer(ref s_earlyStack) + EarlyStackWords * 8) & ~15UL;
+            *(ulong*)(tss + Ist1) = istTop;
+            *(ulong*)(tss + Ist2) = istTop;
             *(ushort*)(tss + 102) = 104;
             ulong tssBase = (ulong)tss, limit = 103;
             gdt[TssSelector / 8] = (limit & 0xFFFF) | ((tssBase & 0xFFFFFF) << 16) | (0x89UL << 40) | (((limit >> 16) & 0xF) << 48) | (((tssBase >> 24) & 0xFF) << 56);
@@ -78,7 +82,7 @@ namespace ExectOS.Kernel
             for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
             {
                 ulong offset = entries + (ulong)(vector * TrapLayout.EntryStride);
-                ulong ist = vector == 8 || vector == 2 ? 1UL : 0UL;
+                ulong ist = vector == 8 ? 1UL : vector == 2 ? 2UL : 0UL;
                 idt[vector * 2] = (offset & 0xFFFF) | ((ulong)Boot.HandOffLayout.Code64Selector << 16) | (ist << 32) | (0x8EUL << 40) | (((offset >> 16) & 0xFFFF) << 48);
                 idt[vector * 2 + 1] = offset >> 32;
             }
@@ -97,6 +101,14 @@ namespace ExectOS.Kernel
             *(ushort*)pseudo = 256 * 16 - 1;
             *(ulong*)(pseudo + 2) = (ulong)idt;
             Cpu.LoadIdt(pseudo);
+        }
+
+        /// <summary>Double faults and NMIs from now on run on these stacks (tops, 16-byte aligned; each has a guard page).</summary>
+        internal static void UseExceptionStacks(ulong doubleFaultTop, ulong nmiTop)
+        {
+            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
+            *(ulong*)(tss + Ist1) = doubleFaultTop & ~15UL;
+            *(ulong*)(tss + Ist2) = nmiTop & ~15UL;
         }
 
         private static void Dispatch(TrapFrame* frame)

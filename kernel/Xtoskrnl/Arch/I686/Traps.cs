@@ -15,18 +15,20 @@ namespace ExectOS.Kernel
 #pragma warning restore CS0649
 
     /// <summary>
-    /// The i686 kernel's own GDT (the hand-off page's flat code and data selectors, two TSSs and the processor
-    /// block's FS segment) and IDT. A double fault arrives through a task gate on a TSS of its own, so a
-    /// kernel stack overflow into a guard page is handled on a good stack (32-bit x86 has no IST). Every
+    /// The i686 kernel's own GDT (the hand-off page's flat code and data selectors, three TSSs and the processor
+    /// block's FS segment) and IDT. A double fault and an NMI arrive through task gates, each on a TSS of its
+    /// own, so a kernel stack overflow into a guard page is handled on a good stack (32-bit x86 has no IST).
+    /// Until the memory manager gives them stacks with guard pages (<see cref="UseExceptionStacks"/>), both run
+    /// on a small early stack in the image. Every
     /// exception is decoded into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>.
     /// </summary>
     internal static unsafe class Traps
     {
-        private const ushort TssSelector = 0x20, DoubleFaultTssSelector = 0x28, ProcessorSelector = 0x30;
-        private const int GdtEntries = 7;
+        private const ushort TssSelector = 0x20, DoubleFaultTssSelector = 0x28, ProcessorSelector = 0x30, NmiTssSelector = 0x38;
+        private const int GdtEntries = 8;
         private const int TssBytes = 104;
-        private const int DoubleFaultStackWords = 4096;
-        private const int DoubleFault = 8;
+        private const int EarlyStackWords = 4096;
+        private const int Nmi = 2, DoubleFault = 8;
 
         // 32-bit TSS fields (Intel SDM Vol. 3A, figure 8-2).
         private const int TssCr3 = 28, TssEip = 32, TssEflags = 36, TssEsp = 56, TssEs = 72, TssCs = 76, TssSs = 80, TssDs = 84, TssFs = 88, TssGs = 92, TssIoMap = 102;
@@ -40,8 +42,8 @@ namespace ExectOS.Kernel
         [InlineArray(TssBytes / 4)]
         private struct TaskState { private uint _element; }
 
-        [InlineArray(DoubleFaultStackWords)]
-        private struct DoubleFaultStack { private uint _element; }
+        [InlineArray(EarlyStackWords)]
+        private struct EarlyStack { private uint _element; }
 
         [InlineArray(2)]
         private struct PseudoDescriptor { private ulong _element; }
@@ -57,7 +59,8 @@ namespace ExectOS.Kernel
         private static IdtTable s_idt;
         private static TaskState s_tss;
         private static TaskState s_doubleFaultTss;
-        private static DoubleFaultStack s_doubleFaultStack;
+        private static TaskState s_nmiTss;
+        private static EarlyStack s_earlyStack;
         private static ProcessorBlock s_processor;
 #pragma warning restore CS0649
 
@@ -69,30 +72,26 @@ namespace ExectOS.Kernel
             gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
             byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
             byte* doubleFaultTss = (byte*)Unsafe.AsPointer(ref s_doubleFaultTss);
+            byte* nmiTss = (byte*)Unsafe.AsPointer(ref s_nmiTss);
             gdt[TssSelector / 8] = TaskDescriptor((uint)tss);
             gdt[DoubleFaultTssSelector / 8] = TaskDescriptor((uint)doubleFaultTss);
+            gdt[NmiTssSelector / 8] = TaskDescriptor((uint)nmiTss);
             s_processor.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
             s_processor.Self = Unsafe.AsPointer(ref s_processor);
             gdt[ProcessorSelector / 8] = DataDescriptor((uint)s_processor.Self, (uint)sizeof(ProcessorBlock) - 1);
 
             uint entries = (uint)Cpu.TrapEntryTable();
             *(ushort*)(tss + TssIoMap) = TssBytes;
-            // The double fault's task: the vector's own entry on its own stack, the kernel's tables and selectors.
-            *(uint*)(doubleFaultTss + TssCr3) = (uint)Cpu.ReadCr3();
-            *(uint*)(doubleFaultTss + TssEip) = entries + DoubleFault * TrapLayout.EntryStride;
-            *(uint*)(doubleFaultTss + TssEflags) = 2;
-            *(uint*)(doubleFaultTss + TssEsp) = ((uint)Unsafe.AsPointer(ref s_doubleFaultStack) + DoubleFaultStackWords * 4) & ~15u;
-            *(uint*)(doubleFaultTss + TssCs) = Boot.HandOffLayout.Code32Selector;
-            *(uint*)(doubleFaultTss + TssEs) = *(uint*)(doubleFaultTss + TssSs) = *(uint*)(doubleFaultTss + TssDs) = *(uint*)(doubleFaultTss + TssGs) = Boot.HandOffLayout.DataSelector;
-            *(uint*)(doubleFaultTss + TssFs) = ProcessorSelector;
-            *(ushort*)(doubleFaultTss + TssIoMap) = TssBytes;
+            uint earlyTop = ((uint)Unsafe.AsPointer(ref s_earlyStack) + EarlyStackWords * 4) & ~15u;
+            ExceptionTask(doubleFaultTss, entries + DoubleFault * TrapLayout.EntryStride, earlyTop);
+            ExceptionTask(nmiTss, entries + Nmi * TrapLayout.EntryStride, earlyTop);
 
             ulong* idt = (ulong*)Unsafe.AsPointer(ref s_idt);
             for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
             {
                 uint offset = entries + (uint)(vector * TrapLayout.EntryStride);
-                idt[vector] = vector == DoubleFault
-                    ? (ulong)DoubleFaultTssSelector << 16 | 0x85UL << 40 // task gate
+                idt[vector] = vector is DoubleFault or Nmi
+                    ? (ulong)(vector == DoubleFault ? DoubleFaultTssSelector : NmiTssSelector) << 16 | 0x85UL << 40 // task gate
                     : (offset & 0xFFFF) | (ulong)Boot.HandOffLayout.Code32Selector << 16 | 0x8EUL << 40 | (ulong)(offset >> 16) << 48;
             }
 
@@ -108,6 +107,26 @@ namespace ExectOS.Kernel
             Cpu.LoadIdt(pseudo);
         }
 
+        /// <summary>A task for one exception: its vector's own entry on its own stack, the kernel's tables and selectors.</summary>
+        private static void ExceptionTask(byte* task, uint entry, uint stackTop)
+        {
+            *(uint*)(task + TssCr3) = (uint)Cpu.ReadCr3();
+            *(uint*)(task + TssEip) = entry;
+            *(uint*)(task + TssEflags) = 2;
+            *(uint*)(task + TssEsp) = stackTop;
+            *(uint*)(task + TssCs) = Boot.HandOffLayout.Code32Selector;
+            *(uint*)(task + TssEs) = *(uint*)(task + TssSs) = *(uint*)(task + TssDs) = *(uint*)(task + TssGs) = Boot.HandOffLayout.DataSelector;
+            *(uint*)(task + TssFs) = ProcessorSelector;
+            *(ushort*)(task + TssIoMap) = TssBytes;
+        }
+
+        /// <summary>Double faults and NMIs from now on run on these stacks (tops; each has a guard page).</summary>
+        internal static void UseExceptionStacks(ulong doubleFaultTop, ulong nmiTop)
+        {
+            *(uint*)((byte*)Unsafe.AsPointer(ref s_doubleFaultTss) + TssEsp) = (uint)doubleFaultTop & ~15u;
+            *(uint*)((byte*)Unsafe.AsPointer(ref s_nmiTss) + TssEsp) = (uint)nmiTop & ~15u;
+        }
+
         /// <summary>An available 32-bit TSS descriptor.</summary>
         private static ulong TaskDescriptor(uint address)
             => (TssBytes - 1) | (ulong)(address & 0xFFFFFF) << 16 | 0x89UL << 40 | (ulong)(address >> 24) << 56;
@@ -120,10 +139,11 @@ namespace ExectOS.Kernel
         {
             ulong address = Cpu.ReadCr2();
             uint vector = frame->Vector;
-            // A double fault arrives by task switch: the interrupted state is in the main TSS, not on this stack.
+            // A double fault or NMI arrives by task switch: the interrupted state is in the main TSS, not on this stack.
             byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
-            uint eip = vector == DoubleFault ? *(uint*)(tss + TssEip) : frame->Eip;
-            uint esp = vector == DoubleFault ? *(uint*)(tss + TssEsp) : frame->EspAtEntry + 20;
+            bool task = vector is DoubleFault or Nmi;
+            uint eip = task ? *(uint*)(tss + TssEip) : frame->Eip;
+            uint esp = task ? *(uint*)(tss + TssEsp) : frame->EspAtEntry + 20;
             var fault = new Fault
             {
                 Kind = vector == 14 ? FaultKind.PageFault : vector == DoubleFault ? FaultKind.DoubleFault : FaultKind.Other,
