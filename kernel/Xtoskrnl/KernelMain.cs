@@ -113,6 +113,7 @@ namespace ExectOS.Kernel
             Faults<TMode>.Install();
             MemoryManager<TMode>.Initialize<TLayout>(block);
             Stacks<TMode>.Start(block);
+            Processors.Discover<TMode>(block);
             RequestedTests<TMode, TLayout>.Run(block);
             MemorySelfTest<TMode>.Run();
             Pools.PrintTags();

@@ -66,6 +66,7 @@ namespace ExectOS.Loader
             block->KernelStackSize = KernelStackSize;
             block->FirmwareSystemTable = (ulong)systemTable;
             block->FirmwareRevision = systemTable->FirmwareRevision;
+            block->AcpiRootPointer = FindAcpiRoot(systemTable);
             status = BootParameters.Read(imageHandle, bs, block);
             if (EfiStatus.IsError(status))
                 return status;
@@ -94,6 +95,22 @@ namespace ExectOS.Loader
         }
 
         /// <summary>The first of the image's modes (in the descriptor's order of preference) that can run; 0 if none.</summary>
+        /// <summary>The ACPI root pointer from the configuration table: the 2.0 one when the firmware gives it, else 1.0; 0 when none.</summary>
+        private static ulong FindAcpiRoot(EfiSystemTable* systemTable)
+        {
+            EfiGuid acpi20 = EfiGuid.Acpi20Table, acpi10 = EfiGuid.Acpi10Table;
+            ulong found = 0;
+            for (nuint i = 0; i < systemTable->NumberOfTableEntries; i++)
+            {
+                EfiConfigurationTable* entry = systemTable->ConfigurationTable + i;
+                if (entry->VendorGuid.Equals(in acpi20))
+                    return (ulong)entry->VendorTable;
+                if (entry->VendorGuid.Equals(in acpi10))
+                    found = (ulong)entry->VendorTable;
+            }
+            return found;
+        }
+
         private static uint ChooseMode(byte* parameters)
         {
             for (int i = 0; i < ImageModes.ModeCount; i++)

@@ -20,7 +20,7 @@ namespace ExectOS.Boot
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
-        public const ushort CurrentMinorVersion = 4;
+        public const ushort CurrentMinorVersion = 5;
 
         public uint Signature;
         public ushort MajorVersion;
@@ -77,6 +77,11 @@ namespace ExectOS.Boot
         /// <summary>Which limits left them out (<see cref="ReachLimit"/> flags).</summary>
         public ReachLimit LeftOutReason;
         public uint Reserved4;
+
+        // Version 1.5: the ACPI root pointer, for the processors and interrupt controllers the firmware describes.
+
+        /// <summary>Physical address of the RSDP from the firmware's configuration table (ACPI 2.0 preferred), 0 when none.</summary>
+        public ulong AcpiRootPointer;
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)

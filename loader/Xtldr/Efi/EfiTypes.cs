@@ -21,8 +21,8 @@ namespace ExectOS.Loader.Efi
         public static ulong Code(nuint status) => status & ~ErrorBit;
     }
 
-    /// <summary>A UEFI GUID, laid out as EFI_GUID.</summary>
-    [StructLayout(LayoutKind.Sequential)]
+    /// <summary>A UEFI GUID, laid out as EFI_GUID: 16 bytes aligned on 4 (its eight last bytes read as one field, not aligned on 8).</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EfiGuid
     {
         public uint Data1;
@@ -42,6 +42,20 @@ namespace ExectOS.Loader.Efi
         public static EfiGuid LoadedImageProtocol => new EfiGuid(0x5B1B31A1, 0x9562, 0x11D2, 0x8E, 0x3F, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B);
         public static EfiGuid SimpleFileSystemProtocol => new EfiGuid(0x964E5B22, 0x6459, 0x11D2, 0x8E, 0x39, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B);
         public static EfiGuid FileInfo => new EfiGuid(0x09576E92, 0x6D3F, 0x11D2, 0x8E, 0x39, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B);
+        /// <summary>EFI_ACPI_TABLE_GUID: the ACPI 2.0+ root pointer (RSDP).</summary>
+        public static EfiGuid Acpi20Table => new EfiGuid(0x8868E871, 0xE4F1, 0x11D3, 0xBC, 0x22, 0x00, 0x80, 0xC7, 0x3C, 0x88, 0x81);
+        /// <summary>ACPI_TABLE_GUID: the ACPI 1.0 root pointer.</summary>
+        public static EfiGuid Acpi10Table => new EfiGuid(0xEB9D2D30, 0x2D88, 0x11D3, 0x9A, 0x16, 0x00, 0x90, 0x27, 0x3F, 0xC1, 0x4D);
+
+        public readonly bool Equals(in EfiGuid other) => Data1 == other.Data1 && Data2 == other.Data2 && Data3 == other.Data3 && Data4 == other.Data4;
+    }
+
+    /// <summary>EFI_CONFIGURATION_TABLE: a GUID and the table it names (20 bytes on IA32, 24 on x64).</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    public unsafe struct EfiConfigurationTable
+    {
+        public EfiGuid VendorGuid;
+        public void* VendorTable;
     }
 
     /// <summary>EFI_TABLE_HEADER.</summary>
@@ -71,7 +85,7 @@ namespace ExectOS.Loader.Efi
         public void* RuntimeServices;
         public EfiBootServices* BootServices;
         public nuint NumberOfTableEntries;
-        public void* ConfigurationTable;
+        public EfiConfigurationTable* ConfigurationTable;
     }
 
     /// <summary>EFI_MEMORY_TYPE values the loader allocates with.</summary>

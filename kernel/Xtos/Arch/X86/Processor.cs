@@ -29,6 +29,25 @@ namespace ExectOS.Hardware
             return (value & (1u << feature.Bit)) != 0;
         }
 
+        /// <summary>
+        /// This processor's id in the interrupt controller's numbering (x86: the local APIC id, from CPUID's x2APIC
+        /// leaf 0xB where the processor has it, else leaf 1), as the firmware's processor tables list it.
+        /// </summary>
+        public static uint InterruptControllerId()
+        {
+            if (Cpu.CpuId(0).Eax >= 0xB)
+            {
+                CpuIdResult topology = Cpu.CpuId(0xB);
+                // A leaf 0xB with no levels (EBX = 0) is not implemented.
+                if (topology.Ebx != 0)
+                    return topology.Edx;
+            }
+            return Cpu.CpuId(1).Ebx >> 24;
+        }
+
+        /// <summary>What boot lines call the interrupt controller's processor ids.</summary>
+        public const string InterruptControllerIdName = "APIC ids";
+
         /// <summary>What boot lines call the random-number instruction and the cycle counter.</summary>
         public const string RandomSource = "RDRAND", CycleCounterName = "TSC";
 
