@@ -33,8 +33,30 @@ public static class Listing
         foreach (PlacedStub stub in image.Stubs)
         {
             text.Append('\n').Append(stub.Definition.Declaration.Header).Append('\n');
-            var reader = new ByteArrayCodeReader(image.Text, stub.Offset, stub.Length);
-            var decoder = Iced.Intel.Decoder.Create(image.Architecture.Bitness(), reader, (ulong)stub.Offset);
+            StubPart[] parts = stub.Definition.Declaration.Parts ?? [new StubPart(0, image.Architecture.Bitness())];
+            for (int p = 0; p < parts.Length; p++)
+            {
+                int start = stub.Offset + parts[p].Offset, end = p + 1 < parts.Length ? stub.Offset + parts[p + 1].Offset : stub.Offset + stub.Length;
+                if (stub.Definition.Declaration.Parts is not null)
+                {
+                    // A part ends where its padding starts.
+                    while (end > start && image.Text[end - 1] == 0xCC)
+                        end--;
+                    text.Append("  ; ").Append(parts[p].Bitness.ToString(CultureInfo.InvariantCulture)).Append("-bit part at +0x")
+                        .Append(parts[p].Offset.ToString("x", CultureInfo.InvariantCulture)).Append('\n');
+                }
+                Disassemble(image, text, formatter, start, end - start, parts[p].Bitness);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static void Disassemble(StubImage image, StringBuilder text, IntelFormatter formatter, int offset, int length, int bitness)
+    {
+        {
+            var reader = new ByteArrayCodeReader(image.Text, offset, length);
+            var decoder = Iced.Intel.Decoder.Create(bitness, reader, (ulong)offset);
             var output = new StringOutput();
             while (reader.CanReadByte)
             {
@@ -47,7 +69,5 @@ public static class Listing
                     .Append("  ").Append(output.ToStringAndReset()).Append('\n');
             }
         }
-
-        return text.ToString();
     }
 }

@@ -81,7 +81,11 @@ public sealed record StubSignature(StubType Return, IReadOnlyList<StubParameter>
 /// </summary>
 /// <param name="NoReturn">The stub never returns to its caller (it ends in a halt loop instead).</param>
 /// <param name="Results">For a helper contract: the registers it returns in, the only ones it may change (x86 names).</param>
-public sealed record StubDeclaration(string Name, StubSignature? Signature, string? HelperContract, bool NoReturn = false, bool TrapEntries = false, string[]? Results = null)
+/// <summary>Part of a stub that runs in another processor mode: its offset in the stub and the mode's bitness.</summary>
+public sealed record StubPart(int Offset, int Bitness);
+
+/// <param name="Parts">For code copied elsewhere and run in several modes (a processor's start-up code): its parts, each decoded in its own bitness.</param>
+public sealed record StubDeclaration(string Name, StubSignature? Signature, string? HelperContract, bool NoReturn = false, bool TrapEntries = false, string[]? Results = null, StubPart[]? Parts = null)
 {
     /// <summary>The line that heads the stub in the listing.</summary>
     public string Header => Signature is not null

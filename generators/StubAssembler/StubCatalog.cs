@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using ExectOS.Boot;
 using Iced.Intel;
 
 namespace ExectOS.StubAssembler;
@@ -85,6 +86,13 @@ public static class StubCatalog
             new StubDeclaration("ArEarlyFault", Signature(none, []), HelperContract: null, NoReturn: true),
             EarlyFaultStub.X64,
             EarlyFaultStub.X86);
+
+        // Copied by the kernel into the start-up page, never called (amd64 only so far).
+        yield return new Entry(
+            new StubDeclaration("ArProcessorStart", Signature(none, []), HelperContract: null, NoReturn: true,
+                Parts: [new StubPart(0, 16), new StubPart(ProcessorStartLayout.Code32, 32), new StubPart(ProcessorStartLayout.Code64, 64)]),
+            ProcessorStartStub.X64,
+            null);
 
         yield return new Entry(
             new StubDeclaration(

@@ -117,6 +117,7 @@ namespace ExectOS.Kernel
             RequestedTests<TMode, TLayout>.Run(block);
             MemorySelfTest<TMode>.Run();
             Pools.PrintTags();
+            Processors.StartOthers<TMode>(block);
             Stacks<TMode>.PrintUsage();
         }
     }

@@ -19,6 +19,23 @@ namespace ExectOS.Kernel
         private static uint s_bootId;
         private static int s_chosen;
         private static ChosenIds s_ids;
+        private static uint s_limit;
+        private static bool s_madtOk;
+        private static Arrivals s_arrived;
+
+        /// <summary>Set by each processor when it reaches the kernel (volatile: the boot processor polls it).</summary>
+        private struct Arrival
+        {
+            public volatile int Arrived;
+            /// <summary>The id the processor read from its own interrupt controller.</summary>
+            public uint Id;
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(Capacity)]
+        private struct Arrivals
+        {
+            private Arrival _element;
+        }
 
         /// <summary>Processors chosen for this boot, the boot processor first.</summary>
         internal static int Count => s_chosen;
@@ -112,27 +129,183 @@ namespace ExectOS.Kernel
                 Choose(limit);
             }
 
-            line.Clear();
-            line.Append("XTOSKRNL: processors: 1 started (");
+            s_limit = limit;
+            s_madtOk = problem.IsOk;
+        }
+
+        /// <summary>Called by processor <paramref name="number"/> on itself once it runs kernel code on its own tables.</summary>
+        internal static void Arrived(int number)
+        {
+            s_arrived[number].Id = Processor.InterruptControllerId();
+            s_arrived[number].Arrived = 1;
+        }
+
+        /// <summary>
+        /// Starts the chosen processors one at a time (INIT, 10 ms, start-up IPI, a second one when the first went
+        /// unanswered), each with a kernel stack and double-fault and NMI stacks from the allocator and tables of its
+        /// own; it reports from the kernel and idles. One that does not answer within a second is left out and named.
+        /// Then prints "XTOSKRNL: processors: n started (APIC ids ...)".
+        /// </summary>
+        internal static void StartOthers<TMode>(LoaderBlock* block) where TMode : struct, IPagingMode
+        {
+            TextLine line = default;
+            ChosenIds started = default;
+            started[0] = s_bootId;
+            int count = 1, asked = s_chosen;
+            string reason = null;
+            if (asked > 1 && !ProcessorStart.IsSupported)
+                reason = ProcessorStart.NotSupported;
+            else if (asked > 1 && (block->ProcessorStartPage == 0 || block->ProcessorStartPage > ProcessorStartLayout.Limit))
+                reason = "the loader found no page below 1 MiB for their start-up code";
+            if (asked > ProcessorStart.MaxProcessors)
+                asked = ProcessorStart.MaxProcessors;
+            Failures failed = default;
+            int failures = 0;
+            if (asked > 1 && reason == null)
+            {
+                ulong page = block->ProcessorStartPage;
+                Timing.Calibrate();
+                byte* registers = null;
+                if (!LocalApic.IsX2Apic && !MapDevice<TMode>(s_madt.LocalApicAddress, out registers))
+                    reason = "the local APIC's registers could not be mapped";
+                if (reason == null)
+                {
+                    var apic = new LocalApic(registers);
+                    apic.Enable();
+                    var memory = MemoryManager<TMode>.Physical();
+                    ProcessorStart.Prepare(ref memory, page);
+                    memory.Release();
+                    // The start-up code turns paging on while it runs at its physical address: identity-mapped meanwhile.
+                    if (!Identity<TMode>(page, map: true))
+                        reason = "the start-up page could not be mapped";
+                    for (int n = 1; n < asked && reason == null; n++)
+                    {
+                        // Started means it reached the kernel on its own tables and is the processor the IPIs were sent to.
+                        if (StartOne<TMode>(ref apic, page, n, s_ids[n]) && s_arrived[n].Id == s_ids[n])
+                            started[count++] = s_arrived[n].Id;
+                        else
+                            failed[failures++] = s_ids[n];
+                    }
+                    Identity<TMode>(page, map: false);
+                }
+            }
+
+            line.Append("XTOSKRNL: processors: ");
+            line.AppendDecimal((ulong)count);
+            line.Append(" started (");
             line.Append(Processor.InterruptControllerIdName);
-            line.Append(' ');
-            line.AppendDecimal(s_bootId);
+            for (int i = 0; i < count; i++)
+            {
+                line.Append(' ');
+                line.AppendDecimal(started[i]);
+            }
             line.Append(')');
-            if (s_chosen > 1)
+            if (failures != 0)
+            {
+                line.Append("; no answer from APIC ids");
+                for (int i = 0; i < failures; i++)
+                {
+                    line.Append(' ');
+                    line.AppendDecimal(failed[i]);
+                }
+            }
+            if (reason != null && s_chosen > 1)
             {
                 line.Append("; ");
                 line.AppendDecimal((ulong)(s_chosen - 1));
-                line.Append(" more chosen, not started: this kernel does not start application processors yet");
+                line.Append(" more chosen, not started: ");
+                line.Append(reason);
             }
-            ulong leftOut = problem.IsOk && s_madt.Enabled > (uint)s_chosen ? s_madt.Enabled - (uint)s_chosen : 0;
+            else if (s_chosen > asked)
+            {
+                line.Append("; ");
+                line.AppendDecimal((ulong)(s_chosen - asked));
+                line.Append(" more chosen than this kernel has tables for");
+            }
+            ulong leftOut = s_madtOk && s_madt.Enabled > (uint)s_chosen ? s_madt.Enabled - (uint)s_chosen : 0;
             if (leftOut != 0)
             {
                 line.Append("; ");
                 line.AppendDecimal(leftOut);
                 line.Append(" left out by MAXCPUS=");
-                line.AppendDecimal(limit);
+                line.AppendDecimal(s_limit);
             }
             KernelConsole.WriteLine(line.AsSpan());
+            s_chosen = count;
+            for (int i = 0; i < count; i++)
+                s_ids[i] = started[i];
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(Capacity)]
+        private struct Failures
+        {
+            private uint _element;
+        }
+
+        private static bool StartOne<TMode>(ref LocalApic apic, ulong page, int number, uint apicId) where TMode : struct, IPagingMode
+        {
+            const ulong StackBytes = 16 * 1024;
+            if (Stacks<TMode>.Allocate(StackBytes, out KernelStack stack) != StackError.None
+                || Stacks<TMode>.Allocate(StackRequest.Fixed(StackBytes, StackKind.DoubleFault), out KernelStack doubleFault) != StackError.None
+                || Stacks<TMode>.Allocate(StackRequest.Fixed(StackBytes, StackKind.Nmi), out KernelStack nmi) != StackError.None)
+                return false;
+            ProcessorStart.PrepareTables(number, doubleFault.Top.Value, nmi.Top.Value);
+            var memory = MemoryManager<TMode>.Physical();
+            ProcessorStart.SetProcessor(ref memory, page, stack.Top.Value, number);
+            memory.Release();
+            // Intel SDM Vol. 3A 8.4.4.1: INIT, 10 ms, start-up IPI, 200 us, a second start-up IPI if it is not there yet.
+            if (!apic.SendInit(apicId))
+                return false;
+            Timing.Delay(10000);
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                if (!apic.SendStartUp(apicId, page))
+                    return false;
+                for (int wait = 0; wait < (attempt == 0 ? 20 : 10000); wait++)
+                {
+                    if (s_arrived[number].Arrived != 0)
+                        return true;
+                    Timing.Delay(100);
+                }
+            }
+            // Its stacks stay allocated: a processor that answers late must not run on freed memory.
+            return false;
+        }
+
+        /// <summary>Maps one page of device registers (the local APIC's) in the system PTE region, writable, not executable.</summary>
+        private static bool MapDevice<TMode>(ulong physical, out byte* registers) where TMode : struct, IPagingMode
+        {
+            registers = null;
+            ulong pageBytes = 1UL << TMode.PageShift;
+            if (MemoryManager.Stacks->Ptes.Reserve(1, out ulong slot) != StackError.None)
+                return false;
+            VirtualAddress address = MemoryManager.Stacks->Ptes.AddressOf(slot);
+            if (!Map<TMode>(address, physical & ~(pageBytes - 1), PageProtection.Writable))
+                return false;
+            registers = (byte*)(nuint)(address.Value + (physical & (pageBytes - 1)));
+            return true;
+        }
+
+        private static bool Identity<TMode>(ulong page, bool map) where TMode : struct, IPagingMode
+        {
+            if (map)
+                return Map<TMode>(new VirtualAddress(page), page, PageProtection.Executable);
+            var memory = MemoryManager<TMode>.Physical();
+            var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
+            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Unmap(ref memory, ref tables, new VirtualAddress(page), out _, out _, out TlbFlush flush);
+            flush.Flush<CpuTranslationCache>();
+            memory.Release();
+            return status == MapStatus.Done;
+        }
+
+        private static bool Map<TMode>(VirtualAddress address, ulong physical, PageProtection protection) where TMode : struct, IPagingMode
+        {
+            var memory = MemoryManager<TMode>.Physical();
+            var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
+            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Map(ref memory, ref tables, address, new PhysicalAddress(physical), TMode.LevelCount - 1, protection, out TlbFlush flush);
+            flush.Flush<CpuTranslationCache>();
+            memory.Release();
+            return status == MapStatus.Done && MemoryManager.Checked(tables.Problem);
         }
 
         /// <summary>The boot processor, then the MADT's other enabled processors in its order, up to <paramref name="limit"/> in all.</summary>

@@ -15,6 +15,8 @@ namespace ExectOS.Loader
         public ulong BootData, BootDataPages;
         public ulong Hyperspace;
         public ulong HandOff;
+        /// <summary>The application processors' start-up page below 1 MiB (0 when the firmware had none free).</summary>
+        public ulong ProcessorStart;
         public ulong Tables, TablePages;
 
         public readonly ulong Descriptors => BootData + FirmwarePage.Size;
@@ -207,6 +209,8 @@ namespace ExectOS.Loader
                 problem = MemoryMap.Carve(descriptors, ref count, a.Hyperspace >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
             if (problem.IsOk)
                 problem = MemoryMap.Carve(descriptors, ref count, a.HandOff >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
+            if (problem.IsOk && a.ProcessorStart != 0)
+                problem = MemoryMap.Carve(descriptors, ref count, a.ProcessorStart >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
             // Page tables are the kernel's from the first instruction: never free memory (ExectOS #25).
             if (problem.IsOk)
                 problem = MemoryMap.Carve(descriptors, ref count, a.Tables >> FirmwarePage.Shift, a.TablePages, LoaderMemoryType.LoaderMemoryData);

@@ -48,6 +48,11 @@ namespace ExectOS.Loader
                 return EfiStatus.OutOfResources;
             }
             allocations.KernelStack = stack;
+            // The start-up page of the other processors: a start-up IPI can only name a page below 1 MiB. Without one
+            // the kernel starts on one processor.
+            ulong processorStart = ProcessorStartLayout.Limit;
+            if (!EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.MaxAddress, EfiMemoryType.LoaderData, 1, &processorStart)))
+                allocations.ProcessorStart = processorStart;
             allocations.Hyperspace = hyperspace;
             allocations.HandOff = handOff;
             new Span<byte>((void*)hyperspace, (int)PageSize).Clear();
@@ -67,6 +72,7 @@ namespace ExectOS.Loader
             block->FirmwareSystemTable = (ulong)systemTable;
             block->FirmwareRevision = systemTable->FirmwareRevision;
             block->AcpiRootPointer = FindAcpiRoot(systemTable);
+            block->ProcessorStartPage = allocations.ProcessorStart;
             status = BootParameters.Read(imageHandle, bs, block);
             if (EfiStatus.IsError(status))
                 return status;

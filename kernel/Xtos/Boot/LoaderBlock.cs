@@ -78,10 +78,14 @@ namespace ExectOS.Boot
         public ReachLimit LeftOutReason;
         public uint Reserved4;
 
-        // Version 1.5: the ACPI root pointer, for the processors and interrupt controllers the firmware describes.
+        // Version 1.5: the ACPI root pointer, for the processors and interrupt controllers the firmware describes, and the
+        // page the other processors start in.
 
         /// <summary>Physical address of the RSDP from the firmware's configuration table (ACPI 2.0 preferred), 0 when none.</summary>
         public ulong AcpiRootPointer;
+
+        /// <summary>A page below 1 MiB the loader reserved (typed LoaderMemoryData) for the other processors' start-up code, 0 when none.</summary>
+        public ulong ProcessorStartPage;
 
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)

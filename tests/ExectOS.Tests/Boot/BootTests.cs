@@ -36,7 +36,7 @@ public sealed class BootTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (amd64", StringComparison.Ordinal));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: ExectOS kernel 0.1.0 (amd64", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.5, 408 bytes;", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.5, 416 bytes;", StringComparison.Ordinal));
         // The memory map reached the kernel: nearly all RAM free, the loader's allocations typed as such.
         string map = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: memory map: ", StringComparison.Ordinal));
         int freeMegabytes = int.Parse(map.Split(" free (")[1].Split(' ')[0]);

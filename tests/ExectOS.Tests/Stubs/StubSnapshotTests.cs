@@ -247,6 +247,44 @@ public sealed class StubSnapshotTests
             && (i.NearBranchTarget < early.Start || i.NearBranchTarget >= early.CodeEnd));
     }
 
+    [Fact]
+    public void The_processor_start_up_code_runs_each_part_in_its_mode_and_reads_only_its_parameter_block()
+    {
+        // The kernel copies ArProcessorStart into the start-up page; a start-up IPI enters it in real mode at its
+        // first byte. Each part decodes in its own mode, ends before the next, and reaches nothing but its page.
+        StubImage image = StubImage.Build(StubArchitecture.X64);
+        PlacedStub stub = image.Stubs.Single(s => s.Definition.Name == "ArProcessorStart");
+        Assert.Equal(ExectOS.Boot.ProcessorStartLayout.CodeBytes, stub.Length);
+        Assert.True(ExectOS.Boot.ProcessorStartLayout.CodeBytes <= ExectOS.Boot.ProcessorStartLayout.Parameters);
+        const int p = ExectOS.Boot.ProcessorStartLayout.Parameters;
+        (int Offset, int End, int Bitness)[] parts =
+        [
+            (0, ExectOS.Boot.ProcessorStartLayout.Code32, 16),
+            (ExectOS.Boot.ProcessorStartLayout.Code32, ExectOS.Boot.ProcessorStartLayout.Code64, 32),
+            (ExectOS.Boot.ProcessorStartLayout.Code64, ExectOS.Boot.ProcessorStartLayout.CodeBytes, 64),
+        ];
+        var displacements = new List<HashSet<long>>();
+        foreach ((int offset, int end, int bitness) in parts)
+        {
+            int length = end - offset;
+            while (length > 0 && image.Text[stub.Offset + offset + length - 1] == Int3)
+                length--;
+            var decoder = Decoder.Create(bitness, new ByteArrayCodeReader(image.Text, stub.Offset + offset, length), (ulong)offset);
+            var code = new List<Instruction>();
+            while (code.Count == 0 || code[^1].NextIP < (ulong)(offset + length))
+                code.Add(decoder.Decode());
+            Assert.DoesNotContain(code, i => i.Code is Code.INVALID or Code.Int3);
+            Assert.DoesNotContain(code, i => i.IsIPRelativeMemoryOperand);
+            // Near branches stay in the part; the mode changes are far jumps through the parameter block.
+            Assert.All(code.Where(i => i.IsJmpShortOrNear || i.IsJccShortOrNear || i.IsCallNear), i => Assert.InRange(i.NearBranchTarget, (ulong)offset, (ulong)(offset + length)));
+            Assert.True(code[^1].FlowControl is FlowControl.UnconditionalBranch or FlowControl.IndirectBranch, $"the {bitness}-bit part falls through into padding");
+            displacements.Add(code.Where(i => Enumerable.Range(0, i.OpCount).Any(k => i.GetOpKind(k) == OpKind.Memory)).Select(i => (long)i.MemoryDisplacement64).ToHashSet());
+        }
+        Assert.Equal(new HashSet<long> { p + ExectOS.Boot.ProcessorStartLayout.GdtLimit, p + ExectOS.Boot.ProcessorStartLayout.Jump32 }, displacements[0]);
+        Assert.Equal(new HashSet<long> { p + ExectOS.Boot.ProcessorStartLayout.Cr4, p + ExectOS.Boot.ProcessorStartLayout.PageTableRoot, p + ExectOS.Boot.ProcessorStartLayout.Efer, p + ExectOS.Boot.ProcessorStartLayout.Cr0, p + ExectOS.Boot.ProcessorStartLayout.Jump64 }, displacements[1]);
+        Assert.Equal(new HashSet<long> { p + ExectOS.Boot.ProcessorStartLayout.StackTop, p + ExectOS.Boot.ProcessorStartLayout.Argument, p + ExectOS.Boot.ProcessorStartLayout.Entry }, displacements[2]);
+    }
+
     [Theory]
     [InlineData]
     [InlineData("--arch", "x64")]
@@ -349,6 +387,9 @@ public sealed class StubSnapshotTests
                 }
 
                 StubDeclaration declaration = StubCatalog.Declarations.Single(d => d.Name == symbols[n].Name);
+                // Code run in other modes from a copy (the start-up page) has its own test.
+                if (declaration.Parts is not null)
+                    continue;
                 // The callable part of the trap stub ends at its return; the entries after it are not called
                 // (TheTrapEntriesAreFixedStrideAndJoinOneCommonPath checks them).
                 if (declaration.TrapEntries)

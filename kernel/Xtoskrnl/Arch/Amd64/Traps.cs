@@ -16,8 +16,8 @@ namespace ExectOS.Kernel
 #pragma warning restore CS0649
 
     /// <summary>
-    /// The amd64 kernel's own GDT (the hand-off page's selectors, plus a TSS), a TSS whose IST1 and IST2 are
-    /// the stacks double faults and NMIs run on, and an IDT with the exception vectors. Until the memory manager
+    /// The amd64 kernel's own tables: per processor a GDT (the hand-off page's selectors, plus its TSS), a TSS whose
+    /// IST1 and IST2 are the stacks double faults and NMIs run on, and the block GS points at; one IDT for all. Until the memory manager
     /// gives them stacks with guard pages (<see cref="UseExceptionStacks"/>), both run on a small early stack in
     /// the image. Every exception is decoded
     /// into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>: resolved (demand commit), or
@@ -25,6 +25,9 @@ namespace ExectOS.Kernel
     /// </summary>
     internal static unsafe class Traps
     {
+        /// <summary>Processors with tables of their own (the boot processor is 0).</summary>
+        internal const int MaxProcessors = 64;
+
         private const ushort TssSelector = 0x20;
         private const uint GsBaseMsr = 0xC0000101;
         private const int EarlyStackWords = 2048;
@@ -45,38 +48,34 @@ namespace ExectOS.Kernel
         [InlineArray(2)]
         private struct PseudoDescriptor { private ulong _element; }
 
+        /// <summary>What GS points at on each processor: the trap entry calls the dispatcher from its first word.</summary>
         private struct ProcessorBlock
         {
             public void* Dispatcher;
             public ulong Self;
+            public ulong Number;
         }
 
+        /// <summary>One processor's GDT (its TSS descriptor is its own: the busy bit), TSS and block.</summary>
+        private struct ProcessorTables
+        {
+            public GdtTable Gdt;
+            public TaskState Tss;
+            public ProcessorBlock Block;
+        }
+
+        [InlineArray(MaxProcessors)]
+        private struct AllTables { private ProcessorTables _element; }
+
 #pragma warning disable CS0649 // written through pointers
-        private static GdtTable s_gdt;
         private static IdtTable s_idt;
-        private static TaskState s_tss;
         private static IstStack s_earlyStack;
-        private static ProcessorBlock s_processor;
+        private static AllTables s_tables;
 #pragma warning restore CS0649
 
+        /// <summary>The boot processor's tables and the IDT every processor shares, loaded.</summary>
         internal static void Initialize()
         {
-            ulong* gdt = (ulong*)Unsafe.AsPointer(ref s_gdt);
-            gdt[0] = 0;
-            gdt[Boot.HandOffLayout.Code64Selector / 8] = Boot.HandOffLayout.Code64Descriptor;
-            gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
-            gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
-
-            // 64-bit TSS: IST1 and IST2 (the early stack until the allocator's), the I/O map base past the end (no I/O bitmap).
-            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
-            ulong istTop = ((ulong)Unsafe.AsPointer(ref s_earlyStack) + EarlyStackWords * 8) & ~15UL;
-            *(ulong*)(tss + Ist1) = istTop;
-            *(ulong*)(tss + Ist2) = istTop;
-            *(ushort*)(tss + 102) = 104;
-            ulong tssBase = (ulong)tss, limit = 103;
-            gdt[TssSelector / 8] = (limit & 0xFFFF) | ((tssBase & 0xFFFFFF) << 16) | (0x89UL << 40) | (((limit >> 16) & 0xF) << 48) | (((tssBase >> 24) & 0xFF) << 56);
-            gdt[TssSelector / 8 + 1] = tssBase >> 32;
-
             ulong* idt = (ulong*)Unsafe.AsPointer(ref s_idt);
             ulong entries = Cpu.TrapEntryTable();
             for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
@@ -86,27 +85,60 @@ namespace ExectOS.Kernel
                 idt[vector * 2] = (offset & 0xFFFF) | ((ulong)Boot.HandOffLayout.Code64Selector << 16) | (ist << 32) | (0x8EUL << 40) | (((offset >> 16) & 0xFFFF) << 48);
                 idt[vector * 2 + 1] = offset >> 32;
             }
+            // Until the allocator's stacks are there, double faults and NMIs run on the early stack in the image.
+            ulong earlyTop = ((ulong)Unsafe.AsPointer(ref s_earlyStack) + EarlyStackWords * 8) & ~15UL;
+            Prepare(0, earlyTop, earlyTop);
+            Load(0);
+        }
 
-            s_processor.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
-            s_processor.Self = (ulong)Unsafe.AsPointer(ref s_processor);
-            Cpu.WriteMsr(GsBaseMsr, s_processor.Self);
+        /// <summary>
+        /// Fills processor <paramref name="number"/>'s GDT (the hand-off page's selectors and its TSS), its TSS (IST1
+        /// for double faults, IST2 for NMIs) and its block; the processor loads them with <see cref="Load"/>.
+        /// </summary>
+        internal static void Prepare(int number, ulong doubleFaultTop, ulong nmiTop)
+        {
+            ref ProcessorTables tables = ref s_tables[number];
+            ulong* gdt = (ulong*)Unsafe.AsPointer(ref tables.Gdt);
+            gdt[0] = 0;
+            gdt[Boot.HandOffLayout.Code64Selector / 8] = Boot.HandOffLayout.Code64Descriptor;
+            gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
+            gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
 
+            // 64-bit TSS: IST1 and IST2, the I/O map base past the end (no I/O bitmap).
+            byte* tss = (byte*)Unsafe.AsPointer(ref tables.Tss);
+            *(ulong*)(tss + Ist1) = doubleFaultTop & ~15UL;
+            *(ulong*)(tss + Ist2) = nmiTop & ~15UL;
+            *(ushort*)(tss + 102) = 104;
+            ulong tssBase = (ulong)tss, limit = 103;
+            gdt[TssSelector / 8] = (limit & 0xFFFF) | ((tssBase & 0xFFFFFF) << 16) | (0x89UL << 40) | (((limit >> 16) & 0xF) << 48) | (((tssBase >> 24) & 0xFF) << 56);
+            gdt[TssSelector / 8 + 1] = tssBase >> 32;
+
+            tables.Block.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
+            tables.Block.Self = (ulong)Unsafe.AsPointer(ref tables.Block);
+            tables.Block.Number = (ulong)number;
+        }
+
+        /// <summary>Loads processor <paramref name="number"/>'s GDT, TSS and block (GS) and the shared IDT, on that processor.</summary>
+        internal static void Load(int number)
+        {
+            ref ProcessorTables tables = ref s_tables[number];
+            Cpu.WriteMsr(GsBaseMsr, tables.Block.Self);
             // Pseudo-descriptors: the 16-bit limit at byte 6, so the 64-bit base is aligned at byte 8.
             PseudoDescriptor descriptor = default;
             byte* pseudo = (byte*)&descriptor + 6;
             *(ushort*)pseudo = 6 * 8 - 1;
-            *(ulong*)(pseudo + 2) = (ulong)gdt;
+            *(ulong*)(pseudo + 2) = (ulong)Unsafe.AsPointer(ref tables.Gdt);
             Cpu.LoadGdt(pseudo);
             Cpu.LoadTaskRegister(TssSelector);
             *(ushort*)pseudo = 256 * 16 - 1;
-            *(ulong*)(pseudo + 2) = (ulong)idt;
+            *(ulong*)(pseudo + 2) = (ulong)Unsafe.AsPointer(ref s_idt);
             Cpu.LoadIdt(pseudo);
         }
 
-        /// <summary>Double faults and NMIs from now on run on these stacks (tops, 16-byte aligned; each has a guard page).</summary>
+        /// <summary>The boot processor's double faults and NMIs from now on run on these stacks (tops; each has a guard page).</summary>
         internal static void UseExceptionStacks(ulong doubleFaultTop, ulong nmiTop)
         {
-            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
+            byte* tss = (byte*)Unsafe.AsPointer(ref s_tables[0].Tss);
             *(ulong*)(tss + Ist1) = doubleFaultTop & ~15UL;
             *(ulong*)(tss + Ist2) = nmiTop & ~15UL;
         }
