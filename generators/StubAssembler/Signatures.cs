@@ -53,6 +53,7 @@ public sealed record StubType(string CSharpName, int FixedSize)
     public static StubType NUInt { get; } = new("nuint", NativeSize);
     public static StubType VoidPointer { get; } = new("void*", NativeSize);
     public static StubType UInt32Pointer { get; } = new("uint*", NativeSize);
+    public static StubType NUIntPointer { get; } = new("nuint*", NativeSize);
 
     // FixedSize value meaning "as wide as a pointer on the target".
     private const int NativeSize = -1;

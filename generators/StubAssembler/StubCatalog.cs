@@ -71,6 +71,9 @@ public static class StubCatalog
             new StubDeclaration("ArTrapEntryTable", Signature(nuint, []), HelperContract: null, TrapEntries: true),
             X64Stubs.TrapEntryTable,
             X86Stubs.TrapEntryTable);
+        yield return Stub("ArCompareExchange", nuint, [(StubType.NUIntPointer, "location"), (nuint, "value"), (nuint, "comparand")], X64Stubs.CompareExchange, X86Stubs.CompareExchange);
+        yield return Stub("ArExchange", nuint, [(StubType.NUIntPointer, "location"), (nuint, "value")], X64Stubs.Exchange, X86Stubs.Exchange);
+        yield return Stub("ArProcessorNumber", nuint, [], X64Stubs.ProcessorNumber, X86Stubs.ProcessorNumber);
         yield return Stub("ArCallOnStack", none, [(ptr, "stackTop"), (ptr, "function"), (nuint, "argument")], X64Stubs.CallOnStack, X86Stubs.CallOnStack);
 
         yield return new Entry(

@@ -195,6 +195,9 @@ namespace ExectOS.Kernel
         /// </summary>
         internal static void* Allocate(PoolType type, ulong bytes, uint tag, ulong alignment = 0)
         {
+            // Paged pool may fault to commit: never at DISPATCH_LEVEL or above (NT's IRQL_NOT_LESS_OR_EQUAL).
+            if (type == PoolType.Paged && Locks.CurrentIrql >= Threading.Irql.Dispatch)
+                BugCheck.Raise(BugCheckCode.IrqlNotLessOrEqual, bytes, (ulong)Locks.CurrentIrql, 0, tag);
             var pages = new KernelPoolPages<TMode>();
             void* result = Pools.Of(type)->Allocate(ref pages, bytes, tag, alignment, out PoolProblem problem);
             Pools.Checked(problem);
@@ -205,6 +208,8 @@ namespace ExectOS.Kernel
         internal static void Free(void* address, uint tag)
         {
             Pool* pool = Pools.Paged->Contains(address) ? Pools.Paged : Pools.NonPaged->Contains(address) ? Pools.NonPaged : null;
+            if (pool == Pools.Paged && Locks.CurrentIrql >= Threading.Irql.Dispatch)
+                BugCheck.Raise(BugCheckCode.IrqlNotLessOrEqual, (ulong)address, (ulong)Locks.CurrentIrql, 1, tag);
             if (pool == null)
                 Pools.Checked(PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, 0xFF));
             var pages = new KernelPoolPages<TMode>();

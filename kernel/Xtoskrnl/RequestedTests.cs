@@ -13,6 +13,10 @@ namespace ExectOS.Kernel
         where TLayout : struct, ILayout
     {
         private static ulong s_sink;
+#pragma warning disable CS0649 // used through pointers
+        private static Threading.SpinLock s_testLock;
+        private static Threading.QueuedSpinLock s_testQueuedLock;
+#pragma warning restore CS0649
 
         internal static void Run(LoaderBlock* block)
         {
@@ -75,6 +79,29 @@ namespace ExectOS.Kernel
                     BugCheck.Raise(MemoryManagementCheck.TestStackUnavailable, 0, 0, 0);
                 KernelConsole.WriteLine("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)");
                 Stacks<TMode>.RunOn(in stack, &Recurse, 0);
+            }
+            if (KernelParameters.Contains(parameters, "TEST=SPINLOCK-RECURSIVE"))
+            {
+                KernelConsole.WriteLine("XTOSKRNL: acquiring a spin lock twice (TEST=SPINLOCK-RECURSIVE)");
+                Locks.Acquire((Threading.SpinLock*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s_testLock));
+                Locks.Acquire((Threading.SpinLock*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s_testLock));
+            }
+            if (KernelParameters.Contains(parameters, "TEST=SPINLOCK-NOT-OWNER"))
+            {
+                KernelConsole.WriteLine("XTOSKRNL: releasing a queued spin lock nobody holds (TEST=SPINLOCK-NOT-OWNER)");
+                Threading.LockQueueEntry entry = default;
+                Locks.Release((Threading.QueuedSpinLock*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s_testQueuedLock), &entry, Threading.Irql.Passive);
+            }
+            if (KernelParameters.Contains(parameters, "TEST=IRQL-LOWER"))
+            {
+                KernelConsole.WriteLine("XTOSKRNL: lowering the IRQL to DISPATCH_LEVEL from PASSIVE_LEVEL (TEST=IRQL-LOWER)");
+                Locks.Lower(Threading.Irql.Dispatch);
+            }
+            if (KernelParameters.Contains(parameters, "TEST=PAGED-POOL-AT-DISPATCH"))
+            {
+                KernelConsole.WriteLine("XTOSKRNL: allocating paged pool under a spin lock (TEST=PAGED-POOL-AT-DISPATCH)");
+                Locks.Acquire((Threading.SpinLock*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref s_testLock));
+                Pools<TMode>.Allocate(PoolType.Paged, 64, Tag('I', 'r', 'q', 'l'));
             }
             if (KernelParameters.Contains(parameters, "TEST=STACK-GROW"))
                 StackGrow();

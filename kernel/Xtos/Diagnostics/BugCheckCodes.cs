@@ -13,6 +13,10 @@ namespace ExectOS.Diagnostics
     /// <summary>Bug check codes: NT's values where one fits, ExectOS's own above 0xE0000000.</summary>
     public enum BugCheckCode : uint
     {
+        IrqlNotGreaterOrEqual = 0x09,
+        IrqlNotLessOrEqual = 0x0A,
+        SpinLockAlreadyOwned = 0x0F,
+        SpinLockNotOwned = 0x10,
         [SubCodes(typeof(BadPoolHeaderCheck))]
         BadPoolHeader = 0x19,
         [SubCodes(typeof(MemoryManagementCheck))]
@@ -46,6 +50,10 @@ namespace ExectOS.Diagnostics
 
         public static string Name(BugCheckCode code) => code switch
         {
+            BugCheckCode.IrqlNotGreaterOrEqual => "IRQL_NOT_GREATER_OR_EQUAL",
+            BugCheckCode.IrqlNotLessOrEqual => "IRQL_NOT_LESS_OR_EQUAL",
+            BugCheckCode.SpinLockAlreadyOwned => "SPIN_LOCK_ALREADY_OWNED",
+            BugCheckCode.SpinLockNotOwned => "SPIN_LOCK_NOT_OWNED",
             BugCheckCode.BadPoolHeader => "BAD_POOL_HEADER",
             BugCheckCode.MemoryManagement => "MEMORY_MANAGEMENT",
             BugCheckCode.SpecialPoolDetectedMemoryCorruption => "SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION",
@@ -65,6 +73,10 @@ namespace ExectOS.Diagnostics
 
         public static string Description(BugCheckCode code) => code switch
         {
+            BugCheckCode.IrqlNotGreaterOrEqual => "a raise of the IRQL asked for a level below the current one (parameter 1: the current IRQL, 2: the level asked for)",
+            BugCheckCode.IrqlNotLessOrEqual => "code ran at too high an IRQL: a lowering to a higher level, or pageable memory at DISPATCH_LEVEL or above (parameter 1: address or level, 2: the IRQL, 3: 1 for a write, 4: instruction or detail)",
+            BugCheckCode.SpinLockAlreadyOwned => "a processor acquired a spin lock it already owns (parameter 1: the lock, 2: the processor)",
+            BugCheckCode.SpinLockNotOwned => "a processor released a spin lock it does not own (parameter 1: the lock, 2: the processor, 3: the owner or -1)",
             BugCheckCode.KmodeExceptionNotHandled => "a run-time check failed in kernel code (parameter 1: which check, 2: detail)",
             BugCheckCode.MemoryManagement => "the memory manager found a broken invariant (parameter 1: which check)",
             BugCheckCode.NoPagesAvailable => "no free page was left for a page the kernel must have (parameter 1: the address, 2: pages available)",

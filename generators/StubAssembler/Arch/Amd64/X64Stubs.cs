@@ -276,6 +276,30 @@ internal static class X64Stubs
         args.EmitReturn(a);
     }
 
+    // rcx = location, rdx = value, r8 = comparand: the old value in rax (lock cmpxchg is a full barrier).
+    public static void CompareExchange(Assembler a, ArgumentLayout args)
+    {
+        a.mov(rax, r8);
+        a.@lock.cmpxchg(__qword_ptr[rcx], rdx);
+        args.EmitReturn(a);
+    }
+
+    // xchg with memory is locked without the prefix.
+    public static void Exchange(Assembler a, ArgumentLayout args)
+    {
+        a.mov(rax, rdx);
+        a.xchg(__qword_ptr[rcx], rax);
+        args.EmitReturn(a);
+    }
+
+    // mov rax, gs:[NumberOffset]: the processor block's number (absolute disp32 through GS: 65 48 8B 04 25 disp32).
+    public static void ProcessorNumber(Assembler a, ArgumentLayout args)
+    {
+        a.db(0x65, 0x48, 0x8B, 0x04, 0x25);
+        a.db(System.BitConverter.GetBytes(TrapLayout.NumberOffset64));
+        args.EmitReturn(a);
+    }
+
     public static void LoadTaskRegister(Assembler a, ArgumentLayout args)
     {
         a.ltr(cx);

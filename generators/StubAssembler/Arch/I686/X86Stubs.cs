@@ -285,6 +285,29 @@ internal static class X86Stubs
         args.EmitReturn(a);
     }
 
+    // ecx = location, edx = value, the comparand on the stack: the old value in eax.
+    public static void CompareExchange(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, args.Stack(2));
+        a.@lock.cmpxchg(__dword_ptr[ecx], edx);
+        args.EmitReturn(a);
+    }
+
+    public static void Exchange(Assembler a, ArgumentLayout args)
+    {
+        a.mov(eax, edx);
+        a.xchg(__dword_ptr[ecx], eax);
+        args.EmitReturn(a);
+    }
+
+    // mov eax, fs:[NumberOffset32] (64 A1 moffs32).
+    public static void ProcessorNumber(Assembler a, ArgumentLayout args)
+    {
+        a.db(0x64, 0xA1);
+        a.db(System.BitConverter.GetBytes(TrapLayout.NumberOffset32));
+        args.EmitReturn(a);
+    }
+
     public static void LoadTaskRegister(Assembler a, ArgumentLayout args)
     {
         a.ltr(cx);

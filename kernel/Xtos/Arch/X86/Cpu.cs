@@ -97,6 +97,18 @@ namespace ExectOS.Hardware
         public static extern nuint TrapEntryTable();
 
         /// <summary>Calls <paramref name="function"/>(<paramref name="argument"/>) on the stack whose top is <paramref name="stackTop"/>.</summary>
+        /// <summary>Atomically: if *location == comparand, *location = value; returns the old value (lock cmpxchg: a full barrier).</summary>
+        [RuntimeImport("ArCompareExchange"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint CompareExchange(nuint* location, nuint value, nuint comparand);
+
+        /// <summary>Atomically swaps *location and value; returns the old value (xchg: a full barrier).</summary>
+        [RuntimeImport("ArExchange"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint Exchange(nuint* location, nuint value);
+
+        /// <summary>This processor's number, from its processor block (GS on x64, FS on x86; see TrapLayout).</summary>
+        [RuntimeImport("ArProcessorNumber"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern nuint ProcessorNumber();
+
         [RuntimeImport("ArCallOnStack"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void CallOnStack(void* stackTop, void* function, nuint argument);
 

@@ -45,6 +45,9 @@ namespace ExectOS.Hardware
             return Cpu.CpuId(1).Ebx >> 24;
         }
 
+        /// <summary>This processor's number in the kernel's numbering (0 for the boot processor), from its processor block.</summary>
+        public static uint Number() => (uint)Cpu.ProcessorNumber();
+
         /// <summary>What boot lines call the interrupt controller's processor ids.</summary>
         public const string InterruptControllerIdName = "APIC ids";
 

@@ -23,6 +23,9 @@ namespace ExectOS.Hardware
         /// <summary>Offset of the dispatcher's address in the processor block.</summary>
         public const int DispatcherOffset = 0;
 
+        /// <summary>Where the processor block holds the processor's number: after the dispatcher and the block's own address.</summary>
+        public const int NumberOffset64 = 16, NumberOffset32 = 8;
+
         /// <summary>Vectors for which the processor pushes an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP, #VC, #SX.</summary>
         public const uint ErrorCodeVectors = (1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 17) | (1u << 21) | (1u << 29) | (1u << 30);
 

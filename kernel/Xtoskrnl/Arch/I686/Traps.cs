@@ -48,10 +48,12 @@ namespace ExectOS.Kernel
         [InlineArray(2)]
         private struct PseudoDescriptor { private ulong _element; }
 
+        /// <summary>What FS points at: the trap entry calls the dispatcher from its first word (see TrapLayout).</summary>
         private struct ProcessorBlock
         {
             public void* Dispatcher;
             public void* Self;
+            public uint Number;
         }
 
 #pragma warning disable CS0649 // written through pointers
@@ -78,6 +80,7 @@ namespace ExectOS.Kernel
             gdt[NmiTssSelector / 8] = TaskDescriptor((uint)nmiTss);
             s_processor.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
             s_processor.Self = Unsafe.AsPointer(ref s_processor);
+            s_processor.Number = 0;
             gdt[ProcessorSelector / 8] = DataDescriptor((uint)s_processor.Self, (uint)sizeof(ProcessorBlock) - 1);
 
             uint entries = (uint)Cpu.TrapEntryTable();

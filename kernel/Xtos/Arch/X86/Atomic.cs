@@ -1,0 +1,23 @@
+using System.Runtime.CompilerServices;
+
+namespace ExectOS.Hardware
+{
+    /// <summary>
+    /// Atomic operations on pointer-sized words for the locks (the architecture contract: hosted tests compile their
+    /// own <c>Atomic</c> over .NET's Interlocked, so the same lock code runs under real threads). On x86 the
+    /// read-modify-writes are locked instructions, full barriers; a plain aligned load is atomic, and a call the
+    /// compiler cannot see into keeps it from being hoisted out of a spin loop.
+    /// </summary>
+    public static unsafe class Atomic
+    {
+        public static nuint CompareExchange(nuint* location, nuint value, nuint comparand) => Cpu.CompareExchange(location, value, comparand);
+
+        public static nuint Exchange(nuint* location, nuint value) => Cpu.Exchange(location, value);
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static nuint Read(nuint* location) => *location;
+
+        /// <summary>A spin-wait hint between polls.</summary>
+        public static void SpinPause() => Cpu.Pause();
+    }
+}
