@@ -24,6 +24,7 @@ internal static class LayoutEvaluator
             BigInteger? value = Value(let.Value, pages, values, out why);
             if (value is null || BigInteger.Abs(value.Value) > LongMax)
             {
+                failedRegion = let.Name;
                 why = $"'{let.Name}' {why ?? $"= {value} does not fit 64 bits"}";
                 return null;
             }

@@ -15,6 +15,7 @@ internal sealed class ModeBinder
     private readonly Dictionary<string, FeatureModel?> _features;
     private readonly string _architecture;
     private readonly Dictionary<string, Draft?> _resolved = new();
+    private readonly Dictionary<string, int> _depth = new();
 
     public ModeBinder(string architecture, Dictionary<string, ModeSyntax> modes, Dictionary<string, FormatModel?> formats, Dictionary<string, FeatureModel?> features, List<DiagnosticInfo> diagnostics)
     {
@@ -37,53 +38,95 @@ internal sealed class ModeBinder
         return hash;
     }
 
+    /// <summary>Modes extending each other, at most (a limit of reason: resolving is a loop, not recursion).</summary>
+    internal const int MaxExtends = 16;
+
+    /// <summary>Each bound mode's level name tokens, root first, for the generated-name checks.</summary>
+    public Dictionary<string, List<Token>> LevelTokens { get; } = new();
+
     public ModeModel? Bind(ModeSyntax mode)
     {
         int errors = _diagnostics.Count;
-        Draft? draft = Resolve(mode, new Stack<string>());
+        Draft? draft = Resolve(mode);
         if (draft is null || _diagnostics.Count != errors)
             return null;
         return Check(mode, draft);
     }
 
-    /// <summary>The mode's statements applied over its base's; null when the base is broken (already reported).</summary>
-    private Draft? Resolve(ModeSyntax mode, Stack<string> chain)
+    /// <summary>
+    /// The mode's statements applied over its base's; null when the base is broken (already reported). A loop up the
+    /// extends chain to a resolved mode or the root, then down applying each, so a deep chain cannot exhaust the stack.
+    /// </summary>
+    private Draft? Resolve(ModeSyntax mode)
     {
-        if (_resolved.TryGetValue(mode.Name.Text, out Draft? done))
-            return done?.Copy();
-        Draft? draft = new Draft();
-        if (mode.Extends is Token baseName)
+        var chain = new List<ModeSyntax>();
+        var seen = new HashSet<string>();
+        Draft? draft = null;
+        int depth = -1;
+        bool broken = false;
+        for (ModeSyntax current = mode; ;)
         {
+            if (_resolved.TryGetValue(current.Name.Text, out Draft? done))
+            {
+                draft = done?.Copy();
+                broken = done is null;
+                depth = broken ? 0 : _depth[current.Name.Text];
+                break;
+            }
+            seen.Add(current.Name.Text);
+            chain.Add(current);
+            if (current.Extends is not Token baseName)
+            {
+                draft = new Draft();
+                break;
+            }
             if (!_modes.TryGetValue(baseName.Text, out ModeSyntax? baseMode))
             {
                 Report(D.UnknownName, $"no mode named '{baseName.Text}' to extend", baseName);
-                draft = null;
+                broken = true;
+                break;
             }
-            else if (chain.Contains(baseName.Text) || baseName.Text == mode.Name.Text)
+            if (seen.Contains(baseName.Text))
             {
-                Report(D.ExtendsCycle, $"mode '{mode.Name.Text}' extends itself ({string.Join(" -> ", chain.Reverse())} -> {mode.Name.Text} -> {baseName.Text})", baseName);
-                draft = null;
+                Report(D.ExtendsCycle, $"mode '{current.Name.Text}' extends itself ({string.Join(" -> ", chain.Select(m => m.Name.Text))} -> {baseName.Text})", baseName);
+                broken = true;
+                break;
             }
-            else
-            {
-                chain.Push(mode.Name.Text);
-                draft = Resolve(baseMode, chain);
-                chain.Pop();
-            }
+            current = baseMode;
         }
-        if (draft is not null && !Apply(mode, draft))
-            draft = null;
-        // Cached even when broken, so a base's errors are reported once however many modes extend it.
-        _resolved[mode.Name.Text] = draft?.Copy();
-        return draft;
+        // Down the chain: the base first. Broken ones are cached too, so a base's errors are reported once.
+        for (int i = chain.Count - 1; i >= 0; i--)
+        {
+            ModeSyntax current = chain[i];
+            depth++;
+            if (!broken && depth == MaxExtends + 1)
+            {
+                Report(D.TooDeep, $"mode '{current.Name.Text}' ends an extends chain {depth} modes deep; modes extend each other at most {MaxExtends} deep", current.Extends!.Value);
+                broken = true;
+            }
+            if (!broken && !Apply(current, draft!))
+                broken = true;
+            _resolved[current.Name.Text] = broken ? null : draft!.Copy();
+            _depth[current.Name.Text] = depth;
+        }
+        return broken ? null : draft;
     }
 
     private bool Apply(ModeSyntax mode, Draft draft)
     {
         int errors = _diagnostics.Count;
+        var given = new Dictionary<string, Token>();
         foreach (ModeItemSyntax item in mode.Items)
         {
             List<Token> a = item.Arguments;
+            // One block says each setting once: a second one would silently replace the first.
+            string subject = item.Keyword.Text == "requires" && a.Count > 0 ? "requires " + a[0].Text : item.Keyword.Text;
+            if (subject is not ("level" or "root") && given.TryGetValue(subject, out Token first))
+            {
+                Report(D.Repeated, $"mode '{mode.Name.Text}' already says '{subject}' at line {first.Span.Line + 1}; a mode block gives each setting once", subject.StartsWith("requires ", System.StringComparison.Ordinal) ? a[0] : item.Keyword);
+                continue;
+            }
+            given[subject] = item.Keyword;
             switch (item.Keyword.Text)
             {
                 case "virtual":
@@ -167,6 +210,8 @@ internal sealed class ModeBinder
         {
             if (i + 1 >= a.Count || a[i + 1].Kind != TokenKind.Name || !(a[i].Is("table") || a[i].Is("page")))
                 return Report(D.Syntax, $"expected 'table FORMAT' or 'page FORMAT', found {a[i].Describe()}", a[i]);
+            if ((a[i].Is("table") ? table : page) is Token earlier)
+                return Report(D.Repeated, $"level '{a[0].Text}' already has '{a[i].Text} {earlier.Text}'; a level has at most one table and one page format", a[i]);
             if (a[i].Is("table"))
                 table = a[i + 1];
             else
@@ -220,7 +265,7 @@ internal sealed class ModeBinder
             LevelDraft level = draft.Levels[i];
             shift -= (int)level.Bits.Value;
             bool last = i == draft.Levels.Count - 1;
-            CheckLevel(name.Text, level, shift, last, entryWidth, physicalBits);
+            CheckLevel(name.Text, level, shift, last, entryWidth, physicalBits, pageShift);
             levels.Add(new LevelModel(level.Name.Text, (int)level.Bits.Value, shift, level.Table?.Text, level.Page?.Text));
         }
 
@@ -251,12 +296,14 @@ internal sealed class ModeBinder
                 selfMap = (int)slot.Value;
         }
 
+        if (_diagnostics.Count == errors)
+            LevelTokens[name.Text] = draft.Levels.Select(l => l.Name).ToList();
         return _diagnostics.Count != errors ? null : new ModeModel(
             name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, physicalBits, pageShift, entryWidth,
             levels.ToEquatableArray(), selfMap, selfMapLevels, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
     }
 
-    private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits)
+    private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits, int pageShift)
     {
         if (last && (level.Table is not null || level.Page is null))
             Report(D.LevelFormats, $"level '{level.Name.Text}' is the last of mode '{mode}': it maps pages ('page FORMAT') and has no table", level.Name);
