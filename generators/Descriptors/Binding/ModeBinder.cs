@@ -41,6 +41,12 @@ internal sealed class ModeBinder
     /// <summary>Modes extending each other, at most (a limit of reason: resolving is a loop, not recursion).</summary>
     internal const int MaxExtends = 16;
 
+    /// <summary>The walker's fixed array of levels (PageTable.MaxLevels).</summary>
+    internal const int MaxLevels = 8;
+
+    /// <summary>Page sizes the walker and the loader's table allocation support, as shifts.</summary>
+    internal const int MinPageShift = 12, MaxPageShift = 16;
+
     /// <summary>Each bound mode's level name tokens, root first, for the generated-name checks.</summary>
     public Dictionary<string, List<Token>> LevelTokens { get; } = new();
 
@@ -145,6 +151,8 @@ internal sealed class ModeBinder
                     {
                         if (a[0].Kind != TokenKind.Number || a[0].Value == 0 || (a[0].Value & (a[0].Value - 1)) != 0)
                             Report(D.PageSize, $"page size {a[0].Text} is not a power of two", a[0]);
+                        else if (Log2(a[0].Value) < MinPageShift || Log2(a[0].Value) > MaxPageShift)
+                            Report(D.WalkerLimit, $"page size {a[0].Text} is outside what the walker supports: {Size(MinPageShift)} to {Size(MaxPageShift)}, a power of two", a[0]);
                         else
                             draft.Page = a[0];
                     }
@@ -258,6 +266,17 @@ internal sealed class ModeBinder
             return null;
         }
 
+        if (draft.Levels.Count > MaxLevels)
+        {
+            Report(D.WalkerLimit, $"mode '{name.Text}' has {draft.Levels.Count} levels; the walker handles at most {MaxLevels}", draft.Levels[MaxLevels].Name);
+            return null;
+        }
+        int entryShift = Log2((ulong)entryWidth / 8), tableBits = pageShift - entryShift;
+        foreach (LevelDraft level in draft.Levels.Where(l => l.Bits.Value > (ulong)tableBits))
+            Report(D.WalkerLimit, $"level '{level.Name.Text}': {level.Bits.Text} index bits of {entryWidth / 8}-byte entries make a table of {Size((int)level.Bits.Value + entryShift)}, larger than the {Size(pageShift)} page it is kept in; at most {tableBits} bits", level.Bits);
+        if (_diagnostics.Count != errors)
+            return null;
+
         var levels = new List<LevelModel>();
         int shift = virtualBits;
         for (int i = 0; i < draft.Levels.Count; i++)
@@ -318,6 +337,8 @@ internal sealed class ModeBinder
             if (frame.Align > shift)
                 Report(D.Misaligned, $"format '{page.Name}' holds only {Size(frame.Align)}-aligned frames, but level '{level.Name.Text}' maps {Size(shift)} pages", level.Page!.Value);
         }
+        if (table is not null && table.Fields.First(f => f.Kind == FieldKind.Frame).Align > pageShift)
+            Report(D.Misaligned, $"format '{table.Name}' holds only {Size(table.Fields.First(f => f.Kind == FieldKind.Frame).Align)}-aligned frames, but the tables level '{level.Name.Text}' points to are {Size(pageShift)} pages", level.Table!.Value);
         if (table is not null && page is not null && PresentBit(table) != PresentBit(page))
             Report(D.Indistinguishable, $"level '{level.Name.Text}': formats '{table.Name}' and '{page.Name}' keep their present flag at different bits, so an entry cannot be read before it is classified", level.Name);
         else if (table is not null && page is not null && !Distinguishable(table, page))

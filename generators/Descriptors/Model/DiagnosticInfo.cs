@@ -63,6 +63,7 @@ internal static class DescriptorDiagnostics
     public const string UnknownImage = "XD0038";
     public const string TooDeep = "XD0039";
     public const string GeneratedName = "XD0040";
+    public const string WalkerLimit = "XD0041";
     public const string Repeated = "XD0042";
     public const string UnusedLet = "XD0043";
     public const string FileClash = "XD0044";
@@ -110,6 +111,7 @@ internal static class DescriptorDiagnostics
         [UnknownImage] = "No descriptor declares the image architecture",
         [TooDeep] = "Nested too deep",
         [GeneratedName] = "Name unusable in generated code",
+        [WalkerLimit] = "Beyond the walker's limits",
         [Repeated] = "Setting given twice",
         [UnusedLet] = "Unused let",
         [FileClash] = "Descriptor files clash",
