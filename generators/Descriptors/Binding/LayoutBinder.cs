@@ -8,10 +8,9 @@ using D = ExectOS.Descriptors.Model.DescriptorDiagnostics;
 namespace ExectOS.Descriptors.Binding;
 
 /// <summary>
-/// Binds `layout` blocks and proves them at compile time: every region is evaluated for a spread of
-/// page counts across the supported range (its ends, powers of two and their neighbours, every
-/// constant of the formulas), and any overlap, misalignment, negative size or region leaving the
-/// mode's address space is an error naming the page count where it happens.
+/// Binds `layout` blocks and proves them at compile time for every page count of the supported range
+/// (LayoutProof): any overlap, misalignment, negative size or region leaving the mode's address space
+/// is an error naming the page count where it happens.
 /// </summary>
 internal sealed class LayoutBinder
 {
@@ -184,7 +183,7 @@ internal sealed class LayoutBinder
         var places = regions.ToDictionary(r => r.Model.Name, r => (r.Name, r.Size));
         foreach (var let in letTokens)
             places[let.Key] = (let.Value, let.Value);
-        Prove(model, mode, places);
+        new LayoutProof(model, mode, places, _diagnostics).Run();
         if (_diagnostics.Count != errors)
             return null;
         RegionTokens[model.Name] = regions.Select(r => r.Name).ToList();
@@ -298,76 +297,6 @@ internal sealed class LayoutBinder
         }
         return ExpressionParser.Parse(tokens, clause.Start, clause.Stop, lets, _diagnostics, clause.Keyword);
     }
-
-    private void Prove(LayoutModel layout, ModeModel mode, Dictionary<string, (Token Name, Token Size)> tokens)
-    {
-        var reported = new HashSet<string>();
-        void Once(string id, string region, string message, Token at)
-        {
-            if (reported.Add(id + region))
-                Report(id, message, at);
-        }
-
-        foreach (ulong pages in SamplePageCounts(layout))
-        {
-            Dictionary<string, (BigInteger Start, BigInteger End)>? placed = LayoutEvaluator.Evaluate(layout, pages, out string? failed, out string? why);
-            if (placed is null)
-            {
-                Token at = tokens[failed!].Size;
-                Once(D.LayoutValue, failed ?? "", $"layout '{layout.Name}' with {pages} pages: {why}", at);
-                continue;
-            }
-            foreach (RegionModel region in layout.Regions)
-            {
-                (BigInteger start, BigInteger end) = placed[region.Name];
-                if (!Inside(mode, start, end))
-                    Once(D.RegionOutside, region.Name, $"region '{region.Name}' spans 0x{start:X}..0x{end:X} with {pages} pages, outside the {mode.VirtualBits}-bit {(mode.Canonical ? "canonical " : "")}address space of mode '{mode.Name}'", tokens[region.Name].Name);
-            }
-            var ordered = layout.Regions.Where(r => placed[r.Name].End > placed[r.Name].Start).OrderBy(r => placed[r.Name].Start).ToList();
-            for (int i = 1; i < ordered.Count; i++)
-            {
-                RegionModel before = ordered[i - 1], after = ordered[i];
-                if (placed[after.Name].Start < placed[before.Name].End)
-                {
-                    RegionModel later = before.Line > after.Line ? before : after, other = later == before ? after : before;
-                    Once(D.RegionsOverlap, later.Name, $"region '{later.Name}' (0x{placed[later.Name].Start:X}..0x{placed[later.Name].End:X}) overlaps region '{other.Name}' (0x{placed[other.Name].Start:X}..0x{placed[other.Name].End:X}) with {pages} pages", tokens[later.Name].Name);
-                }
-            }
-        }
-    }
-
-    private static bool Inside(ModeModel mode, BigInteger start, BigInteger end)
-    {
-        BigInteger top = BigInteger.One << 64;
-        if (start < 0 || end > top)
-            return false;
-        if (!mode.Canonical)
-            return end <= BigInteger.One << mode.VirtualBits;
-        BigInteger half = BigInteger.One << (mode.VirtualBits - 1);
-        return end <= half || start >= top - half;
-    }
-
-    /// <summary>The page counts a layout is proven at: range ends, powers of two and neighbours, and the formulas' constants.</summary>
-    internal static IEnumerable<ulong> SamplePageCounts(LayoutModel layout)
-    {
-        var samples = new SortedSet<ulong> { layout.MinimumPages, layout.MaximumPages };
-        for (int k = 0; k < 63; k++)
-        {
-            ulong power = 1UL << k;
-            foreach (ulong candidate in new[] { power - 1, power, power + 1, power + (power >> 1) })
-                samples.Add(candidate);
-        }
-        foreach (long constant in layout.Lets.Select(l => l.Value).Concat(layout.Regions.SelectMany(r => new[] { r.Size, r.Minimum, r.Maximum }))
-                     .Where(e => e is not null).SelectMany(e => Constants(e!)))
-        {
-            foreach (long candidate in new[] { constant - 1, constant, constant + 1 })
-                samples.Add((ulong)System.Math.Max(candidate, 0));
-        }
-        return samples.Where(p => p >= layout.MinimumPages && p <= layout.MaximumPages);
-    }
-
-    private static IEnumerable<long> Constants(ExpressionModel expression)
-        => expression.Kind == ExpressionKind.Number ? new[] { expression.Value } : expression.Operands.SelectMany(Constants);
 
     private bool Report(string id, string message, Token at)
     {

@@ -67,6 +67,7 @@ internal static class DescriptorDiagnostics
     public const string Repeated = "XD0042";
     public const string UnusedLet = "XD0043";
     public const string FileClash = "XD0044";
+    public const string ProofBudget = "XD0045";
 
     private static readonly Dictionary<string, string> Titles = new()
     {
@@ -115,6 +116,7 @@ internal static class DescriptorDiagnostics
         [Repeated] = "Setting given twice",
         [UnusedLet] = "Unused let",
         [FileClash] = "Descriptor files clash",
+        [ProofBudget] = "Layout proof did not finish",
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> Descriptors = new();

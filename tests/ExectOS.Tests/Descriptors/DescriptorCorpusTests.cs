@@ -64,6 +64,19 @@ public class DescriptorCorpusTests
         Assert.Superset(kinds, new HashSet<string> { "located", "crash", "silent", "generated", "misplaced", "accepted" });
     }
 
+    [Theory]
+    [InlineData("silent-overlap-at-one-page-count.xd")]
+    [InlineData("silent-division-by-zero-at-one-page-count.xd")]
+    public void AMistakeAtASinglePageCountIsFoundAndNamed(string name)
+    {
+        // Both layouts break at 123457 pages only, a count no sample of powers of two or formula constants visits.
+        (string path, string text) = Load(name).Files[0];
+        var result = ExectOS.Descriptors.Binding.DescriptorCompiler.Compile(path, text);
+
+        DiagnosticInfo diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Contains("with 123457 pages", diagnostic.Message);
+    }
+
     internal static Case Load(string name)
     {
         string raw = File.ReadAllText(System.IO.Path.Combine(Folder, name), Encoding.UTF8);
