@@ -238,6 +238,8 @@ internal sealed class FormatBinder
                 Report(D.GeneratedName, $"enum member '{member.Text}' {problem}; the generated enum names it", member);
             else if (width < 64 && value.Value >> width != 0)
                 Report(D.EnumValue, $"member '{member.Text}' = {value.Text} does not fit the {width}-bit enum '{name}'", value);
+            else if (value.Value > uint.MaxValue)
+                Report(D.EnumValue, $"member '{member.Text}' = {value.Text} does not fit the generated enum, which is 32-bit (uint); enum values are at most 0xFFFFFFFF", value);
             else
                 members.Add(new EnumMemberModel(member.Text, value.Value));
         }

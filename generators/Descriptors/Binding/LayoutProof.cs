@@ -18,10 +18,10 @@ namespace ExectOS.Descriptors.Binding;
 internal sealed class LayoutProof
 {
     /// <summary>Pieces this small are checked count by count.</summary>
-    private const ulong PointwiseBelow = 16;
+    private const ulong PointwiseBelow = 1;
 
     /// <summary>Pieces and single counts examined at most; a layout that needs more is refused (XD0045), never passed unproven.</summary>
-    internal const int Budget = 200_000;
+    internal const int Budget = 20_000;
 
     private static readonly BigInteger LongMax = long.MaxValue;
     private static readonly BigInteger Top = BigInteger.One << 64;
@@ -61,7 +61,9 @@ internal sealed class LayoutProof
             examined += high - low < PointwiseBelow ? (int)(high - low + 1) : 1;
             if (examined > Budget)
             {
-                Report(D.ProofBudget, "", $"layout '{_layout.Name}' is proven for {_layout.MinimumPages} to {low - 1} pages, but not for {low} pages and up within {Budget} steps: its regions come too close to tell apart over a range of counts (chain them with 'after', or narrow 'pages')", _tokens[_layout.Regions[0].Name].Name);
+                // A layout already refused for a fault the proof found needs no word about what it did not finish.
+                if (_reported.Count == 0)
+                    Report(D.ProofBudget, "", $"layout '{_layout.Name}' is proven for {_layout.MinimumPages} to {low - 1} pages, but not for {low} pages and up within {Budget} steps: its regions come too close to tell apart over a range of counts (chain them with 'after', or narrow 'pages')", _tokens[_layout.Regions[0].Name].Name);
                 return examined;
             }
             if (high - low < PointwiseBelow)
@@ -223,8 +225,8 @@ internal sealed class LayoutProof
 
     private static Range Corners(Range a, Range b, System.Func<BigInteger, BigInteger, BigInteger> f)
     {
-        BigInteger[] c = { f(a.Low, b.Low), f(a.Low, b.High), f(a.High, b.Low), f(a.High, b.High) };
-        return new Range(c.Min(), c.Max());
+        BigInteger w = f(a.Low, b.Low), x = f(a.Low, b.High), y = f(a.High, b.Low), z = f(a.High, b.High);
+        return new Range(BigInteger.Min(BigInteger.Min(w, x), BigInteger.Min(y, z)), BigInteger.Max(BigInteger.Max(w, x), BigInteger.Max(y, z)));
     }
 
     private static BigInteger AlignUp(BigInteger value, ulong align) => LayoutEvaluator.AlignUp(value, align);
