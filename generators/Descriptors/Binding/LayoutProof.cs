@@ -23,6 +23,9 @@ internal sealed class LayoutProof
     /// <summary>Pieces and single counts examined at most; a layout that needs more is refused (XD0045), never passed unproven.</summary>
     internal const int Budget = 20_000;
 
+    /// <summary>Steps spent looking for more faults after the first is reported.</summary>
+    private const int AfterFirstReport = 1_000;
+
     private static readonly BigInteger LongMax = long.MaxValue;
     private static readonly BigInteger Top = BigInteger.One << 64;
 
@@ -33,6 +36,7 @@ internal sealed class LayoutProof
     private readonly HashSet<string> _reported = new();
     private readonly HashSet<(string, string)> _ordered = new();
     private bool _valueFailed;
+    private int _firstReport;
 
     public LayoutProof(LayoutModel layout, ModeModel mode, Dictionary<string, (Token Name, Token Size)> tokens, List<DiagnosticInfo> diagnostics)
     {
@@ -59,6 +63,11 @@ internal sealed class LayoutProof
         {
             (ulong low, ulong high) = pending.Pop();
             examined += high - low < PointwiseBelow ? (int)(high - low + 1) : 1;
+            // Once a fault is reported the layout is refused: a little more search for other faults, not the whole budget.
+            if (_reported.Count > 0 && _firstReport == 0)
+                _firstReport = examined;
+            if (_reported.Count > 0 && examined > _firstReport + AfterFirstReport)
+                return examined;
             if (examined > Budget)
             {
                 // A layout already refused for a fault the proof found needs no word about what it did not finish.
