@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Immutable;
+using System.Linq;
 using ExectOS.Descriptors.Binding;
 using ExectOS.Descriptors.Emit;
 using ExectOS.Descriptors.Model;
@@ -28,11 +30,18 @@ public sealed class DescriptorGenerator : IIncrementalGenerator
                 DescriptorCompiler.Compile(file.Path, file.GetText(cancellationToken)?.ToString() ?? ""))
             .WithTrackingName(StepNames.Compile);
 
-        context.RegisterSourceOutput(results, static (output, result) =>
+        // Each file's output also sees what every file declares: two files may not generate one name.
+        IncrementalValueProvider<System.Collections.Immutable.ImmutableArray<FileSummary?>> summaries = results.Select(static (result, _) => FileSummary.Of(result)).Collect();
+        context.RegisterSourceOutput(results.Combine(summaries), static (output, pair) =>
         {
+            DescriptorResult result = pair.Left;
             foreach (DiagnosticInfo diagnostic in result.Diagnostics)
                 output.ReportDiagnostic(diagnostic.ToDiagnostic());
-            if (result.Model is not null)
+            if (result.Model is null)
+                return;
+            if (FileClashes.Find(FileSummary.Of(result)!, pair.Right) is DiagnosticInfo clash)
+                output.ReportDiagnostic(clash.ToDiagnostic());
+            else
                 output.AddSource(Emitter.HintName(result.Model), Emitter.Emit(result.Model));
         });
 
@@ -60,9 +69,11 @@ internal sealed record CurrentImage(string? Source, string? Missing)
         // Projects without descriptors (the kernel and loader reference libxtos's generated types) get nothing.
         if (imageArch.Length == 0 || results.IsEmpty)
             return new CurrentImage(null, null);
+        var summaries = results.Select(FileSummary.Of).ToImmutableArray();
         foreach (DescriptorResult result in results)
         {
-            if (result.Model is null)
+            // A file that clashes with another generates nothing (its diagnostic says why): its image is not one to use.
+            if (result.Model is null || FileClashes.Find(FileSummary.Of(result)!, summaries) is not null)
                 continue;
             foreach (ImageModel image in result.Model.Images)
             {

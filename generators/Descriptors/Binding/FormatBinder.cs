@@ -20,8 +20,14 @@ internal sealed class FormatBinder
         "Value", "Width", "Empty", "ReservedMask", "SoftwareMask", "FixedMask", "FixedValue", "HasReservedBits", "MatchesFixedBits",
     };
 
+    /// <summary>Fields blocks inside each other, at most; expanding them recurses once per level.</summary>
+    internal const int MaxFieldsNesting = 32;
+
     private readonly Dictionary<string, FieldsSyntax> _fragments;
     private readonly List<DiagnosticInfo> _diagnostics;
+
+    /// <summary>Each bound format's named fields with their name tokens, for the generated-name checks.</summary>
+    public Dictionary<string, List<(FieldModel Field, Token Name)>> FieldTokens { get; } = new();
 
     public FormatBinder(Dictionary<string, FieldsSyntax> fragments, List<DiagnosticInfo> diagnostics)
     {
@@ -53,9 +59,10 @@ internal sealed class FormatBinder
         if (!state.Roles.ContainsKey("present") && !state.MisspelledRole)
             Report(D.FormatIncomplete, $"entry '{entry.Name.Text}' has no field with role present", entry.Name);
 
-        return _diagnostics.Count == errors
-            ? new FormatModel(entry.Name.Text, width, entry.Name.Span.Line + 1, state.Fields.ToEquatableArray())
-            : null;
+        if (_diagnostics.Count != errors)
+            return null;
+        FieldTokens[entry.Name.Text] = state.Fields.Zip(state.Tokens, (f, t) => (f, t)).Where(x => x.f.Name is not null).ToList();
+        return new FormatModel(entry.Name.Text, width, entry.Name.Span.Line + 1, state.Fields.ToEquatableArray());
     }
 
     private void Expand(List<EntryItemSyntax> items, LayoutState state, Stack<string> using_)
@@ -76,6 +83,11 @@ internal sealed class FormatBinder
             {
                 state.LayoutBroken = true;
                 Report(D.FieldsCycle, $"fields block '{fragment.Name.Text}' uses itself ({string.Join(" -> ", using_.Reverse())} -> {fragment.Name.Text})", use.Name);
+            }
+            else if (using_.Count >= MaxFieldsNesting)
+            {
+                state.LayoutBroken = true;
+                Report(D.TooDeep, $"fields block '{fragment.Name.Text}' is used {using_.Count + 1} blocks deep in entry '{state.Entry}'; fields blocks nest at most {MaxFieldsNesting} deep", use.Name);
             }
             else
             {
@@ -159,6 +171,7 @@ internal sealed class FormatBinder
             Report(D.Syntax, $"only enum fields have members", at);
 
         state.Fields.Add(new FieldModel(kind, name, high, low, align, fixedValue, role, members.ToEquatableArray()));
+        state.Tokens.Add(at);
     }
 
     private bool Place(FieldSyntax field, FieldKind kind, string label, Token at, LayoutState state, out int high, out int low)
@@ -221,8 +234,12 @@ internal sealed class FormatBinder
         {
             if (!seen.Add(member.Text))
                 Report(D.EnumValue, $"enum '{name}' already has a member '{member.Text}'", member);
+            else if (NameChecker.Problem(member.Text, type: false) is string problem)
+                Report(D.GeneratedName, $"enum member '{member.Text}' {problem}; the generated enum names it", member);
             else if (width < 64 && value.Value >> width != 0)
                 Report(D.EnumValue, $"member '{member.Text}' = {value.Text} does not fit the {width}-bit enum '{name}'", value);
+            else if (value.Value > uint.MaxValue)
+                Report(D.EnumValue, $"member '{member.Text}' = {value.Text} does not fit the generated enum, which is 32-bit (uint); enum values are at most 0xFFFFFFFF", value);
             else
                 members.Add(new EnumMemberModel(member.Text, value.Value));
         }
@@ -251,6 +268,7 @@ internal sealed class FormatBinder
         public int Width { get; }
         public int Cursor { get; set; }
         public List<FieldModel> Fields { get; } = new();
+        public List<Token> Tokens { get; } = new();
         public HashSet<string> Names { get; } = new();
         public Dictionary<string, string> Roles { get; } = new();
         public bool MisspelledRole { get; set; }

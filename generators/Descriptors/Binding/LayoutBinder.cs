@@ -8,10 +8,9 @@ using D = ExectOS.Descriptors.Model.DescriptorDiagnostics;
 namespace ExectOS.Descriptors.Binding;
 
 /// <summary>
-/// Binds `layout` blocks and proves them at compile time: every region is evaluated for a spread of
-/// page counts across the supported range (its ends, powers of two and their neighbours, every
-/// constant of the formulas), and any overlap, misalignment, negative size or region leaving the
-/// mode's address space is an error naming the page count where it happens.
+/// Binds `layout` blocks and proves them at compile time for every page count of the supported range
+/// (LayoutProof): any overlap, misalignment, negative size or region leaving the mode's address space
+/// is an error naming the page count where it happens.
 /// </summary>
 internal sealed class LayoutBinder
 {
@@ -23,8 +22,17 @@ internal sealed class LayoutBinder
         "pages", "min", "max", "above", "Name", "MinimumPages", "MaximumPages", "RegionCount", "RegionName", "Compute", "Min", "Max", "Above", "AlignUp", "AlignDown",
     };
 
+    /// <summary>Layouts extending each other, at most.</summary>
+    internal const int MaxExtends = ModeBinder.MaxExtends;
+
     private readonly Dictionary<string, ModeModel?> _modes;
     private readonly List<DiagnosticInfo> _diagnostics;
+
+    /// <summary>Each bound layout's region name tokens in order, for the generated-name checks.</summary>
+    public Dictionary<string, List<Token>> RegionTokens { get; } = new();
+
+    /// <summary>Each bound layout's let name tokens in order.</summary>
+    public Dictionary<string, List<Token>> LetTokens { get; } = new();
 
     public LayoutBinder(Dictionary<string, ModeModel?> modes, List<DiagnosticInfo> diagnostics)
     {
@@ -34,36 +42,67 @@ internal sealed class LayoutBinder
 
     /// <summary>
     /// The statements of a layout after its base's: a region or let of the same name replaces the base's
-    /// in place, `pages` replaces the base's range, anything else is added at the end.
+    /// in place, `pages` replaces the base's range, anything else is added at the end. A loop up the chain
+    /// (never more than MaxExtends + 2 steps), then down merging, so a deep chain cannot exhaust the stack.
     /// </summary>
-    private List<ModeItemSyntax>? Statements(LayoutSyntax layout, Dictionary<string, LayoutSyntax> all, Stack<string> chain)
+    private List<ModeItemSyntax>? Statements(LayoutSyntax layout, Dictionary<string, LayoutSyntax> all)
     {
-        if (layout.Extends is not Token baseName)
-            return new List<ModeItemSyntax>(layout.Items);
-        if (!all.TryGetValue(baseName.Text, out LayoutSyntax? baseLayout))
+        var chain = new List<LayoutSyntax> { layout };
+        var seen = new HashSet<string> { layout.Name.Text };
+        for (LayoutSyntax current = layout; current.Extends is Token baseName; )
         {
-            Report(D.UnknownName, $"no layout named '{baseName.Text}' to extend", baseName);
+            if (!all.TryGetValue(baseName.Text, out LayoutSyntax? baseLayout))
+            {
+                Report(D.UnknownName, $"no layout named '{baseName.Text}' to extend", baseName);
+                return null;
+            }
+            if (!seen.Add(baseName.Text))
+            {
+                Report(D.ExtendsCycle, $"layout '{current.Name.Text}' extends itself", baseName);
+                return null;
+            }
+            // Deeper than the limit: only the layout at the limit reports it, the ones extending it are broken silently.
+            if (chain.Count > MaxExtends + 1)
+                return null;
+            chain.Add(baseLayout);
+            current = baseLayout;
+        }
+        if (chain.Count == MaxExtends + 2)
+        {
+            Report(D.TooDeep, $"layout '{layout.Name.Text}' ends an extends chain {MaxExtends + 1} layouts deep; layouts extend each other at most {MaxExtends} deep", layout.Extends!.Value);
             return null;
         }
-        if (chain.Contains(baseName.Text) || baseName.Text == layout.Name.Text)
+        var merged = new List<ModeItemSyntax>(chain[chain.Count - 1].Items);
+        for (int i = chain.Count - 2; i >= 0; i--)
         {
-            Report(D.ExtendsCycle, $"layout '{layout.Name.Text}' extends itself", baseName);
-            return null;
-        }
-        chain.Push(layout.Name.Text);
-        List<ModeItemSyntax>? merged = Statements(baseLayout, all, chain);
-        chain.Pop();
-        if (merged is null)
-            return null;
-        foreach (ModeItemSyntax item in layout.Items)
-        {
-            int replaced = merged.FindIndex(existing => SameSubject(existing, item));
-            if (replaced >= 0)
-                merged[replaced] = item;
-            else
-                merged.Add(item);
+            foreach (ModeItemSyntax item in chain[i].Items)
+            {
+                int replaced = merged.FindIndex(existing => SameSubject(existing, item));
+                if (replaced >= 0)
+                    merged[replaced] = item;
+                else
+                    merged.Add(item);
+            }
         }
         return merged;
+    }
+
+    /// <summary>What merging would hide: a block's own `pages` given twice, or (extending) a name declared twice in it.</summary>
+    private void CheckBlock(LayoutSyntax layout)
+    {
+        var given = new Dictionary<string, Token>();
+        foreach (ModeItemSyntax item in layout.Items)
+        {
+            string? subject = item.Keyword.Text == "pages" ? "pages" : layout.Extends is not null && item.Keyword.Text is "let" or "region" && item.Arguments.Count > 0 ? item.Arguments[0].Text : null;
+            if (subject is null)
+                continue;
+            if (!given.TryGetValue(subject, out Token first))
+                given[subject] = item.Keyword;
+            else if (subject == "pages")
+                Report(D.Repeated, $"layout '{layout.Name.Text}' already says 'pages' at line {first.Span.Line + 1}; a layout block gives its page range once", item.Keyword);
+            else
+                Report(D.Duplicate, $"'{subject}' is already a name in layout '{layout.Name.Text}' (line {first.Span.Line + 1})", item.Arguments[0]);
+        }
     }
 
     private static bool SameSubject(ModeItemSyntax a, ModeItemSyntax b)
@@ -73,8 +112,9 @@ internal sealed class LayoutBinder
     public LayoutModel? Bind(LayoutSyntax layout, Dictionary<string, LayoutSyntax> all)
     {
         int errors = _diagnostics.Count;
-        List<ModeItemSyntax>? statements = Statements(layout, all, new Stack<string>());
-        if (statements is null)
+        CheckBlock(layout);
+        List<ModeItemSyntax>? statements = Statements(layout, all);
+        if (statements is null || _diagnostics.Count != errors)
             return null;
         if (!_modes.TryGetValue(layout.Mode.Text, out ModeModel? mode))
         {
@@ -86,6 +126,7 @@ internal sealed class LayoutBinder
         var lets = new List<LetModel>();
         var regions = new List<(RegionModel Model, Token Name, Token Size)>();
         var letNames = new HashSet<string>();
+        var letTokens = new Dictionary<string, Token>();
         var declared = new List<string>();
         foreach (ModeItemSyntax item in statements)
         {
@@ -102,13 +143,18 @@ internal sealed class LayoutBinder
                         break;
                     }
                     Token name = item.Arguments[0];
-                    if (Reserved.Contains(name.Text) || declared.Contains(name.Text) || !letNames.Add(name.Text))
+                    if (Reserved.Contains(name.Text) || declared.Contains(name.Text) || letNames.Contains(name.Text))
                     {
                         Report(D.Duplicate, $"'{name.Text}' is already a name in layout '{layout.Name.Text}'", name);
                         break;
                     }
-                    if (ExpressionParser.Parse(item.Arguments, 2, item.Arguments.Count, letNames, _diagnostics, item.Keyword) is ExpressionModel value)
+                    // In scope from the next statement on: a let cannot use itself.
+                    if (ExpressionParser.Parse(item.Arguments, 2, item.Arguments.Count, letNames, _diagnostics, item.Keyword, name.Text) is ExpressionModel value)
+                    {
                         lets.Add(new LetModel(name.Text, value));
+                        letTokens[name.Text] = name;
+                    }
+                    letNames.Add(name.Text);
                     break;
                 case "region":
                     if (ParseRegion(item, letNames, declared, mode) is { } region)
@@ -129,10 +175,48 @@ internal sealed class LayoutBinder
             Report(D.LayoutIncomplete, $"layout '{layout.Name.Text}' needs a 'pages MIN .. MAX' line and at least one region", layout.Name);
             return null;
         }
+        ReportUnusedLets(lets, regions.Select(r => r.Model), letTokens);
+        if (_diagnostics.Count != errors)
+            return null;
         var model = new LayoutModel(layout.Name.Text, mode.Name, layout.Name.Span.Line + 1, minimumPages, maximumPages,
             lets.ToEquatableArray(), regions.Select(r => r.Model).ToEquatableArray());
-        Prove(model, mode, regions.ToDictionary(r => r.Model.Name, r => (r.Name, r.Size)));
-        return _diagnostics.Count == errors ? model : null;
+        var places = regions.ToDictionary(r => r.Model.Name, r => (r.Name, r.Size));
+        foreach (var let in letTokens)
+            places[let.Key] = (let.Value, let.Value);
+        new LayoutProof(model, mode, places, _diagnostics).Run();
+        if (_diagnostics.Count != errors)
+            return null;
+        RegionTokens[model.Name] = regions.Select(r => r.Name).ToList();
+        LetTokens[model.Name] = lets.Select(l => letTokens[l.Name]).ToList();
+        return model;
+    }
+
+    // The generated Compute would hold a local nothing reads (CS0219 for a constant): a let no region needs is a mistake.
+    private void ReportUnusedLets(List<LetModel> lets, IEnumerable<RegionModel> regions, Dictionary<string, Token> tokens)
+    {
+        var used = new HashSet<string>();
+        foreach (RegionModel region in regions)
+        {
+            foreach (ExpressionModel? e in new[] { region.Size, region.Minimum, region.Maximum })
+                Uses(e, used);
+        }
+        for (int i = lets.Count - 1; i >= 0; i--)
+        {
+            if (used.Contains(lets[i].Name))
+                Uses(lets[i].Value, used);
+        }
+        foreach (LetModel let in lets.Where(l => !used.Contains(l.Name)))
+            Report(D.UnusedLet, $"let '{let.Name}' is used by no region, directly or through another let; use it or remove it", tokens[let.Name]);
+    }
+
+    private static void Uses(ExpressionModel? e, HashSet<string> used)
+    {
+        if (e is null)
+            return;
+        if (e.Kind == ExpressionKind.Let)
+            used.Add(e.Name!);
+        foreach (ExpressionModel operand in e.Operands)
+            Uses(operand, used);
     }
 
     private bool ParsePages(ModeItemSyntax item, out ulong minimum, out ulong maximum)
@@ -213,76 +297,6 @@ internal sealed class LayoutBinder
         }
         return ExpressionParser.Parse(tokens, clause.Start, clause.Stop, lets, _diagnostics, clause.Keyword);
     }
-
-    private void Prove(LayoutModel layout, ModeModel mode, Dictionary<string, (Token Name, Token Size)> tokens)
-    {
-        var reported = new HashSet<string>();
-        void Once(string id, string region, string message, Token at)
-        {
-            if (reported.Add(id + region))
-                Report(id, message, at);
-        }
-
-        foreach (ulong pages in SamplePageCounts(layout))
-        {
-            Dictionary<string, (BigInteger Start, BigInteger End)>? placed = LayoutEvaluator.Evaluate(layout, pages, out string? failed, out string? why);
-            if (placed is null)
-            {
-                Token at = failed is not null && tokens.TryGetValue(failed, out var t) ? t.Size : tokens.Values.First().Name;
-                Once(D.LayoutValue, failed ?? "", $"layout '{layout.Name}' with {pages} pages: {why}", at);
-                continue;
-            }
-            foreach (RegionModel region in layout.Regions)
-            {
-                (BigInteger start, BigInteger end) = placed[region.Name];
-                if (!Inside(mode, start, end))
-                    Once(D.RegionOutside, region.Name, $"region '{region.Name}' spans 0x{start:X}..0x{end:X} with {pages} pages, outside the {mode.VirtualBits}-bit {(mode.Canonical ? "canonical " : "")}address space of mode '{mode.Name}'", tokens[region.Name].Name);
-            }
-            var ordered = layout.Regions.Where(r => placed[r.Name].End > placed[r.Name].Start).OrderBy(r => placed[r.Name].Start).ToList();
-            for (int i = 1; i < ordered.Count; i++)
-            {
-                RegionModel before = ordered[i - 1], after = ordered[i];
-                if (placed[after.Name].Start < placed[before.Name].End)
-                {
-                    RegionModel later = before.Line > after.Line ? before : after, other = later == before ? after : before;
-                    Once(D.RegionsOverlap, later.Name, $"region '{later.Name}' (0x{placed[later.Name].Start:X}..0x{placed[later.Name].End:X}) overlaps region '{other.Name}' (0x{placed[other.Name].Start:X}..0x{placed[other.Name].End:X}) with {pages} pages", tokens[later.Name].Name);
-                }
-            }
-        }
-    }
-
-    private static bool Inside(ModeModel mode, BigInteger start, BigInteger end)
-    {
-        BigInteger top = BigInteger.One << 64;
-        if (start < 0 || end > top)
-            return false;
-        if (!mode.Canonical)
-            return end <= BigInteger.One << mode.VirtualBits;
-        BigInteger half = BigInteger.One << (mode.VirtualBits - 1);
-        return end <= half || start >= top - half;
-    }
-
-    /// <summary>The page counts a layout is proven at: range ends, powers of two and neighbours, and the formulas' constants.</summary>
-    internal static IEnumerable<ulong> SamplePageCounts(LayoutModel layout)
-    {
-        var samples = new SortedSet<ulong> { layout.MinimumPages, layout.MaximumPages };
-        for (int k = 0; k < 63; k++)
-        {
-            ulong power = 1UL << k;
-            foreach (ulong candidate in new[] { power - 1, power, power + 1, power + (power >> 1) })
-                samples.Add(candidate);
-        }
-        foreach (long constant in layout.Lets.Select(l => l.Value).Concat(layout.Regions.SelectMany(r => new[] { r.Size, r.Minimum, r.Maximum }))
-                     .Where(e => e is not null).SelectMany(e => Constants(e!)))
-        {
-            foreach (long candidate in new[] { constant - 1, constant, constant + 1 })
-                samples.Add((ulong)System.Math.Max(candidate, 0));
-        }
-        return samples.Where(p => p >= layout.MinimumPages && p <= layout.MaximumPages);
-    }
-
-    private static IEnumerable<long> Constants(ExpressionModel expression)
-        => expression.Kind == ExpressionKind.Number ? new[] { expression.Value } : expression.Operands.SelectMany(Constants);
 
     private bool Report(string id, string message, Token at)
     {

@@ -24,6 +24,7 @@ internal static class LayoutEvaluator
             BigInteger? value = Value(let.Value, pages, values, out why);
             if (value is null || BigInteger.Abs(value.Value) > LongMax)
             {
+                failedRegion = let.Name;
                 why = $"'{let.Name}' {why ?? $"= {value} does not fit 64 bits"}";
                 return null;
             }
@@ -34,10 +35,10 @@ internal static class LayoutEvaluator
         foreach (RegionModel region in layout.Regions)
         {
             failedRegion = region.Name;
-            BigInteger? size = Value(region.Size, pages, values, out why);
-            BigInteger? minimum = region.Minimum is null ? null : Value(region.Minimum, pages, values, out why);
-            BigInteger? maximum = region.Maximum is null ? null : Value(region.Maximum, pages, values, out why);
-            if (size is null || (region.Minimum is not null && minimum is null) || (region.Maximum is not null && maximum is null))
+            // Stop at the first that fails: evaluating the next would overwrite the reason.
+            BigInteger? size = Value(region.Size, pages, values, out why), minimum = null, maximum = null;
+            if (size is null || (region.Minimum is not null && (minimum = Value(region.Minimum, pages, values, out why)) is null)
+                || (region.Maximum is not null && (maximum = Value(region.Maximum, pages, values, out why)) is null))
                 return null;
             BigInteger bytes = size.Value;
             if (minimum is not null && bytes < minimum.Value)
@@ -74,8 +75,11 @@ internal static class LayoutEvaluator
             case ExpressionKind.Let:
                 return lets[e.Name!];
         }
-        BigInteger? left = Value(e.Operands[0], pages, lets, out why), right = Value(e.Operands[1], pages, lets, out why);
-        if (left is null || right is null)
+        BigInteger? left = Value(e.Operands[0], pages, lets, out why);
+        if (left is null)
+            return null;
+        BigInteger? right = Value(e.Operands[1], pages, lets, out why);
+        if (right is null)
             return null;
         BigInteger result;
         switch (e.Kind)
@@ -104,7 +108,7 @@ internal static class LayoutEvaluator
         return result;
     }
 
-    private static BigInteger AlignUp(BigInteger value, ulong align) => (value + align - 1) / align * align;
+    internal static BigInteger AlignUp(BigInteger value, ulong align) => (value + align - 1) / align * align;
 
-    private static BigInteger AlignDown(BigInteger value, ulong align) => value >= 0 ? value / align * align : -AlignUp(-value, align);
+    internal static BigInteger AlignDown(BigInteger value, ulong align) => value >= 0 ? value / align * align : -AlignUp(-value, align);
 }

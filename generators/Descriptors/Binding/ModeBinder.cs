@@ -7,7 +7,7 @@ using D = ExectOS.Descriptors.Model.DescriptorDiagnostics;
 namespace ExectOS.Descriptors.Binding;
 
 /// <summary>Resolves modes (with `extends`), computes level shifts and checks them against the formats.</summary>
-internal sealed class ModeBinder
+internal sealed partial class ModeBinder
 {
     private readonly Dictionary<string, ModeSyntax> _modes;
     private readonly Dictionary<string, FormatModel?> _formats;
@@ -15,6 +15,7 @@ internal sealed class ModeBinder
     private readonly Dictionary<string, FeatureModel?> _features;
     private readonly string _architecture;
     private readonly Dictionary<string, Draft?> _resolved = new();
+    private readonly Dictionary<string, int> _depth = new();
 
     public ModeBinder(string architecture, Dictionary<string, ModeSyntax> modes, Dictionary<string, FormatModel?> formats, Dictionary<string, FeatureModel?> features, List<DiagnosticInfo> diagnostics)
     {
@@ -37,53 +38,101 @@ internal sealed class ModeBinder
         return hash;
     }
 
+    /// <summary>Modes extending each other, at most (a limit of reason: resolving is a loop, not recursion).</summary>
+    internal const int MaxExtends = 16;
+
+    /// <summary>The walker's fixed array of levels (PageTable.MaxLevels).</summary>
+    internal const int MaxLevels = 8;
+
+    /// <summary>Page sizes the walker and the loader's table allocation support, as shifts.</summary>
+    internal const int MinPageShift = 12, MaxPageShift = 16;
+
+    /// <summary>Each bound mode's level name tokens, root first, for the generated-name checks.</summary>
+    public Dictionary<string, List<Token>> LevelTokens { get; } = new();
+
     public ModeModel? Bind(ModeSyntax mode)
     {
         int errors = _diagnostics.Count;
-        Draft? draft = Resolve(mode, new Stack<string>());
+        Draft? draft = Resolve(mode);
         if (draft is null || _diagnostics.Count != errors)
             return null;
         return Check(mode, draft);
     }
 
-    /// <summary>The mode's statements applied over its base's; null when the base is broken (already reported).</summary>
-    private Draft? Resolve(ModeSyntax mode, Stack<string> chain)
+    /// <summary>
+    /// The mode's statements applied over its base's; null when the base is broken (already reported). A loop up the
+    /// extends chain to a resolved mode or the root, then down applying each, so a deep chain cannot exhaust the stack.
+    /// </summary>
+    private Draft? Resolve(ModeSyntax mode)
     {
-        if (_resolved.TryGetValue(mode.Name.Text, out Draft? done))
-            return done?.Copy();
-        Draft? draft = new Draft();
-        if (mode.Extends is Token baseName)
+        var chain = new List<ModeSyntax>();
+        var seen = new HashSet<string>();
+        Draft? draft = null;
+        int depth = -1;
+        bool broken = false;
+        for (ModeSyntax current = mode; ;)
         {
+            if (_resolved.TryGetValue(current.Name.Text, out Draft? done))
+            {
+                draft = done?.Copy();
+                broken = done is null;
+                depth = broken ? 0 : _depth[current.Name.Text];
+                break;
+            }
+            seen.Add(current.Name.Text);
+            chain.Add(current);
+            if (current.Extends is not Token baseName)
+            {
+                draft = new Draft();
+                break;
+            }
             if (!_modes.TryGetValue(baseName.Text, out ModeSyntax? baseMode))
             {
                 Report(D.UnknownName, $"no mode named '{baseName.Text}' to extend", baseName);
-                draft = null;
+                broken = true;
+                break;
             }
-            else if (chain.Contains(baseName.Text) || baseName.Text == mode.Name.Text)
+            if (seen.Contains(baseName.Text))
             {
-                Report(D.ExtendsCycle, $"mode '{mode.Name.Text}' extends itself ({string.Join(" -> ", chain.Reverse())} -> {mode.Name.Text} -> {baseName.Text})", baseName);
-                draft = null;
+                Report(D.ExtendsCycle, $"mode '{current.Name.Text}' extends itself ({string.Join(" -> ", chain.Select(m => m.Name.Text))} -> {baseName.Text})", baseName);
+                broken = true;
+                break;
             }
-            else
-            {
-                chain.Push(mode.Name.Text);
-                draft = Resolve(baseMode, chain);
-                chain.Pop();
-            }
+            current = baseMode;
         }
-        if (draft is not null && !Apply(mode, draft))
-            draft = null;
-        // Cached even when broken, so a base's errors are reported once however many modes extend it.
-        _resolved[mode.Name.Text] = draft?.Copy();
-        return draft;
+        // Down the chain: the base first. Broken ones are cached too, so a base's errors are reported once.
+        for (int i = chain.Count - 1; i >= 0; i--)
+        {
+            ModeSyntax current = chain[i];
+            depth++;
+            if (!broken && depth == MaxExtends + 1)
+            {
+                Report(D.TooDeep, $"mode '{current.Name.Text}' ends an extends chain {depth} modes deep; modes extend each other at most {MaxExtends} deep", current.Extends!.Value);
+                broken = true;
+            }
+            if (!broken && !Apply(current, draft!))
+                broken = true;
+            _resolved[current.Name.Text] = broken ? null : draft!.Copy();
+            _depth[current.Name.Text] = depth;
+        }
+        return broken ? null : draft;
     }
 
     private bool Apply(ModeSyntax mode, Draft draft)
     {
         int errors = _diagnostics.Count;
+        var given = new Dictionary<string, Token>();
         foreach (ModeItemSyntax item in mode.Items)
         {
             List<Token> a = item.Arguments;
+            // One block says each setting once: a second one would silently replace the first.
+            string subject = item.Keyword.Text == "requires" && a.Count > 0 ? "requires " + a[0].Text : item.Keyword.Text;
+            if (subject is not ("level" or "root") && given.TryGetValue(subject, out Token first))
+            {
+                Report(D.Repeated, $"mode '{mode.Name.Text}' already says '{subject}' at line {first.Span.Line + 1}; a mode block gives each setting once", subject.StartsWith("requires ", System.StringComparison.Ordinal) ? a[0] : item.Keyword);
+                continue;
+            }
+            given[subject] = item.Keyword;
             switch (item.Keyword.Text)
             {
                 case "virtual":
@@ -102,6 +151,8 @@ internal sealed class ModeBinder
                     {
                         if (a[0].Kind != TokenKind.Number || a[0].Value == 0 || (a[0].Value & (a[0].Value - 1)) != 0)
                             Report(D.PageSize, $"page size {a[0].Text} is not a power of two", a[0]);
+                        else if (Log2(a[0].Value) < MinPageShift || Log2(a[0].Value) > MaxPageShift)
+                            Report(D.WalkerLimit, $"page size {a[0].Text} is outside what the walker supports: {Size(MinPageShift)} to {Size(MaxPageShift)}, a power of two", a[0]);
                         else
                             draft.Page = a[0];
                     }
@@ -167,6 +218,8 @@ internal sealed class ModeBinder
         {
             if (i + 1 >= a.Count || a[i + 1].Kind != TokenKind.Name || !(a[i].Is("table") || a[i].Is("page")))
                 return Report(D.Syntax, $"expected 'table FORMAT' or 'page FORMAT', found {a[i].Describe()}", a[i]);
+            if ((a[i].Is("table") ? table : page) is Token earlier)
+                return Report(D.Repeated, $"level '{a[0].Text}' already has '{a[i].Text} {earlier.Text}'; a level has at most one table and one page format", a[i]);
             if (a[i].Is("table"))
                 table = a[i + 1];
             else
@@ -190,127 +243,6 @@ internal sealed class ModeBinder
             Report(D.UnknownName, $"no feature named '{name.Text}'; declare it with 'feature {name.Text} cpuid LEAF[.SUBLEAF] REGISTER BIT'", name);
         else if (feature is not null && !draft.Requirements.Contains(feature))
             draft.Requirements.Add(feature);
-    }
-
-    private ModeModel? Check(ModeSyntax mode, Draft draft)
-    {
-        Token name = mode.Name;
-        string missing = string.Join(", ", new[] { ("virtual", draft.Virtual), ("physical", draft.Physical), ("page", draft.Page), ("entry", draft.Entry) }
-            .Where(x => x.Item2 is null).Select(x => x.Item1).Concat(draft.Levels.Count == 0 ? new[] { "level" } : new string[0]));
-        if (missing.Length > 0)
-        {
-            Report(D.ModeIncomplete, $"mode '{name.Text}' does not say: {missing}", name);
-            return null;
-        }
-
-        int errors = _diagnostics.Count;
-        int pageShift = Log2(draft.Page!.Value.Value);
-        int virtualBits = (int)draft.Virtual!.Value.Value, physicalBits = (int)draft.Physical!.Value.Value, entryWidth = (int)draft.Entry!.Value.Value;
-        int indexBits = draft.Levels.Sum(l => (int)l.Bits.Value);
-        if (pageShift + indexBits != virtualBits)
-        {
-            Report(D.IndexBits, $"mode '{name.Text}': page shift {pageShift} + level index bits {string.Join(" + ", draft.Levels.Select(l => l.Bits.Text))} = {pageShift + indexBits}, but virtual addresses have {virtualBits} bits", draft.Virtual.Value);
-            return null;
-        }
-
-        var levels = new List<LevelModel>();
-        int shift = virtualBits;
-        for (int i = 0; i < draft.Levels.Count; i++)
-        {
-            LevelDraft level = draft.Levels[i];
-            shift -= (int)level.Bits.Value;
-            bool last = i == draft.Levels.Count - 1;
-            CheckLevel(name.Text, level, shift, last, entryWidth, physicalBits);
-            levels.Add(new LevelModel(level.Name.Text, (int)level.Bits.Value, shift, level.Table?.Text, level.Page?.Text));
-        }
-
-        var names = new HashSet<string>();
-        foreach (LevelDraft level in draft.Levels.Where(l => !names.Add(l.Name.Text)))
-            Report(D.Duplicate, $"mode '{name.Text}' already has a level named '{level.Name.Text}'", level.Name);
-
-        int selfMap = ModeModel.NoSelfMap, selfMapLevels = 1;
-        if (draft.SelfMap is Token slot)
-        {
-            selfMapLevels = draft.SelfMapLevels is Token merged ? (int)merged.Value : 1;
-            if (selfMapLevels >= draft.Levels.Count)
-            {
-                Report(D.SelfMap, $"mode '{name.Text}' has {draft.Levels.Count} levels; a self-map across {selfMapLevels} of them leaves no level for pages", draft.SelfMapLevels ?? slot);
-                return null;
-            }
-            // The top levels taken as one table: entries = 2^(their index bits); the slots needed = the tables of its
-            // lowest level (one for a self-map in the root; PAE: the four page directories).
-            int bits = draft.Levels.Take(selfMapLevels).Sum(l => (int)l.Bits.Value);
-            ulong entries = 1UL << bits, slots = 1UL << (bits - (int)draft.Levels[selfMapLevels - 1].Bits.Value);
-            if (slot.Value + slots > entries)
-                Report(D.SelfMap, selfMapLevels == 1
-                    ? $"self-map slot {slot.Text} is outside the {entries}-entry root table of mode '{name.Text}'"
-                    : $"self-map slots {slot.Text} to {slot.Value + slots - 1} are outside the {entries} entries of the top {selfMapLevels} levels of mode '{name.Text}'", slot);
-            else if (slot.Value % slots != 0)
-                Report(D.SelfMap, $"self-map slot {slot.Text} of mode '{name.Text}' must be a multiple of {slots}: its {slots} slots map the {slots} tables of level '{draft.Levels[selfMapLevels - 1].Name.Text}' in order", slot);
-            else
-                selfMap = (int)slot.Value;
-        }
-
-        return _diagnostics.Count != errors ? null : new ModeModel(
-            name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, physicalBits, pageShift, entryWidth,
-            levels.ToEquatableArray(), selfMap, selfMapLevels, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
-    }
-
-    private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits)
-    {
-        if (last && (level.Table is not null || level.Page is null))
-            Report(D.LevelFormats, $"level '{level.Name.Text}' is the last of mode '{mode}': it maps pages ('page FORMAT') and has no table", level.Name);
-        else if (!last && level.Table is null)
-            Report(D.LevelFormats, $"level '{level.Name.Text}' of mode '{mode}' is not the last: it needs 'table FORMAT'", level.Name);
-
-        FormatModel? table = Format(level.Table, mode, entryWidth, physicalBits);
-        FormatModel? page = Format(level.Page, mode, entryWidth, physicalBits);
-        if (page is not null)
-        {
-            FieldModel frame = page.Fields.First(f => f.Kind == FieldKind.Frame);
-            if (frame.Align > shift)
-                Report(D.Misaligned, $"format '{page.Name}' holds only {Size(frame.Align)}-aligned frames, but level '{level.Name.Text}' maps {Size(shift)} pages", level.Page!.Value);
-        }
-        if (table is not null && page is not null && PresentBit(table) != PresentBit(page))
-            Report(D.Indistinguishable, $"level '{level.Name.Text}': formats '{table.Name}' and '{page.Name}' keep their present flag at different bits, so an entry cannot be read before it is classified", level.Name);
-        else if (table is not null && page is not null && !Distinguishable(table, page))
-            Report(D.Indistinguishable, $"level '{level.Name.Text}': an entry is a table when its fixed flags match format '{table.Name}', but {(table.Fields.Any(f => f.FixedValue != FieldModel.NotFixed) ? $"format '{page.Name}' fixes them to the same values" : $"'{table.Name}' has no fixed flag")}", level.Name);
-    }
-
-    private FormatModel? Format(Token? reference, string mode, int entryWidth, int physicalBits)
-    {
-        if (reference is not Token token)
-            return null;
-        if (!_formats.TryGetValue(token.Text, out FormatModel? format))
-        {
-            Report(D.UnknownName, $"no entry format named '{token.Text}'", token);
-            return null;
-        }
-        if (format is null)
-            return null; // the format's own errors were reported
-        if (format.Width != entryWidth)
-        {
-            Report(D.FormatWidth, $"format '{format.Name}' is {format.Width} bits, but mode '{mode}' has {entryWidth}-bit entries", token);
-            return null;
-        }
-        FieldModel frame = format.Fields.First(f => f.Kind == FieldKind.Frame);
-        if (frame.AddressTop > physicalBits - 1)
-            Report(D.FrameTooWide, $"frame '{frame.Name}' of format '{format.Name}' holds address bits up to {frame.AddressTop}, but mode '{mode}' has {physicalBits}-bit physical addresses", token);
-        else if (frame.AddressTop < physicalBits - 1)
-            Report(D.AddressWidth, $"mode '{mode}' has {physicalBits}-bit physical addresses, but frame '{frame.Name}' of format '{format.Name}' holds bits up to {frame.AddressTop} only", token);
-        return format;
-    }
-
-    // Generated code reads an entry at such a level as a table when the table format's fixed flags
-    // match, else as a page: so the table format needs fixed flags, and the page format must not fix
-    // every one of them to the same value (x86: PS = 0 against PS = 1; RISC-V: R = W = X = 0 against free).
-    private static int PresentBit(FormatModel format) => format.Fields.FirstOrDefault(f => f.Role == "present")?.Low ?? -1;
-
-    private static bool Distinguishable(FormatModel table, FormatModel page)
-    {
-        var tableFixed = table.Fields.Where(t => t.FixedValue != FieldModel.NotFixed).ToList();
-        return tableFixed.Count > 0
-            && !tableFixed.All(t => page.Fields.Any(p => p.Low == t.Low && p.High == t.High && p.FixedValue == t.FixedValue));
     }
 
     private bool Arguments(ModeItemSyntax item, int min, int max, string form)

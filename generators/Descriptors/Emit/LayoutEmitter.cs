@@ -101,7 +101,7 @@ internal static class LayoutEmitter
         return $"{e.Value.ToString(CultureInfo.InvariantCulture)}L";
     }
 
-    // A let named like a C# keyword (or like the generated locals) gets a prefix.
-    private static string Identifier(string name)
-        => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || name is "p" or "size" or "pages" or "regions" or "K" or "M" or "G" or "T" ? "let_" + name : name;
+    // A let named like a C# keyword, the generated locals, constants or types Compute names gets a prefix.
+    internal static string Identifier(string name)
+        => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || name is "p" or "size" or "pages" or "regions" or "K" or "M" or "G" or "T" or "VirtualAddress" or "LayoutRegion" or "System" ? "let_" + name : name;
 }

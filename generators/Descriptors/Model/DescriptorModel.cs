@@ -7,7 +7,14 @@ internal sealed record DescriptorModel(
     EquatableArray<FormatModel> Formats,
     EquatableArray<ModeModel> Modes,
     EquatableArray<LayoutModel> Layouts,
-    EquatableArray<ImageModel> Images);
+    EquatableArray<ImageModel> Images,
+    EquatableArray<Declaration> Declarations);
+
+/// <summary>
+/// A name the file puts where other files can meet it: the architecture line (Kind "architecture"), a generated type
+/// ("type") or an image ("image"). Lines and columns only, zero-based, so an edit elsewhere leaves the model equal.
+/// </summary>
+internal sealed record Declaration(string Kind, string Name, int Line, int Column, int Length);
 
 /// <summary>Kinds of bit fields in an entry.</summary>
 internal enum FieldKind

@@ -61,6 +61,13 @@ internal static class DescriptorDiagnostics
     public const string ImageModes = "XD0036";
     public const string ModeId = "XD0037";
     public const string UnknownImage = "XD0038";
+    public const string TooDeep = "XD0039";
+    public const string GeneratedName = "XD0040";
+    public const string WalkerLimit = "XD0041";
+    public const string Repeated = "XD0042";
+    public const string UnusedLet = "XD0043";
+    public const string FileClash = "XD0044";
+    public const string ProofBudget = "XD0045";
 
     private static readonly Dictionary<string, string> Titles = new()
     {
@@ -103,6 +110,13 @@ internal static class DescriptorDiagnostics
         [ImageModes] = "Invalid image mode list",
         [ModeId] = "Mode identifiers collide",
         [UnknownImage] = "No descriptor declares the image architecture",
+        [TooDeep] = "Nested too deep",
+        [GeneratedName] = "Name unusable in generated code",
+        [WalkerLimit] = "Beyond the walker's limits",
+        [Repeated] = "Setting given twice",
+        [UnusedLet] = "Unused let",
+        [FileClash] = "Descriptor files clash",
+        [ProofBudget] = "Layout proof did not finish",
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> Descriptors = new();

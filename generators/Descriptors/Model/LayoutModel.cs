@@ -17,7 +17,11 @@ internal enum ExpressionKind
 }
 
 /// <summary>A formula over the physical page count: a number, `pages`, a `let`, or an operation on operands.</summary>
-internal sealed record ExpressionModel(ExpressionKind Kind, long Value, string? Name, EquatableArray<ExpressionModel> Operands);
+internal sealed record ExpressionModel(ExpressionKind Kind, long Value, string? Name, EquatableArray<ExpressionModel> Operands)
+{
+    /// <summary>Operations above the deepest leaf: what every recursive walk of the formula pays in stack.</summary>
+    public int Depth { get; } = Operands.Count == 0 ? 0 : 1 + System.Math.Max(Operands[0].Depth, Operands[Operands.Count - 1].Depth);
+}
 
 /// <summary>`let NAME = EXPRESSION`.</summary>
 internal sealed record LetModel(string Name, ExpressionModel Value);

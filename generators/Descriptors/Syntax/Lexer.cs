@@ -42,11 +42,16 @@ internal static class Lexer
         while (i < text.Length)
         {
             char c = text[i];
-            if (c == '\n' || c == ';')
+            // A line ends at LF, CRLF or a lone CR (as Roslyn counts lines, so positions agree).
+            if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n')
+            {
+                i++;
+            }
+            else if (c == '\n' || c == '\r' || c == ';')
             {
                 tokens.Add(Make(TokenKind.EndOfLine, i, i + 1));
                 i++;
-                if (c == '\n')
+                if (c != ';')
                 {
                     line++;
                     lineStart = i;
@@ -54,25 +59,25 @@ internal static class Lexer
             }
             else if (c == '#')
             {
-                while (i < text.Length && text[i] != '\n')
+                while (i < text.Length && text[i] != '\n' && text[i] != '\r')
                     i++;
             }
             else if (char.IsWhiteSpace(c))
             {
                 i++;
             }
-            else if (char.IsLetter(c) || c == '_')
+            else if (IsLetter(c) || c == '_')
             {
                 int start = i;
                 // '-' joins words (self-map) only when a letter follows; "pages-4096" is a subtraction.
-                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_' || (text[i] == '-' && i + 1 < text.Length && char.IsLetter(text[i + 1]))))
+                while (i < text.Length && (IsLetter(text[i]) || IsDigit(text[i]) || text[i] == '_' || (text[i] == '-' && i + 1 < text.Length && IsLetter(text[i + 1]))))
                     i++;
                 tokens.Add(Make(TokenKind.Name, start, i));
             }
-            else if (char.IsDigit(c))
+            else if (IsDigit(c))
             {
                 int start = i;
-                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_'))
+                while (i < text.Length && (IsLetter(text[i]) || IsDigit(text[i]) || text[i] == '_'))
                     i++;
                 Token token = Make(TokenKind.Number, start, i);
                 if (TryParseNumber(token.Text, out ulong value))
@@ -93,7 +98,8 @@ internal static class Lexer
             else
             {
                 Token token = Make(TokenKind.Invalid, i, i + 1);
-                diagnostics.Add(new DiagnosticInfo(DescriptorDiagnostics.Syntax, $"unexpected character '{c}'", token.Span));
+                string what = c > 127 ? $"'{c}' (U+{(int)c:X4}): names and numbers are ASCII letters, digits and '_'" : $"'{c}'";
+                diagnostics.Add(new DiagnosticInfo(DescriptorDiagnostics.Syntax, $"unexpected character {what}", token.Span));
                 tokens.Add(token);
                 i++;
             }
@@ -101,6 +107,11 @@ internal static class Lexer
         tokens.Add(Make(TokenKind.EndOfFile, text.Length, text.Length));
         return tokens;
     }
+
+    // ASCII only: char.IsDigit takes any script's digits, which the number parser would misread.
+    private static bool IsLetter(char c) => (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+
+    private static bool IsDigit(char c) => c >= '0' && c <= '9';
 
     private static bool TryParseNumber(string text, out ulong value)
     {
@@ -121,7 +132,7 @@ internal static class Lexer
             return false;
         foreach (char d in digits)
         {
-            int digit = char.IsDigit(d) ? d - '0' : hex && "abcdefABCDEF".IndexOf(d) >= 0 ? char.ToLowerInvariant(d) - 'a' + 10 : -1;
+            int digit = IsDigit(d) ? d - '0' : hex && "abcdefABCDEF".IndexOf(d) >= 0 ? char.ToLowerInvariant(d) - 'a' + 10 : -1;
             if (digit < 0)
                 return false;
             ulong next = value * (ulong)numberBase + (ulong)digit;

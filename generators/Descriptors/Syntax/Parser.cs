@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ExectOS.Descriptors.Model;
 
 namespace ExectOS.Descriptors.Syntax;
@@ -26,11 +27,13 @@ internal sealed class Parser
 
     private Token Current => _tokens[_position];
 
+    private Token Peek => _tokens[System.Math.Min(_position + 1, _tokens.Count - 1)];
+
     private Token Next() => _tokens[_position++ < _tokens.Count - 1 ? _position - 1 : _tokens.Count - 1];
 
     private FileSyntax ParseFile()
     {
-        var file = new FileSyntax();
+        var file = new FileSyntax { First = _tokens.FirstOrDefault(t => t.Kind != TokenKind.EndOfLine) };
         while (Current.Kind != TokenKind.EndOfFile)
         {
             if (Current.Kind == TokenKind.EndOfLine)
@@ -130,6 +133,9 @@ internal sealed class Parser
         while (Current.Kind != TokenKind.EndOfLine && Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
         {
             Token clause = Next();
+            Token? given = clause.Is("=") ? fixedValue : clause.Is("role") ? role : clause.Is("align") ? align : clause.Is("{") ? members?.FirstOrDefault().Item1 : null;
+            if (given is Token earlier)
+                return ReportNull(DescriptorDiagnostics.Repeated, $"{(name is null ? "this field" : $"field '{name.Value.Text}'")} already has {(clause.Is("{") ? "its members" : $"'{clause.Text} {earlier.Text}'")}; each clause is given once", clause);
             if (clause.Is("="))
             {
                 if (!Expect(TokenKind.Number, "a fixed value", out Token value))
@@ -151,7 +157,7 @@ internal sealed class Parser
             else if (clause.Is("{") && keyword.Text == "enum")
             {
                 _position--;
-                if (!ParseMembers(out members))
+                if (!ParseMembers(name, out members))
                     return null;
             }
             else
@@ -164,20 +170,26 @@ internal sealed class Parser
         return new FieldSyntax(keyword, name, width, position, fixedValue, role, align, members);
     }
 
-    private bool ParseMembers(out List<(Token, Token)> members)
+    private bool ParseMembers(Token? enumName, out List<(Token, Token)> members)
     {
         members = new List<(Token, Token)>();
+        Token open = Current;
         if (!ExpectPunctuation("{"))
             return false;
         while (true)
         {
+            bool newLine = false;
             while (Current.Kind == TokenKind.EndOfLine || Current.Is(","))
-                Next();
+                newLine |= Next().Kind == TokenKind.EndOfLine;
             if (Current.Is("}"))
             {
                 Next();
                 return true;
             }
+            // Members may span lines; a line that starts otherwise than NAME = means the brace was never closed.
+            bool member = Current.Kind == TokenKind.Name && Peek.Is("=");
+            if (Current.Kind == TokenKind.EndOfFile || (newLine && !member))
+                return Report(DescriptorDiagnostics.Syntax, $"the members of enum '{enumName?.Text}' that start here are not closed: expected '}}' after the last 'NAME = VALUE'", open);
             if (!Expect(TokenKind.Name, "an enum member name", out Token name) || !ExpectPunctuation("=") || !Expect(TokenKind.Number, "the member's value", out Token value))
                 return false;
             members.Add((name, value));

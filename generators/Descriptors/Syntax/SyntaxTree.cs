@@ -6,6 +6,9 @@ namespace ExectOS.Descriptors.Syntax;
 internal sealed class FileSyntax
 {
     public List<Token> Architectures { get; } = new();
+
+    /// <summary>The file's first token (end of file when it has none): where a missing architecture line is reported.</summary>
+    public Token First { get; set; }
     public List<FieldsSyntax> Fragments { get; } = new();
     public List<EntrySyntax> Entries { get; } = new();
     public List<ModeSyntax> Modes { get; } = new();

@@ -46,10 +46,14 @@ internal static class GeneratorHarness
         => Run(null, files);
 
     public static (GeneratorDriverRunResult Run, ImmutableArray<Diagnostic> CompileDiagnostics) Run(string? imageArch, params (string Path, string Text)[] files)
+        => Run(imageArch, DiagnosticSeverity.Error, files);
+
+    /// <summary>As <see cref="Run(string?, (string, string)[])"/>, returning the compiler's diagnostics from <paramref name="least"/> up (Warning: what the images' TreatWarningsAsErrors build refuses).</summary>
+    public static (GeneratorDriverRunResult Run, ImmutableArray<Diagnostic> CompileDiagnostics) Run(string? imageArch, DiagnosticSeverity least, params (string Path, string Text)[] files)
     {
         GeneratorDriver driver = Driver(imageArch, files.Select(f => (AdditionalText)new InMemoryText(f.Path, f.Text)).ToArray());
         driver = driver.RunGeneratorsAndUpdateCompilation(EmptyCompilation(), out Compilation output, out _);
-        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+        var errors = output.GetDiagnostics().Where(d => d.Severity >= least).ToImmutableArray();
         return (driver.GetRunResult(), errors);
     }
 }
