@@ -72,7 +72,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
 
         bool keep = Environment.GetEnvironmentVariable("EXECTOS_KEEP_TEMP") == "1";
         using BootVolume volume = BootVolume.Create(profile, loader, kernel, keep, options.KernelParameters);
-        Verdict verdict = Boot(profile, options, volume);
+        Verdict verdict = Boot(profile, options, volume, HasUnreservedRam(qemu));
         if (volume.Keep)
         {
             WriteLine("exectos: kept temporary folder " + volume.Root);
@@ -81,10 +81,15 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         return verdict;
     }
 
-    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume)
+    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume, bool unreservedRam)
     {
-        ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory);
+        ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory, unreservedRam);
         WriteLine("exectos: qemu " + qemu.Display());
+        if (!unreservedRam)
+        {
+            WriteLine($"exectos: note: {profile.QemuBinary} has no memory-backend-ram reserve=off (QEMU 6.1 or later): guest RAM is reserved up front and cannot exceed what the host can commit");
+        }
+
         if (options.Gdb)
         {
             WriteLine("exectos: waiting for gdb on " + QemuCommandLine.GdbEndpoint);
@@ -116,6 +121,13 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             context.Cancel = true;
             interrupt.Cancel();
         }
+    }
+
+    /// <summary>Whether this QEMU's memory-backend-ram takes <c>reserve=off</c> (QEMU 6.1 and later).</summary>
+    private static bool HasUnreservedRam(string qemu)
+    {
+        (int exitCode, string help) = HostProcess.Capture(new ProcessInvocation(qemu, ["-object", "memory-backend-ram,help"]));
+        return exitCode == 0 && help.Contains("reserve=", StringComparison.Ordinal);
     }
 
     /// <summary>Serial and QEMU's stderr arrive on two threads; one lock keeps lines whole.</summary>

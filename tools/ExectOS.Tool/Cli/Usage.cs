@@ -22,7 +22,7 @@ public static class Usage
 
                 boot options:
                   --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64 is not built yet)
-                  --memory SIZE      guest memory as <n>M or <n>G (default {defaults.Memory})
+                  --memory SIZE      guest memory as <n>M, <n>G or <n>T; not reserved up front (default {defaults.Memory})
                   --smp N            number of CPUs (default {defaults.Cpus})
                   --machine TYPE     q35 or pc (default {defaults.Machine})
                   --cpu MODEL        QEMU CPU model (default {defaults.CpuModel})
