@@ -21,7 +21,8 @@ public static class QemuSession
         Action<string> onErrorLine,
         CancellationToken interrupt)
     {
-        using var process = new Process { StartInfo = HostProcess.CreateStartInfo(invocation) };
+        // Started on the calling thread, which waits here until QEMU is gone: the parent-death signal stays armed.
+        using var process = new Process { StartInfo = HostProcess.CreateStartInfo(HostProcess.DiesWithParent(invocation)) };
         var stopwatch = Stopwatch.StartNew();
         process.Start();
 
