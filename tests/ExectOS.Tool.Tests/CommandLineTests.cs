@@ -127,6 +127,17 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void DebugTakesBootsOptionsWithTheStubOnAndGdbCommands()
+    {
+        ParsedCommand command = CommandLine.Parse(["debug", "--memory", "1G", "--gdb-command", "break KeStartSystem", "--gdb-command=bt"]);
+
+        Assert.Equal(CommandKind.Debug, command.Kind);
+        Assert.Equal(new BootOptions { Memory = "1G", Gdb = true, Debug = true, DebuggerCommands = command.Boot!.DebuggerCommands }, command.Boot);
+        Assert.Equal(["break KeStartSystem", "bt"], command.Boot.DebuggerCommands);
+        Assert.Equal("unknown option '--gdb-command' for boot", CommandLine.Parse(["boot", "--gdb-command", "bt"]).Error);
+    }
+
+    [Fact]
     public void TestOptions()
     {
         Assert.Equal(new TestOptions(), CommandLine.Parse(["test"]).Test);

@@ -38,6 +38,16 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             return Verdict.Fail($"architecture {profile.Name} is not built yet", ExitCodes.Usage);
         }
 
+        if (options.Debug && !Debugger.Knows(profile.Name))
+        {
+            return Verdict.Fail($"exectos debug does not know {profile.Name} yet (it knows {string.Join(", ", Debugger.Architectures)})", ExitCodes.Usage);
+        }
+
+        if (options.Debug && HostProcess.FindOnPath(Debugger.Program) is null)
+        {
+            return Verdict.Fail(Debugger.Program + " not found; run: sudo apt-get install -y gdb", ExitCodes.MissingHostTool);
+        }
+
         if (!options.NoBuild && BuildStep.Run(repo) is { } buildOutput)
         {
             WriteLine(buildOutput);
@@ -48,7 +58,8 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
         // "--kernel none" boots a volume without a kernel, to see the loader say so.
         string? kernel = options.Kernel == BootOptions.NoKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
-        foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel])
+        string? symbols = options.Debug ? Debugger.SymbolImage(repo, profile) : null;
+        foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel, symbols])
         {
             if (image is not null && !File.Exists(image))
             {
@@ -72,7 +83,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
 
         bool keep = Environment.GetEnvironmentVariable("EXECTOS_KEEP_TEMP") == "1";
         using BootVolume volume = BootVolume.Create(profile, loader, kernel, keep, options.KernelParameters);
-        Verdict verdict = Boot(profile, options, volume, HasUnreservedRam(qemu));
+        Verdict verdict = Boot(profile, options, volume, HasUnreservedRam(qemu), symbols);
         if (volume.Keep)
         {
             WriteLine("exectos: kept temporary folder " + volume.Root);
@@ -81,7 +92,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         return verdict;
     }
 
-    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume, bool unreservedRam)
+    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume, bool unreservedRam, string? symbols)
     {
         ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory, unreservedRam);
         WriteLine("exectos: qemu " + qemu.Display());
@@ -99,9 +110,23 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         TimeSpan? timeout = options.Gdb ? null : TimeSpan.FromSeconds(options.TimeoutSeconds);
         var monitor = new BootMonitor();
         using var interrupt = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, options.Debug ? IgnoreForGdb : Interrupt);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
+
+        ProcessInvocation? gdb = symbols is null ? null : Debugger.Build(profile, symbols, Debugger.LinkBase(symbols), options.DebuggerCommands);
+        int gdbStatus = -1;
+        var gdbThread = new Thread(() =>
+        {
+            gdbStatus = HostProcess.RunInherited(gdb!, new System.Collections.Generic.Dictionary<string, string>());
+            interrupt.Cancel();
+        });
+        if (gdb is not null)
+        {
+            WriteLine("exectos: debugger " + gdb.Display());
+            // Its own session: a Ctrl-C at the terminal is gdb's (it stops the guest), not a signal that ends QEMU.
+            qemu = new ProcessInvocation("setsid", [qemu.FileName, .. qemu.Arguments]);
+        }
 
         SessionResult session = QemuSession.Run(
             qemu,
@@ -112,7 +137,16 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
                 return monitor.Observe(line);
             },
             WriteLine,
-            interrupt.Token);
+            interrupt.Token,
+            gdb is null ? null : gdbThread.Start);
+        if (gdb is not null)
+        {
+            gdbThread.Join();
+            return gdbStatus == 0
+                ? new Verdict(ExitCodes.Pass, "exectos: debugger exited with status 0")
+                : Verdict.Fail($"debugger exited with status {gdbStatus}");
+        }
+
         return BootVerdict.Decide(session, monitor, options.TimeoutSeconds);
 
         void Interrupt(PosixSignalContext context)
@@ -121,6 +155,8 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             context.Cancel = true;
             interrupt.Cancel();
         }
+
+        static void IgnoreForGdb(PosixSignalContext context) => context.Cancel = true;
     }
 
     /// <summary>Whether this QEMU's memory-backend-ram takes <c>reserve=off</c> (QEMU 6.1 and later).</summary>

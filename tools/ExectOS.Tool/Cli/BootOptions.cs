@@ -37,6 +37,12 @@ public sealed record BootOptions
 
     public bool Gdb { get; init; }
 
+    /// <summary><c>exectos debug</c>: QEMU halted with its gdb stub and gdb attached, with the kernel's symbols.</summary>
+    public bool Debug { get; init; }
+
+    /// <summary>Commands gdb runs in batch mode after attaching (<c>--gdb-command</c>); none: gdb is interactive.</summary>
+    public IReadOnlyList<string> DebuggerCommands { get; init; } = [];
+
     public bool NoBuild { get; init; }
 
     public IReadOnlyList<string> ExtraQemuArguments { get; init; } = [];

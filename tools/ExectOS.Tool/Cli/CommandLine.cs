@@ -30,6 +30,7 @@ public static class CommandLine
         {
             "help" => new ParsedCommand(CommandKind.Help),
             "boot" => ParseBoot(tokens),
+            "debug" => ParseBoot(tokens, debug: true),
             "test" => ParseTest(tokens),
             "bench" => ParseBench(tokens),
             _ => ParsedCommand.Failure($"unknown command '{args[0]}'"),
@@ -57,16 +58,23 @@ public static class CommandLine
         ["--no-build"] = o => o with { NoBuild = true },
     };
 
-    private static ParsedCommand ParseBoot(Tokens tokens)
+    /// <summary><c>boot</c>, or <c>debug</c>: the same options with the gdb stub always on, and gdb's batch commands.</summary>
+    private static ParsedCommand ParseBoot(Tokens tokens, bool debug = false)
     {
         // QEMU arguments start with '-', so the value of --qemu-arg is taken whatever it looks like.
         var raw = new Dictionary<string, Func<BootOptions, string, (BootOptions, string?)>>
         {
             ["--qemu-arg"] = (o, v) => (o with { ExtraQemuArguments = [.. o.ExtraQemuArguments, v] }, null),
         };
-        (BootOptions options, string? error) = ParseOptions(tokens, new BootOptions(), "boot", BootValueOptions, BootFlags, raw);
+        if (debug)
+        {
+            raw["--gdb-command"] = (o, v) => (o with { DebuggerCommands = [.. o.DebuggerCommands, v] }, null);
+        }
+
+        var start = new BootOptions { Gdb = debug, Debug = debug };
+        (BootOptions options, string? error) = ParseOptions(tokens, start, debug ? "debug" : "boot", BootValueOptions, BootFlags, raw);
         error ??= GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).Error;
-        return error is null ? new ParsedCommand(CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
+        return error is null ? new ParsedCommand(debug ? CommandKind.Debug : CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
     }
 
     private static readonly Dictionary<string, Func<TestOptions, string, (TestOptions, string?)>> TestValueOptions = new()
