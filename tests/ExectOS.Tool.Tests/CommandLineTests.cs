@@ -129,12 +129,16 @@ public sealed class CommandLineTests
     [Fact]
     public void DebugTakesBootsOptionsWithTheStubOnAndGdbCommands()
     {
-        ParsedCommand command = CommandLine.Parse(["debug", "--memory", "1G", "--gdb-command", "break KeStartSystem", "--gdb-command=bt"]);
+        ParsedCommand command = CommandLine.Parse(["debug", "--memory", "1G", "--debugger-command", "break KeStartSystem", "--debugger-command=bt"]);
 
         Assert.Equal(CommandKind.Debug, command.Kind);
         Assert.Equal(new BootOptions { Memory = "1G", Gdb = true, Debug = true, DebuggerCommands = command.Boot!.DebuggerCommands }, command.Boot);
         Assert.Equal(["break KeStartSystem", "bt"], command.Boot.DebuggerCommands);
-        Assert.Equal("unknown option '--gdb-command' for boot", CommandLine.Parse(["boot", "--gdb-command", "bt"]).Error);
+        Assert.Equal(Tool.Boot.DebuggerKind.Gdb, command.Boot.Debugger);
+        Assert.Equal(Tool.Boot.DebuggerKind.Lldb, CommandLine.Parse(["debug", "--debugger", "lldb"]).Boot!.Debugger);
+        Assert.Equal("--debugger must be gdb or lldb, not 'windbg'", CommandLine.Parse(["debug", "--debugger", "windbg"]).Error);
+        Assert.Equal("unknown option '--debugger-command' for boot", CommandLine.Parse(["boot", "--debugger-command", "bt"]).Error);
+        Assert.Equal("unknown option '--debugger' for boot", CommandLine.Parse(["boot", "--debugger", "gdb"]).Error);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public sealed class DebuggerTests
     [Fact]
     public void GdbGetsTheSymbolsWhereTheKernelRunsThenAttachesThenTheBatch()
     {
-        ProcessInvocation gdb = Debugger.Build(ArchitectureProfile.Amd64, "/r/symbols/xtoskrnl.exe", 0x140000000, ["bt"]);
+        ProcessInvocation gdb = Debugger.Build(DebuggerKind.Gdb, "gdb", ArchitectureProfile.Amd64, "/r/symbols/xtoskrnl.exe", 0x140000000, ["bt"]);
 
         Assert.Equal("gdb", gdb.FileName);
         Assert.Equal(
@@ -22,7 +22,24 @@ public sealed class DebuggerTests
                 "-ex", "bt",
             ],
             gdb.Arguments);
-        Assert.DoesNotContain("-batch", Debugger.Build(ArchitectureProfile.Amd64, "/r/k.exe", 0x140000000, []).Arguments);
+        Assert.DoesNotContain("-batch", Debugger.Build(DebuggerKind.Gdb, "gdb", ArchitectureProfile.Amd64, "/r/k.exe", 0x140000000, []).Arguments);
+    }
+
+    [Fact]
+    public void LldbGetsTheImageAndItsPdbThenAttachesThenMovesTheModule()
+    {
+        ProcessInvocation lldb = Debugger.Build(DebuggerKind.Lldb, "lldb-16", ArchitectureProfile.Amd64, "/r/symbols/pdb/xtoskrnl.exe", 0x140000000, ["bt"]);
+
+        Assert.Equal("lldb-16", lldb.FileName);
+        Assert.Equal(
+            [
+                "--no-lldbinit", "--batch",
+                "-o", "target create /r/symbols/pdb/xtoskrnl.exe", "-o", "target symbols add /r/symbols/pdb/xtoskrnl.exe.pdb",
+                "-o", "gdb-remote localhost:1234",
+                "-o", "target modules load --file xtoskrnl.exe --slide 0xfffff7fec0000000",
+                "-o", "bt",
+            ],
+            lldb.Arguments);
     }
 
     /// <summary>The loader runs the kernel at the start of its layout's LoaderMappings window; gdb must put the symbols there.</summary>
@@ -33,7 +50,7 @@ public sealed class DebuggerTests
         Match layout = Regex.Match(descriptor, @"layout Amd64Kernel for Amd64 \{.*?region LoaderMappings at (0x[0-9A-F]+) ", RegexOptions.Singleline);
 
         Assert.True(layout.Success);
-        Assert.Contains($"-o 0x{System.Convert.ToUInt64(layout.Groups[1].Value, 16) - 0x140000000:x}", string.Join(' ', Debugger.Build(ArchitectureProfile.Amd64, "k", 0x140000000, []).Arguments));
+        Assert.Contains($"-o 0x{System.Convert.ToUInt64(layout.Groups[1].Value, 16) - 0x140000000:x}", string.Join(' ', Debugger.Build(DebuggerKind.Gdb, "gdb", ArchitectureProfile.Amd64, "k", 0x140000000, []).Arguments));
     }
 
     [Fact]

@@ -43,9 +43,10 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             return Verdict.Fail($"exectos debug does not know {profile.Name} yet (it knows {string.Join(", ", Debugger.Architectures)})", ExitCodes.Usage);
         }
 
-        if (options.Debug && HostProcess.FindOnPath(Debugger.Program) is null)
+        (string? debugger, string install) = options.Debug ? Debugger.Find(options.Debugger) : (null, "");
+        if (options.Debug && debugger is null)
         {
-            return Verdict.Fail(Debugger.Program + " not found; run: sudo apt-get install -y gdb", ExitCodes.MissingHostTool);
+            return Verdict.Fail($"{options.Debugger.ToString().ToLowerInvariant()} not found; run: sudo apt-get install -y {install}", ExitCodes.MissingHostTool);
         }
 
         if (!options.NoBuild && BuildStep.Run(repo) is { } buildOutput)
@@ -58,7 +59,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
         // "--kernel none" boots a volume without a kernel, to see the loader say so.
         string? kernel = options.Kernel == BootOptions.NoKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
-        string? symbols = options.Debug ? Debugger.SymbolImage(repo, profile) : null;
+        string? symbols = options.Debug ? Debugger.SymbolImage(repo, profile, options.Debugger) : null;
         foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel, symbols])
         {
             if (image is not null && !File.Exists(image))
@@ -83,7 +84,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
 
         bool keep = Environment.GetEnvironmentVariable("EXECTOS_KEEP_TEMP") == "1";
         using BootVolume volume = BootVolume.Create(profile, loader, kernel, keep, options.KernelParameters);
-        Verdict verdict = Boot(profile, options, volume, HasUnreservedRam(qemu), symbols);
+        Verdict verdict = Boot(profile, options, volume, HasUnreservedRam(qemu), debugger is null ? null : (debugger, symbols!));
         if (volume.Keep)
         {
             WriteLine("exectos: kept temporary folder " + volume.Root);
@@ -92,7 +93,8 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         return verdict;
     }
 
-    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume, bool unreservedRam, string? symbols)
+    /// <param name="debugger">For exectos debug: the debugger program and the kernel's symbols image.</param>
+    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume, bool unreservedRam, (string Program, string Symbols)? debugger)
     {
         ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory, unreservedRam);
         WriteLine("exectos: qemu " + qemu.Display());
@@ -110,21 +112,24 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         TimeSpan? timeout = options.Gdb ? null : TimeSpan.FromSeconds(options.TimeoutSeconds);
         var monitor = new BootMonitor();
         using var interrupt = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, options.Debug ? IgnoreForGdb : Interrupt);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, options.Debug ? LeaveToTheDebugger : Interrupt);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
 
-        ProcessInvocation? gdb = symbols is null ? null : Debugger.Build(profile, symbols, Debugger.LinkBase(symbols), options.DebuggerCommands);
-        int gdbStatus = -1;
-        var gdbThread = new Thread(() =>
+        ProcessInvocation? attach = debugger is not { } d ? null
+            : Debugger.Build(options.Debugger, d.Program, profile, d.Symbols, Debugger.LinkBase(d.Symbols), options.DebuggerCommands);
+        int debuggerStatus = -1;
+        var debuggerThread = new Thread(() =>
         {
-            gdbStatus = HostProcess.RunInherited(gdb!, new System.Collections.Generic.Dictionary<string, string>());
+            debuggerStatus = Debugger.WaitForStub(TimeSpan.FromSeconds(30))
+                ? HostProcess.RunInherited(attach!, new System.Collections.Generic.Dictionary<string, string>())
+                : ExitCodes.Fail;
             interrupt.Cancel();
         });
-        if (gdb is not null)
+        if (attach is not null)
         {
-            WriteLine("exectos: debugger " + gdb.Display());
-            // Its own session: a Ctrl-C at the terminal is gdb's (it stops the guest), not a signal that ends QEMU.
+            WriteLine("exectos: debugger " + attach.Display());
+            // Its own session: a Ctrl-C at the terminal is the debugger's (it stops the guest), not a signal that ends QEMU.
             qemu = new ProcessInvocation("setsid", [qemu.FileName, .. qemu.Arguments]);
         }
 
@@ -138,13 +143,13 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             },
             WriteLine,
             interrupt.Token,
-            gdb is null ? null : gdbThread.Start);
-        if (gdb is not null)
+            attach is null ? null : debuggerThread.Start);
+        if (attach is not null)
         {
-            gdbThread.Join();
-            return gdbStatus == 0
+            debuggerThread.Join();
+            return debuggerStatus == 0
                 ? new Verdict(ExitCodes.Pass, "exectos: debugger exited with status 0")
-                : Verdict.Fail($"debugger exited with status {gdbStatus}");
+                : Verdict.Fail($"debugger exited with status {debuggerStatus}");
         }
 
         return BootVerdict.Decide(session, monitor, options.TimeoutSeconds);
@@ -156,7 +161,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             interrupt.Cancel();
         }
 
-        static void IgnoreForGdb(PosixSignalContext context) => context.Cancel = true;
+        static void LeaveToTheDebugger(PosixSignalContext context) => context.Cancel = true;
     }
 
     /// <summary>Whether this QEMU's memory-backend-ram takes <c>reserve=off</c> (QEMU 6.1 and later).</summary>

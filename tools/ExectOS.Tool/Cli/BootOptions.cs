@@ -40,7 +40,10 @@ public sealed record BootOptions
     /// <summary><c>exectos debug</c>: QEMU halted with its gdb stub and gdb attached, with the kernel's symbols.</summary>
     public bool Debug { get; init; }
 
-    /// <summary>Commands gdb runs in batch mode after attaching (<c>--gdb-command</c>); none: gdb is interactive.</summary>
+    /// <summary>Which debugger <c>exectos debug</c> attaches (<c>--debugger</c>).</summary>
+    public Boot.DebuggerKind Debugger { get; init; } = Boot.DebuggerKind.Gdb;
+
+    /// <summary>Commands the debugger runs in batch mode after attaching (<c>--debugger-command</c>); none: it is interactive.</summary>
     public IReadOnlyList<string> DebuggerCommands { get; init; } = [];
 
     public bool NoBuild { get; init; }

@@ -66,13 +66,23 @@ public static class CommandLine
         {
             ["--qemu-arg"] = (o, v) => (o with { ExtraQemuArguments = [.. o.ExtraQemuArguments, v] }, null),
         };
+        var values = BootValueOptions;
         if (debug)
         {
-            raw["--gdb-command"] = (o, v) => (o with { DebuggerCommands = [.. o.DebuggerCommands, v] }, null);
+            raw["--debugger-command"] = (o, v) => (o with { DebuggerCommands = [.. o.DebuggerCommands, v] }, null);
+            values = new(BootValueOptions)
+            {
+                ["--debugger"] = (o, v) => v switch
+                {
+                    "gdb" => (o with { Debugger = DebuggerKind.Gdb }, null),
+                    "lldb" => (o with { Debugger = DebuggerKind.Lldb }, null),
+                    _ => (o, $"--debugger must be gdb or lldb, not '{v}'"),
+                },
+            };
         }
 
         var start = new BootOptions { Gdb = debug, Debug = debug };
-        (BootOptions options, string? error) = ParseOptions(tokens, start, debug ? "debug" : "boot", BootValueOptions, BootFlags, raw);
+        (BootOptions options, string? error) = ParseOptions(tokens, start, debug ? "debug" : "boot", values, BootFlags, raw);
         error ??= GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).Error;
         return error is null ? new ParsedCommand(debug ? CommandKind.Debug : CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
     }

@@ -16,8 +16,9 @@ public static class Usage
 
                 commands:
                   boot    build what is stale, boot ExectOS in QEMU, stream COM1, exit with the kernel's verdict
-                  debug   boot halted with QEMU's gdb stub and gdb attached, knowing the kernel's symbols; boot's options, and:
-                            --gdb-command CMD  run CMD in gdb after attaching, then end (batch mode); repeatable (default none: interactive)
+                  debug   boot halted with QEMU's gdb stub and a debugger attached, knowing the kernel's symbols; boot's options, and:
+                            --debugger NAME          gdb (function names, backtraces) or lldb (source lines; LLDB 16) (default gdb)
+                            --debugger-command CMD   run CMD in the debugger after attaching, then end (batch mode); repeatable (default none: interactive)
                   test    run the whole test suite (dotnet test) and print one summary line
                   bench   run the benchmarks (Release build), each printed as a ratio against its baseline
                   help    print this text (also --help, -h)
