@@ -82,9 +82,64 @@ namespace ExectOS.Kernel
 
             line.Clear();
             line.Append("XTOSKRNL: parameters: ");
-            for (int i = 0; i < KernelParameters.Capacity && block->Parameters[i] != 0; i++)
-                line.Append((char)block->Parameters[i]);
+            var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
+            for (int i = 0; i < parameters.Length && parameters[i] != 0; i++)
+                line.Append((char)parameters[i]);
+            AppendIgnored(ref line, parameters);
             KernelConsole.WriteLine(line.AsSpan());
+            CheckParameters(parameters);
+        }
+
+        /// <summary>" (ignored: A B)": the parameters neither the kernel nor the loader reads, when there are any.</summary>
+        private static void AppendIgnored(ref TextLine line, ReadOnlySpan<byte> parameters)
+        {
+            int position = 0;
+            bool any = false;
+            while (KernelParameters.NextToken(parameters, ref position, out ReadOnlySpan<byte> word))
+            {
+                if (KernelParameters.IsRead(word))
+                    continue;
+                line.Append(any ? " " : " (ignored: ");
+                any = true;
+                AppendAscii(ref line, word);
+            }
+            if (any)
+                line.Append(')');
+        }
+
+        /// <summary>
+        /// A parameter the kernel reads with a value it does not know ends the boot before anything uses it: a misspelled
+        /// TEST= would otherwise pass as a boot without the test, a malformed SPECIAL-POOL= as a run without special pool.
+        /// </summary>
+        private static void CheckParameters(ReadOnlySpan<byte> parameters)
+        {
+            BootParameterError problem = KernelParameters.FindProblem(parameters, RequestedTests.Names, out int offset, out int length);
+            if (problem == BootParameterError.None)
+                return;
+            TextLine line = default;
+            line.Append(BootProtocol.KernelErrorPrefix);
+            line.Append("boot parameter ");
+            AppendAscii(ref line, parameters.Slice(offset, length));
+            if (problem == BootParameterError.UnknownTest)
+            {
+                line.Append(" names no test this kernel has; known: ");
+                ReadOnlySpan<char> names = RequestedTests.Names;
+                for (int i = 0; i < names.Length; i++)
+                {
+                    if (names[i] != '\r')
+                        line.Append(names[i] == '\n' ? ' ' : names[i]);
+                }
+            }
+            else
+                line.Append(" is not a pool tag (1 to 4 characters, or * for every tag)");
+            KernelConsole.WriteLine(line.AsSpan());
+            BugCheck.Raise(BugCheckCode.BadBootParameter, (ulong)problem, (ulong)offset, (ulong)length, 0);
+        }
+
+        private static void AppendAscii(ref TextLine line, ReadOnlySpan<byte> text)
+        {
+            for (int i = 0; i < text.Length; i++)
+                line.Append((char)text[i]);
         }
     }
 

@@ -294,4 +294,20 @@ namespace ExectOS.Kernel
             private ulong _element;
         }
     }
+
+    /// <summary>The TEST= names this kernel knows, one a line: a TEST= naming another ends the boot (BAD_BOOT_PARAMETER).</summary>
+    internal static class RequestedTests
+    {
+        // A new test adds its name here; tests/ExectOS.Tests/Xtos/KernelParametersTests.cs checks this list against the TEST= tokens above.
+        internal const string Names = """
+            BUGCHECK
+            DOUBLE-FREE
+            POOL-DOUBLE-FREE
+            POOL-OVERRUN
+            SPECIAL-POOL-OVERRUN
+            SPECIAL-POOL-USE-AFTER-FREE
+            PAGE-FAULT
+            STACK-OVERFLOW
+            """;
+    }
 }

@@ -52,6 +52,27 @@ public sealed class BootVerdictTests
     }
 
     [Fact]
+    public void KernelErrorNamesTheReasonInsteadOfTheBugCheck()
+    {
+        (Verdict verdict, _) = Judge(
+            SessionEnd.Exited,
+            BugCheckStatus,
+            SerialSamples.KernelStart,
+            "XTOSKRNL: error: boot parameter TEST=NONSENSE names no test this kernel has; known: BUGCHECK\r\n",
+            "*** STOP: 0xE0000003 (0x0000000000000001, 0x0000000000000000, 0x000000000000000D, 0x0000000000000000) BAD_BOOT_PARAMETER\r\n");
+
+        Assert.Equal(new Verdict(1, "exectos: FAIL kernel: boot parameter TEST=NONSENSE names no test this kernel has; known: BUGCHECK"), verdict);
+    }
+
+    [Fact]
+    public void KernelErrorIsNeverAPass()
+    {
+        (Verdict verdict, _) = Judge(SessionEnd.Exited, SuccessStatus, "XTOSKRNL: error: boot parameter SPECIAL-POOL= is not a pool tag\r\n");
+
+        Assert.Equal(new Verdict(1, "exectos: FAIL kernel: boot parameter SPECIAL-POOL= is not a pool tag"), verdict);
+    }
+
+    [Fact]
     public void BugCheckUsesTheLastStopLineEvenWithEscapesAround()
     {
         (Verdict verdict, _) = Judge(

@@ -81,16 +81,25 @@ public sealed class CommandLineTests
     [InlineData("512M", "512M")]
     [InlineData("0064m", "64M")]
     [InlineData("1G", "1G")]
-    public void MemoryAcceptsMegabytesAndGigabytes(string value, string expected)
+    [InlineData("48g", "48G")]
+    [InlineData("1024G", "1024G")]
+    [InlineData("1t", "1T")]
+    [InlineData("4T", "4T")]
+    public void MemoryAcceptsMegabytesGigabytesAndTerabytes(string value, string expected)
     {
         Assert.Equal(expected, CommandLine.Parse(["boot", "--memory", value]).Boot!.Memory);
     }
 
     [Theory]
-    [InlineData(new[] { "boot", "--memory", "12Q" }, "--memory must be <n>M or <n>G, not '12Q'")]
-    [InlineData(new[] { "boot", "--memory", "0M" }, "--memory must be <n>M or <n>G, not '0M'")]
-    [InlineData(new[] { "boot", "--memory", "512" }, "--memory must be <n>M or <n>G, not '512'")]
-    [InlineData(new[] { "boot", "--memory", "-5M" }, "--memory must be <n>M or <n>G, not '-5M'")]
+    [InlineData(new[] { "boot", "--memory", "12Q" }, "--memory must be <n>M, <n>G or <n>T, not '12Q'")]
+    [InlineData(new[] { "boot", "--memory", "0M" }, "--memory must be <n>M, <n>G or <n>T, not '0M'")]
+    [InlineData(new[] { "boot", "--memory", "512" }, "--memory must be <n>M, <n>G or <n>T, not '512'")]
+    [InlineData(new[] { "boot", "--memory", "-5M" }, "--memory must be <n>M, <n>G or <n>T, not '-5M'")]
+    [InlineData(new[] { "boot", "--memory", "1.5G" }, "--memory must be <n>M, <n>G or <n>T, not '1.5G'")]
+    [InlineData(new[] { "boot", "--memory", "99999999999T" }, "--memory must be <n>M, <n>G or <n>T, not '99999999999T'")]
+    [InlineData(new[] { "boot", "--memory", "8192T" }, "--memory 8192T on q35 uses guest-physical addresses up to 0x2001077FFFFFFF (54 bits); QEMU's x86 processors have at most 52")]
+    [InlineData(new[] { "boot", "--memory", "1T", "--cpu", "max,phys-bits=41" }, "--memory 1T on q35 uses guest-physical addresses up to 0x2077FFFFFFF (42 bits); --cpu max,phys-bits=41 gives 41")]
+    [InlineData(new[] { "boot", "--memory", "1T", "--machine", "pc", "--cpu", "max,phys-bits=40" }, "--memory 1T on pc uses guest-physical addresses up to 0x1FFBFFFFFFF (41 bits); --cpu max,phys-bits=40 gives 40")]
     [InlineData(new[] { "boot", "--smp", "0" }, "--smp must be a whole number from 1 to 255, not '0'")]
     [InlineData(new[] { "boot", "--smp", "256" }, "--smp must be a whole number from 1 to 255, not '256'")]
     [InlineData(new[] { "boot", "--smp", "two" }, "--smp must be a whole number from 1 to 255, not 'two'")]
@@ -115,6 +124,21 @@ public sealed class CommandLineTests
 
         Assert.True(command.IsError);
         Assert.Equal(error, command.Error);
+    }
+
+    [Fact]
+    public void DebugTakesBootsOptionsWithTheStubOnAndGdbCommands()
+    {
+        ParsedCommand command = CommandLine.Parse(["debug", "--memory", "1G", "--debugger-command", "break KeStartSystem", "--debugger-command=bt"]);
+
+        Assert.Equal(CommandKind.Debug, command.Kind);
+        Assert.Equal(new BootOptions { Memory = "1G", Gdb = true, Debug = true, DebuggerCommands = command.Boot!.DebuggerCommands }, command.Boot);
+        Assert.Equal(["break KeStartSystem", "bt"], command.Boot.DebuggerCommands);
+        Assert.Equal(Tool.Boot.DebuggerKind.Gdb, command.Boot.Debugger);
+        Assert.Equal(Tool.Boot.DebuggerKind.Lldb, CommandLine.Parse(["debug", "--debugger", "lldb"]).Boot!.Debugger);
+        Assert.Equal("--debugger must be gdb or lldb, not 'windbg'", CommandLine.Parse(["debug", "--debugger", "windbg"]).Error);
+        Assert.Equal("unknown option '--debugger-command' for boot", CommandLine.Parse(["boot", "--debugger-command", "bt"]).Error);
+        Assert.Equal("unknown option '--debugger' for boot", CommandLine.Parse(["boot", "--debugger", "gdb"]).Error);
     }
 
     [Fact]

@@ -16,6 +16,7 @@ public sealed class QemuCommandLineTests
             [
                 "-machine", "q35", "-m", "512M", "-smp", "1", "-cpu", "qemu64", "-display", "none", "-no-reboot",
                 "-serial", "stdio", "-monitor", "none", "-net", "none",
+                "-object", "memory-backend-ram,id=ram,size=512M,reserve=off", "-machine", "memory-backend=ram",
                 "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd",
                 "-drive", "if=pflash,format=raw,unit=1,file=/tmp/x/vars.fd",
                 "-drive", "if=virtio,format=raw,readonly=on,file=fat:/tmp/x/volume",
@@ -40,6 +41,7 @@ public sealed class QemuCommandLineTests
 
         string line = qemu.Display();
         Assert.StartsWith("qemu-system-x86_64 -machine pc -m 1G -smp 2 -cpu max ", line);
+        Assert.Contains(" -net none -object memory-backend-ram,id=ram,size=1G,reserve=off -machine memory-backend=ram -drive ", line);
         Assert.Contains("file=/v,,1/vars.fd", line);
         Assert.Contains("file=fat:/v,,1/volume", line);
         Assert.EndsWith(" -s -S -d int", line);
@@ -57,6 +59,28 @@ public sealed class QemuCommandLineTests
         Assert.Contains("file=/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd", line);
         Assert.Equal("BOOTIA32.EFI", ArchitectureProfile.I686.BootFileName);
         Assert.Equal("/usr/share/OVMF/OVMF32_VARS_4M.fd", ArchitectureProfile.I686.FirmwareVars);
+    }
+
+    [Fact]
+    public void WithoutUnreservedRamQemuReservesItWithPlainDashM()
+    {
+        ProcessInvocation qemu = QemuCommandLine.Build(ArchitectureProfile.Amd64, new BootOptions(), "/t/vars.fd", "/t/volume", unreservedRam: false);
+
+        Assert.StartsWith("qemu-system-x86_64 -machine q35 -m 512M -smp 1 -cpu qemu64 ", qemu.Display());
+        Assert.DoesNotContain("-object", qemu.Arguments);
+    }
+
+    [Theory]
+    [InlineData("48G", "qemu64", "-m 48G -smp 1 -cpu qemu64 ")]
+    [InlineData("48G", "qemu64", "-object memory-backend-ram,id=ram,size=48G,reserve=off ")]
+    [InlineData("1T", "qemu64", "-m 1T -smp 1 -cpu qemu64,phys-bits=42,+pdpe1gb ")]
+    [InlineData("1T", "qemu64", "-object memory-backend-ram,id=ram,size=1T,reserve=off ")]
+    [InlineData("1T", "max,phys-bits=48", "-cpu max,phys-bits=48 ")]
+    public void BigGuestsGetTheAddressBitsTheyNeed(string memory, string cpu, string expected)
+    {
+        ProcessInvocation qemu = QemuCommandLine.Build(ArchitectureProfile.Amd64, new BootOptions { Memory = memory, CpuModel = cpu }, "/t/vars.fd", "/t/volume");
+
+        Assert.Contains(" " + expected, qemu.Display());
     }
 
     [Theory]

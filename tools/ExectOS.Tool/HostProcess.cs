@@ -36,6 +36,16 @@ public static class HostProcess
     }
 
     /// <summary>
+    /// The same program, started through util-linux's <c>setpriv --pdeathsig KILL</c> where it is on PATH, so the
+    /// kernel kills it when this process ends however it ends (SIGKILL included). The signal follows the thread that
+    /// started the child, so start it from a thread that lives as long as the child is wanted.
+    /// </summary>
+    public static ProcessInvocation DiesWithParent(ProcessInvocation invocation) =>
+        FindOnPath("setpriv") is { } setpriv
+            ? new ProcessInvocation(setpriv, ["--pdeathsig", "KILL", "--", invocation.FileName, .. invocation.Arguments])
+            : invocation;
+
+    /// <summary>
     /// A start description with every stream redirected: stdin too, because QEMU reads the serial port's
     /// input from it and would put a terminal into raw mode (left that way if it is killed).
     /// </summary>

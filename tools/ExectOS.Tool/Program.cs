@@ -31,7 +31,7 @@ if (RepositoryLayout.TryLocate() is not { } repo)
 
 return command.Kind switch
 {
-    CommandKind.Boot => new BootCommand(repo, Console.Out).Run(command.Boot!),
+    CommandKind.Boot or CommandKind.Debug => new BootCommand(repo, Console.Out).Run(command.Boot!),
     CommandKind.Bench => new BenchCommand(repo, Console.Out).Run(command.Bench!),
     _ => new TestCommand(repo, Console.Out).Run(command.Test!),
 };

@@ -15,6 +15,9 @@ namespace ExectOS.Boot
         /// <summary>Every fatal loader message starts with this, so the host can stop the run at once.</summary>
         public const string LoaderErrorPrefix = "XTLDR: error: ";
 
+        /// <summary>The kernel's line naming why it ends the boot, printed before its bug check; the host puts it in the verdict.</summary>
+        public const string KernelErrorPrefix = "XTOSKRNL: error: ";
+
         /// <summary>The kernel's checks passed (QEMU status 33; see Hardware.DebugExit).</summary>
         public const byte KernelPassed = 0x10;
 

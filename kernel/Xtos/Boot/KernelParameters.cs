@@ -1,4 +1,5 @@
 using System;
+using ExectOS.Diagnostics;
 
 namespace ExectOS.Boot
 {
@@ -18,6 +19,59 @@ namespace ExectOS.Boot
     {
         /// <summary>Bytes the loader block holds for parameters, including the terminating zero.</summary>
         public const int Capacity = 256;
+
+        /// <summary>Asks the kernel to fail on purpose in one named way (its names: the kernel's RequestedTests.Names).</summary>
+        public const string TestPrefix = "TEST=";
+
+        /// <summary>Sends one pool tag's allocations (or every tag's, with *) to the special pool.</summary>
+        public const string SpecialPoolPrefix = "SPECIAL-POOL=";
+
+        /// <summary>The loader's switches (XTLDR-NO-&lt;FEATURE&gt;, XTLDR-DUMP-MAP): the loader reads them, the kernel leaves them be.</summary>
+        public const string LoaderPrefix = "XTLDR-";
+
+        /// <summary>
+        /// The first parameter the kernel reads whose value is wrong: a TEST= naming none of <paramref name="knownTests"/>
+        /// (names separated by spaces or line ends), or a SPECIAL-POOL= that is no pool tag; its offset and length in the line.
+        /// </summary>
+        public static BootParameterError FindProblem(ReadOnlySpan<byte> parameters, ReadOnlySpan<char> knownTests, out int offset, out int length)
+        {
+            int position = 0;
+            while (NextToken(parameters, ref position, out ReadOnlySpan<byte> word))
+            {
+                offset = position - word.Length;
+                length = word.Length;
+                if (StartsWith(word, TestPrefix) && !IsOneOf(word.Slice(TestPrefix.Length), knownTests))
+                    return BootParameterError.UnknownTest;
+                if (StartsWith(word, SpecialPoolPrefix) && word.Length - SpecialPoolPrefix.Length is < 1 or > 4)
+                    return BootParameterError.NotAPoolTag;
+            }
+            offset = 0;
+            length = 0;
+            return BootParameterError.None;
+        }
+
+        /// <summary>Whether the kernel or the loader reads <paramref name="word"/>; the kernel lists the others as ignored.</summary>
+        public static bool IsRead(ReadOnlySpan<byte> word) =>
+            StartsWith(word, TestPrefix) || StartsWith(word, SpecialPoolPrefix) || StartsWith(word, LoaderPrefix);
+
+        /// <summary>Whether <paramref name="word"/> is one of <paramref name="names"/>, separated by spaces or line ends.</summary>
+        private static bool IsOneOf(ReadOnlySpan<byte> word, ReadOnlySpan<char> names)
+        {
+            int start = 0;
+            while (start < names.Length)
+            {
+                int end = start;
+                while (end < names.Length && names[end] is not (' ' or '\n' or '\r'))
+                    end++;
+                if (end - start == word.Length && word.Length != 0 && Matches(word, names.Slice(start, end - start)))
+                    return true;
+                start = end + 1;
+            }
+            return false;
+        }
+
+        private static bool StartsWith(ReadOnlySpan<byte> word, ReadOnlySpan<char> prefix) =>
+            word.Length >= prefix.Length && Matches(word.Slice(0, prefix.Length), prefix);
 
         /// <summary>Copies the first line of <paramref name="file"/> (without CR/LF) into <paramref name="destination"/>, zero-terminated.</summary>
         public static ParameterError Copy(ReadOnlySpan<byte> file, Span<byte> destination, out int length, out int badOffset)
@@ -65,7 +119,7 @@ namespace ExectOS.Boot
             int position = 0;
             while (NextToken(parameters, ref position, out ReadOnlySpan<byte> word))
             {
-                if (word.Length >= prefix.Length && Matches(word.Slice(0, prefix.Length), prefix))
+                if (StartsWith(word, prefix))
                 {
                     value = word.Slice(prefix.Length);
                     return true;
@@ -75,8 +129,8 @@ namespace ExectOS.Boot
             return false;
         }
 
-        /// <summary>The next space-separated token from <paramref name="position"/>, up to the terminating zero.</summary>
-        private static bool NextToken(ReadOnlySpan<byte> parameters, scoped ref int position, out ReadOnlySpan<byte> word)
+        /// <summary>The next space-separated token from <paramref name="position"/>, up to the terminating zero; it ends at <paramref name="position"/>.</summary>
+        public static bool NextToken(ReadOnlySpan<byte> parameters, scoped ref int position, out ReadOnlySpan<byte> word)
         {
             while (position < parameters.Length && parameters[position] == (byte)' ')
                 position++;

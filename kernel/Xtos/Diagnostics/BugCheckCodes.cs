@@ -40,6 +40,8 @@ namespace ExectOS.Diagnostics
         LoaderBlockInvalid = 0xE0000001,
         [SubCodes(typeof(ArithmeticCheckFailure))]
         ArithmeticCheckFailed = 0xE0000002,
+        [SubCodes(typeof(BootParameterError))]
+        BadBootParameter = 0xE0000003,
     }
 
     /// <summary>Each code's NT name (printed after <c>*** STOP:</c>; tools parse it) and what its parameters are.</summary>
@@ -68,6 +70,7 @@ namespace ExectOS.Diagnostics
             BugCheckCode.ManuallyInitiatedCrash => "MANUALLY_INITIATED_CRASH",
             BugCheckCode.LoaderBlockInvalid => "LOADER_BLOCK_INVALID",
             BugCheckCode.ArithmeticCheckFailed => "ARITHMETIC_CHECK_FAILED",
+            BugCheckCode.BadBootParameter => "BAD_BOOT_PARAMETER",
             _ => UnknownName,
         };
 
@@ -91,6 +94,7 @@ namespace ExectOS.Diagnostics
             BugCheckCode.ManuallyInitiatedCrash => "the boot parameters asked for a bug check (TEST=BUGCHECK)",
             BugCheckCode.LoaderBlockInvalid => "the loader block is missing or from an incompatible loader (parameter 1: reason)",
             BugCheckCode.ArithmeticCheckFailed => "a 64-bit operation gave a wrong result at start-up (parameter 1: which, 2: case, 3: result, 4: expected)",
+            BugCheckCode.BadBootParameter => "a boot parameter the kernel reads has a value it does not know (parameter 1: which problem, 2: the parameter's offset in the line, 3: its length)",
             _ => UnknownDescription,
         };
     }
@@ -233,6 +237,16 @@ namespace ExectOS.Diagnostics
     {
         /// <summary>TEST=BUGCHECK asked for it ("TEST" in the high half, 1 in the low).</summary>
         TestParameter = 0x5445535400000001,
+    }
+
+    /// <summary>BAD_BOOT_PARAMETER (0xE0000003), parameter 1: what is wrong with the parameter (2: its offset, 3: its length).</summary>
+    public enum BootParameterError : ulong
+    {
+        None = 0,
+        /// <summary>TEST= names no test this kernel has: a misspelled test must not pass as a run without it.</summary>
+        UnknownTest = 1,
+        /// <summary>SPECIAL-POOL= is not a pool tag (1 to 4 characters, or * for every tag).</summary>
+        NotAPoolTag = 2,
     }
 
     /// <summary>Names the enum whose members are the values of one of a bug check's parameters.</summary>

@@ -102,6 +102,19 @@ public sealed class BootTests : IDisposable
     }
 
     [Fact]
+    public void GuestRamIsNotReservedUpFront()
+    {
+        // Twice the RAM of the machine this was written on: the host gives memory only to the pages the guest touches.
+        var result = ExectosCommand.Boot("--memory", "48G");
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains(" -object memory-backend-ram,id=ram,size=48G,reserve=off -machine memory-backend=ram ", result.Lines[0]);
+        string selfTest = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: self-test passed: RAM ", StringComparison.Ordinal));
+        Assert.InRange(int.Parse(selfTest.Split("RAM ")[1].Split(' ')[0]), 48 * 1024 * 99 / 100, 48 * 1024);
+        Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
+    }
+
+    [Fact]
     public void TruncatedKernelFailsFastWithTheLoadersReason()
     {
         string kernel = Corrupt(bytes => bytes[..(bytes.Length / 3)]);

@@ -38,6 +38,17 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             return Verdict.Fail($"architecture {profile.Name} is not built yet", ExitCodes.Usage);
         }
 
+        if (options.Debug && !Debugger.Knows(profile.Name))
+        {
+            return Verdict.Fail($"exectos debug does not know {profile.Name} yet (it knows {string.Join(", ", Debugger.Architectures)})", ExitCodes.Usage);
+        }
+
+        (string? debugger, string install) = options.Debug ? Debugger.Find(options.Debugger) : (null, "");
+        if (options.Debug && debugger is null)
+        {
+            return Verdict.Fail($"{options.Debugger.ToString().ToLowerInvariant()} not found; run: sudo apt-get install -y {install}", ExitCodes.MissingHostTool);
+        }
+
         if (!options.NoBuild && BuildStep.Run(repo) is { } buildOutput)
         {
             WriteLine(buildOutput);
@@ -48,7 +59,8 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
         // "--kernel none" boots a volume without a kernel, to see the loader say so.
         string? kernel = options.Kernel == BootOptions.NoKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
-        foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel])
+        string? symbols = options.Debug ? Debugger.SymbolImage(repo, profile, options.Debugger) : null;
+        foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel, symbols])
         {
             if (image is not null && !File.Exists(image))
             {
@@ -72,7 +84,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
 
         bool keep = Environment.GetEnvironmentVariable("EXECTOS_KEEP_TEMP") == "1";
         using BootVolume volume = BootVolume.Create(profile, loader, kernel, keep, options.KernelParameters);
-        Verdict verdict = Boot(profile, options, volume);
+        Verdict verdict = Boot(profile, options, volume, HasUnreservedRam(qemu), debugger is null ? null : (debugger, symbols!));
         if (volume.Keep)
         {
             WriteLine("exectos: kept temporary folder " + volume.Root);
@@ -81,10 +93,16 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         return verdict;
     }
 
-    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume)
+    /// <param name="debugger">For exectos debug: the debugger program and the kernel's symbols image.</param>
+    private Verdict Boot(ArchitectureProfile profile, BootOptions options, BootVolume volume, bool unreservedRam, (string Program, string Symbols)? debugger)
     {
-        ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory);
+        ProcessInvocation qemu = QemuCommandLine.Build(profile, options, volume.FirmwareVars, volume.VolumeDirectory, unreservedRam);
         WriteLine("exectos: qemu " + qemu.Display());
+        if (!unreservedRam)
+        {
+            WriteLine($"exectos: note: {profile.QemuBinary} has no memory-backend-ram reserve=off (QEMU 6.1 or later): guest RAM is reserved up front and cannot exceed what the host can commit");
+        }
+
         if (options.Gdb)
         {
             WriteLine("exectos: waiting for gdb on " + QemuCommandLine.GdbEndpoint);
@@ -94,9 +112,26 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         TimeSpan? timeout = options.Gdb ? null : TimeSpan.FromSeconds(options.TimeoutSeconds);
         var monitor = new BootMonitor();
         using var interrupt = new CancellationTokenSource();
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, options.Debug ? LeaveToTheDebugger : Interrupt);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         using PosixSignalRegistration sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
+
+        ProcessInvocation? attach = debugger is not { } d ? null
+            : Debugger.Build(options.Debugger, d.Program, profile, d.Symbols, Debugger.LinkBase(d.Symbols), options.DebuggerCommands);
+        int debuggerStatus = -1;
+        var debuggerThread = new Thread(() =>
+        {
+            debuggerStatus = Debugger.WaitForStub(TimeSpan.FromSeconds(30))
+                ? HostProcess.RunInherited(attach!, new System.Collections.Generic.Dictionary<string, string>())
+                : ExitCodes.Fail;
+            interrupt.Cancel();
+        });
+        if (attach is not null)
+        {
+            WriteLine("exectos: debugger " + attach.Display());
+            // Its own session: a Ctrl-C at the terminal is the debugger's (it stops the guest), not a signal that ends QEMU.
+            qemu = new ProcessInvocation("setsid", [qemu.FileName, .. qemu.Arguments]);
+        }
 
         SessionResult session = QemuSession.Run(
             qemu,
@@ -107,7 +142,16 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
                 return monitor.Observe(line);
             },
             WriteLine,
-            interrupt.Token);
+            interrupt.Token,
+            attach is null ? null : debuggerThread.Start);
+        if (attach is not null)
+        {
+            debuggerThread.Join();
+            return debuggerStatus == 0
+                ? new Verdict(ExitCodes.Pass, "exectos: debugger exited with status 0")
+                : Verdict.Fail($"debugger exited with status {debuggerStatus}");
+        }
+
         return BootVerdict.Decide(session, monitor, options.TimeoutSeconds);
 
         void Interrupt(PosixSignalContext context)
@@ -116,6 +160,15 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             context.Cancel = true;
             interrupt.Cancel();
         }
+
+        static void LeaveToTheDebugger(PosixSignalContext context) => context.Cancel = true;
+    }
+
+    /// <summary>Whether this QEMU's memory-backend-ram takes <c>reserve=off</c> (QEMU 6.1 and later).</summary>
+    private static bool HasUnreservedRam(string qemu)
+    {
+        (int exitCode, string help) = HostProcess.Capture(new ProcessInvocation(qemu, ["-object", "memory-backend-ram,help"]));
+        return exitCode == 0 && help.Contains("reserve=", StringComparison.Ordinal);
     }
 
     /// <summary>Serial and QEMU's stderr arrive on two threads; one lock keeps lines whole.</summary>

@@ -15,6 +15,9 @@ public sealed partial class BootMonitor
     /// <summary>The text after <see cref="BootProtocol.LoaderErrorPrefix"/> on the first loader error line.</summary>
     public string? LoaderError { get; private set; }
 
+    /// <summary>The text after <see cref="BootProtocol.KernelErrorPrefix"/> on the first kernel error line.</summary>
+    public string? KernelError { get; private set; }
+
     /// <summary>The last STOP line seen; the kernel prints it right before reporting a bug check.</summary>
     public BugCheck? BugCheck { get; private set; }
 
@@ -33,6 +36,12 @@ public sealed partial class BootMonitor
         {
             LoaderError = trimmed[BootProtocol.LoaderErrorPrefix.Length..].TrimEnd();
             return true;
+        }
+
+        // The bug check that follows still ends the run; the verdict names this reason instead of its parameters.
+        if (KernelError is null && trimmed.StartsWith(BootProtocol.KernelErrorPrefix, StringComparison.Ordinal))
+        {
+            KernelError = trimmed[BootProtocol.KernelErrorPrefix.Length..].TrimEnd();
         }
 
         BugCheck? bugCheck = ParseBugCheck(line);

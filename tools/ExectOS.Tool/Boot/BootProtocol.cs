@@ -21,6 +21,9 @@ public static class BootProtocol
     /// <summary>Line prefix of a fatal loader error; the loader then returns to the firmware.</summary>
     public const string LoaderErrorPrefix = "XTLDR: error: ";
 
+    /// <summary>Line prefix of the kernel's reason for ending the boot (a bad boot parameter); a bug check follows.</summary>
+    public const string KernelErrorPrefix = "XTOSKRNL: error: ";
+
     /// <summary>Start of the kernel's bug-check line:
     /// <c>*** STOP: 0x&lt;8 hex&gt; (0x&lt;16 hex&gt;, 0x&lt;16 hex&gt;, 0x&lt;16 hex&gt;, 0x&lt;16 hex&gt;) NAME</c>.</summary>
     public const string BugCheckMarker = "*** STOP: ";

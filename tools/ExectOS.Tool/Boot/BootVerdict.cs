@@ -41,10 +41,19 @@ public static class BootVerdict
             return Verdict.Fail("loader: " + monitor.LoaderError);
         }
 
+        if (session.End == SessionEnd.Interrupted)
+        {
+            return Verdict.Fail("interrupted", ExitCodes.Interrupted);
+        }
+
+        // Never a pass once the kernel said why it ends the boot, whatever QEMU did next.
+        if (monitor.KernelError is not null)
+        {
+            return Verdict.Fail("kernel: " + monitor.KernelError);
+        }
+
         switch (session.End)
         {
-            case SessionEnd.Interrupted:
-                return Verdict.Fail("interrupted", ExitCodes.Interrupted);
             case SessionEnd.TimedOut:
                 return Verdict.Fail(
                     $"timeout after {FormatSeconds(timeoutSeconds)} s; last serial line: {monitor.LastLine ?? "(none)"}");

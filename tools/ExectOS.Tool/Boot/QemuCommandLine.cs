@@ -41,7 +41,14 @@ public static class QemuCommandLine
     /// <summary>Where <c>--gdb</c> makes QEMU listen (its <c>-s</c> default).</summary>
     public const string GdbEndpoint = "localhost:1234";
 
-    public static ProcessInvocation Build(ArchitectureProfile profile, BootOptions options, string firmwareVars, string volumeDirectory)
+    /// <summary>The id of the guest RAM's memory backend.</summary>
+    public const string RamBackendId = "ram";
+
+    /// <param name="unreservedRam">
+    /// Back guest RAM with a memory-backend-ram that reserves nothing (QEMU 6.1 and later): host memory is taken only
+    /// for the pages the guest touches, so a guest larger than the host boots.
+    /// </param>
+    public static ProcessInvocation Build(ArchitectureProfile profile, BootOptions options, string firmwareVars, string volumeDirectory, bool unreservedRam = true)
     {
         string machine = profile.SecureBootFirmware ? options.Machine + ",smm=on" : options.Machine;
         var args = new List<string>
@@ -49,13 +56,19 @@ public static class QemuCommandLine
             "-machine", machine,
             "-m", options.Memory,
             "-smp", options.Cpus.ToString(CultureInfo.InvariantCulture),
-            "-cpu", options.CpuModel,
+            "-cpu", GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).CpuModel,
             "-display", "none",
             "-no-reboot",
             "-serial", "stdio",
             "-monitor", "none",
             "-net", "none",
         };
+
+        if (unreservedRam)
+        {
+            // A second -machine adds to the first, so the line starts as it always has.
+            args.AddRange(["-object", $"memory-backend-ram,id={RamBackendId},size={options.Memory},reserve=off", "-machine", "memory-backend=" + RamBackendId]);
+        }
 
         if (profile.SecureBootFirmware)
         {

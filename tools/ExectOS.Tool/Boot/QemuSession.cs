@@ -14,16 +14,20 @@ public static class QemuSession
 
     /// <param name="onSerialLine">Gets each clean serial line; returning true stops QEMU (the run is decided).</param>
     /// <param name="onErrorLine">Gets each line QEMU writes to its stderr.</param>
+    /// <param name="started">Called once QEMU runs (exectos debug starts gdb there).</param>
     public static SessionResult Run(
         ProcessInvocation invocation,
         TimeSpan? timeout,
         Func<string, bool> onSerialLine,
         Action<string> onErrorLine,
-        CancellationToken interrupt)
+        CancellationToken interrupt,
+        Action? started = null)
     {
-        using var process = new Process { StartInfo = HostProcess.CreateStartInfo(invocation) };
+        // Started on the calling thread, which waits here until QEMU is gone: the parent-death signal stays armed.
+        using var process = new Process { StartInfo = HostProcess.CreateStartInfo(HostProcess.DiesWithParent(invocation)) };
         var stopwatch = Stopwatch.StartNew();
         process.Start();
+        started?.Invoke();
 
         var decided = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task serialPump = Task.Run(() => PumpSerial(process.StandardOutput.BaseStream, onSerialLine, decided));

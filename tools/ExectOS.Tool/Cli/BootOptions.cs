@@ -37,6 +37,15 @@ public sealed record BootOptions
 
     public bool Gdb { get; init; }
 
+    /// <summary><c>exectos debug</c>: QEMU halted with its gdb stub and gdb attached, with the kernel's symbols.</summary>
+    public bool Debug { get; init; }
+
+    /// <summary>Which debugger <c>exectos debug</c> attaches (<c>--debugger</c>).</summary>
+    public Boot.DebuggerKind Debugger { get; init; } = Boot.DebuggerKind.Gdb;
+
+    /// <summary>Commands the debugger runs in batch mode after attaching (<c>--debugger-command</c>); none: it is interactive.</summary>
+    public IReadOnlyList<string> DebuggerCommands { get; init; } = [];
+
     public bool NoBuild { get; init; }
 
     public IReadOnlyList<string> ExtraQemuArguments { get; init; } = [];

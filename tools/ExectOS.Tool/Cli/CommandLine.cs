@@ -30,6 +30,7 @@ public static class CommandLine
         {
             "help" => new ParsedCommand(CommandKind.Help),
             "boot" => ParseBoot(tokens),
+            "debug" => ParseBoot(tokens, debug: true),
             "test" => ParseTest(tokens),
             "bench" => ParseBench(tokens),
             _ => ParsedCommand.Failure($"unknown command '{args[0]}'"),
@@ -40,7 +41,7 @@ public static class CommandLine
     private static readonly Dictionary<string, Func<BootOptions, string, (BootOptions Options, string? Error)>> BootValueOptions = new()
     {
         ["--arch"] = (o, v) => (o with { Architecture = v }, CheckArchitecture(v)),
-        ["--memory"] = (o, v) => NormalizeMemory(v) is { } m ? (o with { Memory = m }, null) : (o, $"--memory must be <n>M or <n>G, not '{v}'"),
+        ["--memory"] = (o, v) => MemorySize.Normalize(v) is { } m ? (o with { Memory = m }, null) : (o, $"--memory must be <n>M, <n>G or <n>T, not '{v}'"),
         ["--smp"] = (o, v) => ParseCpus(v) is int n ? (o with { Cpus = n }, null) : (o, $"--smp must be a whole number from 1 to {MaxCpus}, not '{v}'"),
         ["--machine"] = (o, v) => (o with { Machine = v }, v is "q35" or "pc" ? null : $"--machine must be q35 or pc, not '{v}'"),
         ["--cpu"] = (o, v) => (o with { CpuModel = v }, null),
@@ -57,15 +58,33 @@ public static class CommandLine
         ["--no-build"] = o => o with { NoBuild = true },
     };
 
-    private static ParsedCommand ParseBoot(Tokens tokens)
+    /// <summary><c>boot</c>, or <c>debug</c>: the same options with the gdb stub always on, and gdb's batch commands.</summary>
+    private static ParsedCommand ParseBoot(Tokens tokens, bool debug = false)
     {
         // QEMU arguments start with '-', so the value of --qemu-arg is taken whatever it looks like.
         var raw = new Dictionary<string, Func<BootOptions, string, (BootOptions, string?)>>
         {
             ["--qemu-arg"] = (o, v) => (o with { ExtraQemuArguments = [.. o.ExtraQemuArguments, v] }, null),
         };
-        (BootOptions options, string? error) = ParseOptions(tokens, new BootOptions(), "boot", BootValueOptions, BootFlags, raw);
-        return error is null ? new ParsedCommand(CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
+        var values = BootValueOptions;
+        if (debug)
+        {
+            raw["--debugger-command"] = (o, v) => (o with { DebuggerCommands = [.. o.DebuggerCommands, v] }, null);
+            values = new(BootValueOptions)
+            {
+                ["--debugger"] = (o, v) => v switch
+                {
+                    "gdb" => (o with { Debugger = DebuggerKind.Gdb }, null),
+                    "lldb" => (o with { Debugger = DebuggerKind.Lldb }, null),
+                    _ => (o, $"--debugger must be gdb or lldb, not '{v}'"),
+                },
+            };
+        }
+
+        var start = new BootOptions { Gdb = debug, Debug = debug };
+        (BootOptions options, string? error) = ParseOptions(tokens, start, debug ? "debug" : "boot", values, BootFlags, raw);
+        error ??= GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).Error;
+        return error is null ? new ParsedCommand(debug ? CommandKind.Debug : CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
     }
 
     private static readonly Dictionary<string, Func<TestOptions, string, (TestOptions, string?)>> TestValueOptions = new()
@@ -161,24 +180,6 @@ public static class CommandLine
         return $"--arch must be one of {string.Join(", ", names)}, not '{arch}'";
     }
 
-    /// <summary>Accepts <c>&lt;n&gt;M</c> or <c>&lt;n&gt;G</c>; returns QEMU's canonical spelling, or null.</summary>
-    private static string? NormalizeMemory(string text)
-    {
-        if (text.Length < 2)
-        {
-            return null;
-        }
-
-        char unit = char.ToUpperInvariant(text[^1]);
-        string digits = text[..^1];
-        bool valid = (unit == 'M' || unit == 'G')
-            && IsDecimal(digits)
-            && long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long amount)
-            && amount > 0
-            && amount <= (unit == 'G' ? 1024 : 1024 * 1024);
-        return valid ? digits.TrimStart('0') + unit : null;
-    }
-
     private static int? ParseCpus(string text) =>
         IsDecimal(text)
         && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int cpus)
@@ -194,7 +195,7 @@ public static class CommandLine
             ? seconds
             : null;
 
-    private static bool IsDecimal(string text)
+    internal static bool IsDecimal(string text)
     {
         if (text.Length == 0)
         {

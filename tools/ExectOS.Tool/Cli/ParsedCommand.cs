@@ -7,6 +7,7 @@ public enum CommandKind
     None,
     Help,
     Boot,
+    Debug,
     Test,
     Bench,
 }

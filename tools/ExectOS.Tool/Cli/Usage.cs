@@ -16,13 +16,16 @@ public static class Usage
 
                 commands:
                   boot    build what is stale, boot ExectOS in QEMU, stream COM1, exit with the kernel's verdict
+                  debug   boot halted with QEMU's gdb stub and a debugger attached, knowing the kernel's symbols; boot's options, and:
+                            --debugger NAME          gdb (function names, backtraces) or lldb (source lines; LLDB 16) (default gdb)
+                            --debugger-command CMD   run CMD in the debugger after attaching, then end (batch mode); repeatable (default none: interactive)
                   test    run the whole test suite (dotnet test) and print one summary line
                   bench   run the benchmarks (Release build), each printed as a ratio against its baseline
                   help    print this text (also --help, -h)
 
                 boot options:
                   --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64 is not built yet)
-                  --memory SIZE      guest memory as <n>M or <n>G (default {defaults.Memory})
+                  --memory SIZE      guest memory as <n>M, <n>G or <n>T; not reserved up front (default {defaults.Memory})
                   --smp N            number of CPUs (default {defaults.Cpus})
                   --machine TYPE     q35 or pc (default {defaults.Machine})
                   --cpu MODEL        QEMU CPU model (default {defaults.CpuModel})
