@@ -122,18 +122,43 @@ namespace ExectOS.Kernel
             AppendAscii(ref line, parameters.Slice(offset, length));
             if (problem == BootParameterError.UnknownTest)
             {
-                line.Append(" names no test this kernel has; known: ");
-                ReadOnlySpan<char> names = RequestedTests.Names;
-                for (int i = 0; i < names.Length; i++)
-                {
-                    if (names[i] != '\r')
-                        line.Append(names[i] == '\n' ? ' ' : names[i]);
-                }
+                PrintKnownTests();
+                line.Append(" names no test this kernel has (its tests are listed above)");
             }
-            else
+            else if (problem == BootParameterError.NotAPoolTag)
                 line.Append(" is not a pool tag (1 to 4 characters, or * for every tag)");
+            else
+                line.Append(" is not a processor count (a decimal number from 1 to 256)");
             KernelConsole.WriteLine(line.AsSpan());
             BugCheck.Raise(BugCheckCode.BadBootParameter, (ulong)problem, (ulong)offset, (ulong)length, 0);
+        }
+
+        /// <summary>"XTOSKRNL: tests this kernel has: ..." on as many lines as the names take.</summary>
+        private static void PrintKnownTests()
+        {
+            const string Prefix = "XTOSKRNL: tests this kernel has:";
+            TextLine line = default;
+            line.Append(Prefix);
+            ReadOnlySpan<char> names = RequestedTests.Names;
+            for (int start = 0; start < names.Length;)
+            {
+                int end = start;
+                while (end < names.Length && names[end] is not ('\n' or '\r' or ' '))
+                    end++;
+                if (end > start)
+                {
+                    if (line.Length + 1 + (end - start) > TextLine.Capacity - 1)
+                    {
+                        KernelConsole.WriteLine(line.AsSpan());
+                        line.Clear();
+                        line.Append(Prefix);
+                    }
+                    line.Append(' ');
+                    line.Append(names.Slice(start, end - start));
+                }
+                start = end + 1;
+            }
+            KernelConsole.WriteLine(line.AsSpan());
         }
 
         private static void AppendAscii(ref TextLine line, ReadOnlySpan<byte> text)

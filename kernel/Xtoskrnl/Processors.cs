@@ -56,12 +56,10 @@ namespace ExectOS.Kernel
             s_ids[0] = s_bootId;
             s_chosen = 1;
             var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
+            // A malformed MAXCPUS= ended the boot already (KernelMain's parameter check).
             uint limit = Capacity;
-            if (KernelParameters.TryGetValue(parameters, "MAXCPUS=", out ReadOnlySpan<byte> text) && !TryParseCount(text, out limit))
-            {
-                KernelConsole.WriteLine("XTOSKRNL: MAXCPUS= takes a number from 1 to 256; ignored");
+            if (KernelParameters.TryGetValue(parameters, KernelParameters.MaxProcessorsPrefix, out ReadOnlySpan<byte> text) && !KernelParameters.TryParseProcessorCount(text, out limit))
                 limit = Capacity;
-            }
 
             var ranges = new FirmwareRanges((LoaderMemoryDescriptor*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount);
             var memory = MemoryManager<TMode>.Physical();
@@ -316,21 +314,6 @@ namespace ExectOS.Kernel
                 if (s_madt.ApicId(i) != s_bootId)
                     s_ids[s_chosen++] = s_madt.ApicId(i);
             }
-        }
-
-        /// <summary>A decimal processor count from 1 to <see cref="Capacity"/>.</summary>
-        internal static bool TryParseCount(ReadOnlySpan<byte> text, out uint count)
-        {
-            count = 0;
-            if (text.Length == 0 || text.Length > 3)
-                return false;
-            for (int i = 0; i < text.Length; i++)
-            {
-                if (text[i] < (byte)'0' || text[i] > (byte)'9')
-                    return false;
-                count = count * 10 + (uint)(text[i] - '0');
-            }
-            return count >= 1 && count <= Capacity;
         }
 
         private static char Printable(byte value) => value >= 0x20 && value < 0x7F ? (char)value : '?';

@@ -308,6 +308,13 @@ namespace ExectOS.Kernel
             SPECIAL-POOL-USE-AFTER-FREE
             PAGE-FAULT
             STACK-OVERFLOW
+            STACK-GROW
+            STACK-CALLOUT
+            STACK-CALLOUT-OVERFLOW
+            SPINLOCK-RECURSIVE
+            SPINLOCK-NOT-OWNER
+            IRQL-LOWER
+            PAGED-POOL-AT-DISPATCH
             """;
     }
 }

@@ -26,12 +26,16 @@ namespace ExectOS.Boot
         /// <summary>Sends one pool tag's allocations (or every tag's, with *) to the special pool.</summary>
         public const string SpecialPoolPrefix = "SPECIAL-POOL=";
 
+        /// <summary>Caps the processors the kernel starts: a decimal count from 1 to <see cref="MaxProcessorCount"/>.</summary>
+        public const string MaxProcessorsPrefix = "MAXCPUS=";
+        public const uint MaxProcessorCount = 256;
+
         /// <summary>The loader's switches (XTLDR-NO-&lt;FEATURE&gt;, XTLDR-DUMP-MAP): the loader reads them, the kernel leaves them be.</summary>
         public const string LoaderPrefix = "XTLDR-";
 
         /// <summary>
         /// The first parameter the kernel reads whose value is wrong: a TEST= naming none of <paramref name="knownTests"/>
-        /// (names separated by spaces or line ends), or a SPECIAL-POOL= that is no pool tag; its offset and length in the line.
+        /// (names separated by spaces or line ends), a SPECIAL-POOL= that is no pool tag, or a MAXCPUS= that is no count from 1 to 256; its offset and length in the line.
         /// </summary>
         public static BootParameterError FindProblem(ReadOnlySpan<byte> parameters, ReadOnlySpan<char> knownTests, out int offset, out int length)
         {
@@ -44,6 +48,8 @@ namespace ExectOS.Boot
                     return BootParameterError.UnknownTest;
                 if (StartsWith(word, SpecialPoolPrefix) && word.Length - SpecialPoolPrefix.Length is < 1 or > 4)
                     return BootParameterError.NotAPoolTag;
+                if (StartsWith(word, MaxProcessorsPrefix) && !TryParseProcessorCount(word.Slice(MaxProcessorsPrefix.Length), out _))
+                    return BootParameterError.NotAProcessorCount;
             }
             offset = 0;
             length = 0;
@@ -52,7 +58,22 @@ namespace ExectOS.Boot
 
         /// <summary>Whether the kernel or the loader reads <paramref name="word"/>; the kernel lists the others as ignored.</summary>
         public static bool IsRead(ReadOnlySpan<byte> word) =>
-            StartsWith(word, TestPrefix) || StartsWith(word, SpecialPoolPrefix) || StartsWith(word, LoaderPrefix);
+            StartsWith(word, TestPrefix) || StartsWith(word, SpecialPoolPrefix) || StartsWith(word, MaxProcessorsPrefix) || StartsWith(word, LoaderPrefix);
+
+        /// <summary>A decimal processor count from 1 to <see cref="MaxProcessorCount"/>, digits only.</summary>
+        public static bool TryParseProcessorCount(ReadOnlySpan<byte> text, out uint count)
+        {
+            count = 0;
+            if (text.Length == 0 || text.Length > 3)
+                return false;
+            for (int i = 0; i < text.Length; i++)
+            {
+                if (text[i] < (byte)'0' || text[i] > (byte)'9')
+                    return false;
+                count = count * 10 + (uint)(text[i] - '0');
+            }
+            return count >= 1 && count <= MaxProcessorCount;
+        }
 
         /// <summary>Whether <paramref name="word"/> is one of <paramref name="names"/>, separated by spaces or line ends.</summary>
         private static bool IsOneOf(ReadOnlySpan<byte> word, ReadOnlySpan<char> names)

@@ -247,6 +247,8 @@ namespace ExectOS.Diagnostics
         UnknownTest = 1,
         /// <summary>SPECIAL-POOL= is not a pool tag (1 to 4 characters, or * for every tag).</summary>
         NotAPoolTag = 2,
+        /// <summary>MAXCPUS= is not a processor count (a decimal number from 1 to 256).</summary>
+        NotAProcessorCount = 3,
     }
 
     /// <summary>Names the enum whose members are the values of one of a bug check's parameters.</summary>

@@ -88,6 +88,7 @@ public class KernelParametersTests
     [InlineData("SPECIAL-POOL=Spcl TEST=SPECIAL-POOL-OVERRUN")]
     [InlineData("SPECIAL-POOL=* TEST=PAGE-FAULT XTLDR-NO-LA57 FOO=1 TEST")]
     [InlineData("SPECIAL-POOL=A")]
+    [InlineData("MAXCPUS=1 MAXCPUS=256")]
     public void KnownValuesAndUnreadWordsAreNoProblem(string parameters)
     {
         Assert.Equal((BootParameterError.None, ""), Problem(parameters));
@@ -101,6 +102,11 @@ public class KernelParametersTests
     [InlineData("A TEST=", BootParameterError.UnknownTest, "TEST=")]
     [InlineData("SPECIAL-POOL=toolongtag", BootParameterError.NotAPoolTag, "SPECIAL-POOL=toolongtag")]
     [InlineData("SPECIAL-POOL=Spcl SPECIAL-POOL=", BootParameterError.NotAPoolTag, "SPECIAL-POOL=")]
+    [InlineData("MAXCPUS=0", BootParameterError.NotAProcessorCount, "MAXCPUS=0")]
+    [InlineData("MAXCPUS=257", BootParameterError.NotAProcessorCount, "MAXCPUS=257")]
+    [InlineData("MAXCPUS=2 MAXCPUS=x", BootParameterError.NotAProcessorCount, "MAXCPUS=x")]
+    [InlineData("MAXCPUS=", BootParameterError.NotAProcessorCount, "MAXCPUS=")]
+    [InlineData("MAXCPUS=0004", BootParameterError.NotAProcessorCount, "MAXCPUS=0004")]
     public void TheFirstWrongValueIsNamedWithItsPlace(string parameters, BootParameterError error, string word)
     {
         Assert.Equal((error, word), Problem(parameters));
