@@ -49,7 +49,7 @@ internal sealed class LayoutBinder
     {
         var chain = new List<LayoutSyntax> { layout };
         var seen = new HashSet<string> { layout.Name.Text };
-        for (LayoutSyntax current = layout; current.Extends is Token baseName; )
+        for (LayoutSyntax current = layout; current.Extends is Token baseName;)
         {
             if (!all.TryGetValue(baseName.Text, out LayoutSyntax? baseLayout))
             {

@@ -299,8 +299,15 @@ internal sealed partial class ModeBinder
 
         public Draft Copy() => new()
         {
-            Virtual = Virtual, Canonical = Canonical, Physical = Physical, Page = Page, Entry = Entry, SelfMap = SelfMap, SelfMapLevels = SelfMapLevels,
-            Levels = new List<LevelDraft>(Levels), Requirements = new List<FeatureModel>(Requirements),
+            Virtual = Virtual,
+            Canonical = Canonical,
+            Physical = Physical,
+            Page = Page,
+            Entry = Entry,
+            SelfMap = SelfMap,
+            SelfMapLevels = SelfMapLevels,
+            Levels = new List<LevelDraft>(Levels),
+            Requirements = new List<FeatureModel>(Requirements),
         };
     }
 }

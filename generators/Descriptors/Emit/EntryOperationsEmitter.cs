@@ -10,7 +10,7 @@ namespace ExectOS.Descriptors.Emit;
 /// </summary>
 internal static class EntryOperationsEmitter
 {
-    
+
     public static void Emit(CodeWriter w, DescriptorModel model, ModeModel mode)
     {
         var formats = model.Formats.ToDictionary(f => f.Name);

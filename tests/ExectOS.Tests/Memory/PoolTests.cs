@@ -410,9 +410,13 @@ public unsafe class PoolTests
         using var data = new HostRegion((expansion.Size == 0 ? initial.End : expansion.End).Value - initial.Start.Value, accessible: true);
         var config = new PoolConfig
         {
-            Type = type, PageShift = TMode.PageShift, Cookie = 0x0123456789ABCDEF,
-            InitialStart = initial.Start, InitialPages = initial.Size / page,
-            ExpansionStart = expansion.Start, ExpansionPages = expansion.Size / page,
+            Type = type,
+            PageShift = TMode.PageShift,
+            Cookie = 0x0123456789ABCDEF,
+            InitialStart = initial.Start,
+            InitialPages = initial.Size / page,
+            ExpansionStart = expansion.Start,
+            ExpansionPages = expansion.Size / page,
             Displacement = (long)((ulong)data.Base - initial.Start.Value),
             DemandCommit = type == PoolType.Paged,
         };

@@ -117,7 +117,7 @@ public sealed class StubSnapshotTests
         }
         // The common path restores every register it saved, drops the vector and error code, and returns from the interrupt.
         var path = new List<Instruction>();
-        for (int at = common; ; )
+        for (int at = common; ;)
         {
             Instruction i = Decode(at);
             path.Add(i);

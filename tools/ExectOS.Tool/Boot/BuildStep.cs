@@ -8,7 +8,7 @@ public static class BuildStep
 {
     /// <summary>The build command; quiet so that a boot run shows the guest, not MSBuild.</summary>
     public static ProcessInvocation Command(string solution) =>
-        new("dotnet", [ "build", solution, "-nologo", "-v", "q", "-clp:NoSummary" ]);
+        new("dotnet", ["build", solution, "-nologo", "-v", "q", "-clp:NoSummary"]);
 
     /// <summary>Returns null on success, or the text to show on failure.</summary>
     public static string? Run(RepositoryLayout repo)

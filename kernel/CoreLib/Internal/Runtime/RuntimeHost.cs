@@ -28,7 +28,7 @@ namespace Internal.Runtime
         {
             if (s_failFast != null)
                 s_failFast(reason, detail);
-            for (;;)
+            while (true)
             {
                 ArDisableInterrupts();
                 ArHalt();

@@ -134,7 +134,7 @@ namespace ExectOS.Hardware
         /// <summary>Stops this processor for good: interrupts off, halt in a loop (an NMI cannot resume it).</summary>
         public static void HaltForever()
         {
-            for (;;)
+            while (true)
             {
                 DisableInterrupts();
                 Halt();
