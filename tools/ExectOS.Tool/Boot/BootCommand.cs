@@ -49,13 +49,13 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             return Verdict.Fail($"{options.Debugger.ToString().ToLowerInvariant()} not found; run: sudo apt-get install -y {install}", ExitCodes.MissingHostTool);
         }
 
-        if (!options.NoBuild && BuildStep.Run(repo) is { } buildOutput)
+        string imagesDirectory = repo.ImagesDirectory(profile.Name);
+        if (!options.NoBuild && BuildStep.Run(repo, [Path.Combine(imagesDirectory, profile.BootFileName), Path.Combine(imagesDirectory, BootProtocol.KernelImageName)]) is { } buildOutput)
         {
             WriteLine(buildOutput);
             return Verdict.Fail("build failed", ExitCodes.BuildFailed);
         }
 
-        string imagesDirectory = repo.ImagesDirectory(profile.Name);
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
         // "--kernel none" boots a volume without a kernel, to see the loader say so.
         string? kernel = options.Kernel == BootOptions.NoKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));

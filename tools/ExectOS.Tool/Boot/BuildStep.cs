@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 
 namespace ExectOS.Tool.Boot;
 
@@ -10,8 +11,11 @@ public static class BuildStep
     public static ProcessInvocation Command(string solution) =>
         new("dotnet", ["build", solution, "-nologo", "-v", "q", "-clp:NoSummary"]);
 
-    /// <summary>Returns null on success, or the text to show on failure.</summary>
-    public static string? Run(RepositoryLayout repo)
+    /// <summary>
+    /// Returns null on success, or the text to show on failure. Skips MSBuild when the inputs are as after the last
+    /// successful build and <paramref name="outputs"/> exist (see <see cref="BuildFingerprint"/>).
+    /// </summary>
+    public static string? Run(RepositoryLayout repo, IEnumerable<string>? outputs = null)
     {
         string solution = repo.Solution;
         if (!File.Exists(solution))
@@ -19,8 +23,22 @@ public static class BuildStep
             return $"exectos: error: no solution to build at {solution}";
         }
 
+        string[] expected = outputs?.ToArray() ?? [];
+        if (expected.Length != 0 && BuildFingerprint.IsCurrent(repo, expected))
+        {
+            return null;
+        }
+
+        // Hashed before the build: a file changed while it runs builds again next time.
+        string fingerprint = BuildFingerprint.Compute(repo.Root);
         (int exitCode, string output) = HostProcess.Capture(Command(solution), QuietDotnet);
-        return exitCode == 0 ? null : output.TrimEnd('\n');
+        if (exitCode != 0)
+        {
+            return output.TrimEnd('\n');
+        }
+
+        BuildFingerprint.Record(repo, fingerprint);
+        return null;
     }
 
     /// <summary>Keeps the SDK's first-run banners and telemetry notice out of captured output.</summary>
