@@ -115,16 +115,17 @@ namespace ExectOS.Kernel
             line.Append(" reserved pages committed, top ");
             line.AppendHexPrefixed(overflow.Top.Value, 16);
             line.Append("; the current stack is ");
-            if (space->Current == StackSpace.BootStack)
+            uint processor = Processor.Number();
+            if (space->CurrentOn(processor) == StackSpace.BootStack)
             {
                 line.Append("the boot stack");
             }
             else
             {
-                KernelStack current = space->Handle(space->Current);
+                KernelStack current = space->Handle(space->CurrentOn(processor));
                 line.Append(current.Id == overflow.Stack ? "that one" : Stacks<TMode>.KindName(current.Kind));
                 line.Append(", ");
-                line.AppendDecimal((ulong)space->SegmentDepth());
+                line.AppendDecimal((ulong)space->SegmentDepth(processor));
                 line.Append(" callout segments deep");
             }
             KernelConsole.WriteLine(line.AsSpan());

@@ -248,6 +248,8 @@ namespace ExectOS.Kernel
                 || Stacks<TMode>.Allocate(StackRequest.Fixed(StackBytes, StackKind.Nmi), out KernelStack nmi) != StackError.None)
                 return false;
             ProcessorStart.PrepareTables(number, doubleFault.Top.Value, nmi.Top.Value);
+            // It runs on that stack from its first kernel instruction: its current stack for callouts and the fault path.
+            Stacks<TMode>.SetCurrent((uint)number, in stack);
             var memory = MemoryManager<TMode>.Physical();
             ProcessorStart.SetProcessor(ref memory, page, stack.Top.Value, number);
             memory.Release();

@@ -176,7 +176,7 @@ namespace ExectOS.Kernel
             {
                 StackError error = Stacks<TMode>.ExpandStackAndCallout(GrowStep, &GrowRecurse, top);
                 if (error != StackError.None)
-                    BugCheck.Raise(MemoryManagementCheck.TestStackGrowthFailed, (ulong)error, depth, MemoryManager.Stacks->Handle(MemoryManager.Stacks->Current).Pages);
+                    BugCheck.Raise(MemoryManagementCheck.TestStackGrowthFailed, (ulong)error, depth, MemoryManager.Stacks->Handle(Stacks<TMode>.Current).Pages);
             }
             s_sink += frame[(int)(here >> 5) & 15];
         }
@@ -193,8 +193,8 @@ namespace ExectOS.Kernel
             ulong segments = MemoryManager.Stacks->SegmentsMade;
             s_deepest = 0;
             Stacks<TMode>.RunOn(in stack, &CalloutFromLarge, (nuint)stack.Id);
-            if (MemoryManager.Stacks->SegmentsMade != segments + 1 || MemoryManager.Stacks->Current != StackSpace.BootStack || s_deepest < CalloutDepth)
-                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 0, s_deepest, (ulong)MemoryManager.Stacks->Current);
+            if (MemoryManager.Stacks->SegmentsMade != segments + 1 || Stacks<TMode>.Current != StackSpace.BootStack || s_deepest < CalloutDepth)
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 0, s_deepest, (ulong)Stacks<TMode>.Current);
             if (Stacks<TMode>.Free(stack.Top, CalloutReserve) != StackError.None)
                 BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 1, stack.Top.Value, 0);
             Stacks<TMode>.PrintUsage();
@@ -204,18 +204,18 @@ namespace ExectOS.Kernel
         private static void CalloutFromLarge(nuint large)
         {
             StackError error = Stacks<TMode>.ExpandStackAndCallout(CalloutBytes, &OnSegment, large);
-            if (error != StackError.None || MemoryManager.Stacks->Current != (int)large)
-                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, (ulong)error, 2, (ulong)MemoryManager.Stacks->Current);
+            if (error != StackError.None || Stacks<TMode>.Current != (int)large)
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, (ulong)error, 2, (ulong)Stacks<TMode>.Current);
         }
 
         private static void OnSegment(nuint large)
         {
             StackSpace* space = MemoryManager.Stacks;
             byte here = 0;
-            KernelStack segment = space->Handle(space->Current);
+            KernelStack segment = space->Handle(Stacks<TMode>.Current);
             if (segment.Kind != StackKind.Segment || space->Record(segment.Id)->Previous != (int)large || (ulong)&here < segment.Base.Value || (ulong)&here >= segment.Top.Value
                 || segment.Top.Value - segment.Base.Value < CalloutBytes)
-                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 0, 3, (ulong)space->Current);
+                BugCheck.Raise(MemoryManagementCheck.TestCalloutFailed, 0, 3, (ulong)Stacks<TMode>.Current);
             Burn((nuint)segment.Top.Value, CalloutDepth);
             TextLine line = default;
             line.Append("XTOSKRNL: the callout runs on a new ");

@@ -72,7 +72,7 @@ namespace ExectOS.Kernel
         {
             byte here = 0;
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.BeginCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, new VirtualAddress((ulong)&here), bytes, out Callout callout, out PfnProblem problem);
+            StackError error = KernelStacks<TMode, CpuTranslationCache>.BeginCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, Processor.Number(), new VirtualAddress((ulong)&here), bytes, out Callout callout, out PfnProblem problem);
             memory.Release();
             if (Checked(error, problem) != StackError.None)
                 return error;
@@ -83,10 +83,10 @@ namespace ExectOS.Kernel
             }
             Processor.CallOnStack((void*)(nuint)callout.Top.Value, (void*)function, argument);
             memory = MemoryManager<TMode>.Physical();
-            error = KernelStacks<TMode, CpuTranslationCache>.EndCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, in callout, out problem);
+            error = KernelStacks<TMode, CpuTranslationCache>.EndCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, Processor.Number(), in callout, out problem);
             memory.Release();
             if (Checked(error, problem) != StackError.None)
-                BugCheck.Raise(MemoryManagementCheck.CalloutUnbalanced, (ulong)error, (ulong)MemoryManager.Stacks->Current, (ulong)callout.Segment);
+                BugCheck.Raise(MemoryManagementCheck.CalloutUnbalanced, (ulong)error, (ulong)Current, (ulong)callout.Segment);
             return StackError.None;
         }
 
@@ -94,13 +94,20 @@ namespace ExectOS.Kernel
         internal static void RunOn(in KernelStack stack, delegate*<nuint, void> function, nuint argument)
         {
             StackSpace* space = MemoryManager.Stacks;
-            int previous = space->Current;
-            space->Current = stack.Id;
+            uint processor = Processor.Number();
+            int previous = space->CurrentOn(processor);
+            space->SetCurrent(processor, stack.Id);
             Processor.CallOnStack((void*)(nuint)stack.Top.Value, (void*)function, argument);
-            if (space->Current != stack.Id)
-                BugCheck.Raise(MemoryManagementCheck.CalloutUnbalanced, (ulong)StackError.Current, (ulong)space->Current, (ulong)stack.Id);
-            space->Current = previous;
+            if (space->CurrentOn(processor) != stack.Id)
+                BugCheck.Raise(MemoryManagementCheck.CalloutUnbalanced, (ulong)StackError.Current, (ulong)space->CurrentOn(processor), (ulong)stack.Id);
+            space->SetCurrent(processor, previous);
         }
+
+        /// <summary>The stack this processor runs on (a record of the stack space, or StackSpace.BootStack).</summary>
+        internal static int Current => MemoryManager.Stacks->CurrentOn(Processor.Number());
+
+        /// <summary>Marks <paramref name="stack"/> as the one processor <paramref name="processor"/> runs on (a processor being started).</summary>
+        internal static void SetCurrent(uint processor, in KernelStack stack) => MemoryManager.Stacks->SetCurrent(processor, stack.Id);
 
         /// <summary>Whether an address is below a live stack's committed pages (for the fault handlers).</summary>
         internal static bool IsOverflow(VirtualAddress address, out StackOverflow overflow)

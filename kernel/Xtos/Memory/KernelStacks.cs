@@ -32,7 +32,7 @@ namespace ExectOS.Memory
         TooManyStacks = 9,
         /// <summary>A callout would need more nested stack segments than <see cref="StackSpace.NestingLimit"/>.</summary>
         NestingLimit = 10,
-        /// <summary>The stack named is the one the processor runs on (a free), or not it (the end of a callout).</summary>
+        /// <summary>The stack named is one a processor runs on (a free), or not the one this processor runs on (the end of a callout).</summary>
         Current = 11,
     }
 
@@ -239,7 +239,7 @@ namespace ExectOS.Memory
             StackRecord* record = space->Record(id);
             if (record->ReservedPages != PagesFor(bytes))
                 return StackError.WrongSize;
-            if (id == space->Current)
+            if (space->IsCurrentAnywhere(id))
                 return StackError.Current;
             StackError error = CheckPages(ref memory, table, pfn, space->Base(*record), record->CommittedPages, out problem);
             if (error != StackError.None)
@@ -319,11 +319,11 @@ namespace ExectOS.Memory
         /// linked to the current stack, which becomes current (<see cref="CalloutKind.Segment"/>: run the function
         /// on <see cref="Callout.Top"/>, then <see cref="EndCallout"/>). Refused past <see cref="StackSpace.NestingLimit"/> segments.
         /// </summary>
-        public static StackError BeginCallout<TMemory>(ref TMemory memory, PageTable<TMode> table, StackSpace* space, PfnDatabase* pfn, VirtualAddress stackPointer, ulong bytes, out Callout callout, out PfnProblem problem)
+        public static StackError BeginCallout<TMemory>(ref TMemory memory, PageTable<TMode> table, StackSpace* space, PfnDatabase* pfn, uint processor, VirtualAddress stackPointer, ulong bytes, out Callout callout, out PfnProblem problem)
             where TMemory : struct, IPhysicalMemory
         {
             problem = default;
-            int current = space->Current;
+            int current = space->CurrentOn(processor);
             callout = new Callout { Kind = CalloutKind.Direct, Segment = -1, Previous = current };
             ulong need = bytes + CalloutSlack;
             if (need < bytes || PagesFor(need) >= space->Ptes.Count)
@@ -347,17 +347,17 @@ namespace ExectOS.Memory
                         return grown;
                 }
             }
-            else if (stackPointer.Value >= space->BootBase.Value && stackPointer.Value <= space->BootTop.Value && lowest != 0 && lowest >= space->BootBase.Value)
+            else if (processor == 0 && stackPointer.Value >= space->BootBase.Value && stackPointer.Value <= space->BootTop.Value && lowest != 0 && lowest >= space->BootBase.Value)
             {
                 return StackError.None;
             }
-            if (space->SegmentDepth() >= StackSpace.NestingLimit)
+            if (space->SegmentDepth(processor) >= StackSpace.NestingLimit)
                 return StackError.NestingLimit;
             StackError error = Allocate(ref memory, table, space, pfn, StackRequest.Fixed(need, StackKind.Segment), out KernelStack segment, out problem);
             if (error != StackError.None)
                 return error;
             space->Record(segment.Id)->Previous = current;
-            space->Current = segment.Id;
+            space->SetCurrent(processor, segment.Id);
             space->SegmentsMade++;
             callout.Kind = CalloutKind.Segment;
             callout.Segment = segment.Id;
@@ -366,16 +366,16 @@ namespace ExectOS.Memory
         }
 
         /// <summary>After a segment callout: the stack it was made from is current again and the segment is freed (or cached).</summary>
-        public static StackError EndCallout<TMemory>(ref TMemory memory, PageTable<TMode> table, StackSpace* space, PfnDatabase* pfn, in Callout callout, out PfnProblem problem)
+        public static StackError EndCallout<TMemory>(ref TMemory memory, PageTable<TMode> table, StackSpace* space, PfnDatabase* pfn, uint processor, in Callout callout, out PfnProblem problem)
             where TMemory : struct, IPhysicalMemory
         {
             problem = default;
             if (callout.Kind != CalloutKind.Segment)
                 return StackError.None;
-            if (space->Current != callout.Segment)
+            if (space->CurrentOn(processor) != callout.Segment)
                 return StackError.Current;
             StackRecord* record = space->Record(callout.Segment);
-            space->Current = callout.Previous;
+            space->SetCurrent(processor, callout.Previous);
             return Free(ref memory, table, space, pfn, callout.Top, record->ReservedPages << TMode.PageShift, out problem);
         }
 

@@ -99,15 +99,16 @@ namespace ExectOS.Memory
         public const int KindCount = 5;
         /// <summary>The record number of the stack the loader handed over, which is not in this space.</summary>
         public const int BootStack = -1;
+        /// <summary>Processors whose current stack is kept (a processor's number indexes it).</summary>
+        public const int MaxProcessors = 64;
 
         public SystemPteSpace Ptes;
         private Records _records;
         private Deepest _deepest;
+        private CurrentStacks _current;
         private int _pageShift;
 
-        /// <summary>The stack the processor runs on: a record, or <see cref="BootStack"/>.</summary>
-        public int Current;
-        /// <summary>The loader's stack: [BootBase, BootTop).</summary>
+        /// <summary>The loader's stack (the boot processor's first): [BootBase, BootTop).</summary>
         public VirtualAddress BootBase, BootTop;
         public ulong CacheHits;
         public ulong PagesGrown;
@@ -124,7 +125,8 @@ namespace ExectOS.Memory
             _pageShift = pageShift;
             _records = default;
             _deepest = default;
-            Current = BootStack;
+            for (int processor = 0; processor < MaxProcessors; processor++)
+                _current[processor] = BootStack;
             BootBase = BootTop = default;
             CacheHits = PagesGrown = PagesShrunk = SegmentsMade = 0;
             return StackError.None;
@@ -232,11 +234,31 @@ namespace ExectOS.Memory
             return -1;
         }
 
-        /// <summary>How many segments lie between the current stack and the first stack that is not one.</summary>
-        public int SegmentDepth()
+        /// <summary>The stack <paramref name="processor"/> runs on: a record, or <see cref="BootStack"/> (the loader's, or one not from this space).</summary>
+        public readonly int CurrentOn(uint processor) => processor < MaxProcessors ? _current[(int)processor] : BootStack;
+
+        public void SetCurrent(uint processor, int id)
+        {
+            if (processor < MaxProcessors)
+                _current[(int)processor] = id;
+        }
+
+        /// <summary>Whether some processor runs on the stack.</summary>
+        public readonly bool IsCurrentAnywhere(int id)
+        {
+            for (int processor = 0; processor < MaxProcessors; processor++)
+            {
+                if (_current[processor] == id)
+                    return true;
+            }
+            return false;
+        }
+
+        /// <summary>How many segments lie between <paramref name="processor"/>'s current stack and the first stack that is not one.</summary>
+        public int SegmentDepth(uint processor)
         {
             int depth = 0;
-            for (int id = Current; id >= 0 && _records[id].Kind == StackKind.Segment && depth <= Capacity; id = _records[id].Previous)
+            for (int id = CurrentOn(processor); id >= 0 && _records[id].Kind == StackKind.Segment && depth <= Capacity; id = _records[id].Previous)
                 depth++;
             return depth;
         }
@@ -273,6 +295,12 @@ namespace ExectOS.Memory
         private struct Records
         {
             private StackRecord _element;
+        }
+
+        [InlineArray(MaxProcessors)]
+        private struct CurrentStacks
+        {
+            private int _element;
         }
 
         [InlineArray(KindCount)]

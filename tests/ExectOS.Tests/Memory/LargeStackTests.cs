@@ -199,27 +199,27 @@ public unsafe class LargeStackTests
         // On the boot stack (16 KiB, not from this space): room is used in place, more takes a segment.
         space->BootBase = new VirtualAddress(0x200000);
         space->BootTop = new VirtualAddress(0x204000);
-        Assert.Equal(StackSpace.BootStack, space->Current);
+        Assert.Equal(StackSpace.BootStack, space->CurrentOn(0));
         Assert.Equal(StackError.None, s.BeginCallout(new VirtualAddress(0x203F00), 0x3F00 - slack, out Callout callout));
         Assert.Equal(CalloutKind.Direct, callout.Kind);
         Assert.Equal(StackError.None, s.BeginCallout(new VirtualAddress(0x203F00), 0x3F00 - slack + 1, out callout));
         Assert.Equal(CalloutKind.Segment, callout.Kind);
-        Assert.Equal(callout.Segment, space->Current);
+        Assert.Equal(callout.Segment, space->CurrentOn(0));
         KernelStack segment = space->Handle(callout.Segment);
         Assert.Equal(StackKind.Segment, segment.Kind);
         Assert.Equal(callout.Top, segment.Top);
         Assert.True(segment.Top.Value - segment.Base.Value >= 0x3F01);
         Assert.Equal(StackSpace.BootStack, space->Record(callout.Segment)->Previous);
         s.AssertStack(segment);
-        Assert.Equal(1, space->SegmentDepth());
+        Assert.Equal(1, space->SegmentDepth(0));
         Assert.Equal(StackError.Current, s.Free(segment));
         Assert.Equal(StackError.None, s.EndCallout(callout));
-        Assert.Equal(StackSpace.BootStack, space->Current);
+        Assert.Equal(StackSpace.BootStack, space->CurrentOn(0));
         Assert.Equal(StackError.Current, s.EndCallout(callout));
 
         // On a large stack: in place, then growth within the reservation, then a segment linked to it.
         KernelStack large = s.Allocate(StackRequest.Growable(2 * page, 8 * page));
-        space->Current = large.Id;
+        space->SetCurrent(0, large.Id);
         VirtualAddress sp = new VirtualAddress(large.Top.Value - 64);
         Assert.Equal(StackError.None, s.BeginCallout(sp, 2 * page - 64 - slack, out callout));
         Assert.Equal(CalloutKind.Direct, callout.Kind);
@@ -230,7 +230,7 @@ public unsafe class LargeStackTests
         Assert.True(large.Base.Value <= sp.Value - 3 * page - slack);
         s.AssertStack(large);
         Assert.Equal(StackError.None, s.EndCallout(callout));
-        Assert.Equal(large.Id, space->Current);
+        Assert.Equal(large.Id, space->CurrentOn(0));
         Assert.Equal(StackError.None, s.BeginCallout(sp, 8 * page, out callout));
         Assert.Equal(CalloutKind.Segment, callout.Kind);
         Assert.Equal(large.Id, space->Record(callout.Segment)->Previous);
@@ -241,17 +241,17 @@ public unsafe class LargeStackTests
         chain.Push(callout);
         while (chain.Count < StackSpace.NestingLimit)
         {
-            KernelStack current = space->Handle(space->Current);
+            KernelStack current = space->Handle(space->CurrentOn(0));
             Assert.Equal(StackError.None, s.BeginCallout(current.Base + 128, 2 * page, out Callout next));
             Assert.Equal(CalloutKind.Segment, next.Kind);
             Assert.Equal(current.Id, next.Previous);
             chain.Push(next);
         }
-        Assert.Equal(StackSpace.NestingLimit, space->SegmentDepth());
+        Assert.Equal(StackSpace.NestingLimit, space->SegmentDepth(0));
         ulong slots = space->Ptes.InUse, available = m.Db.AvailablePages;
-        KernelStack last = space->Handle(space->Current);
+        KernelStack last = space->Handle(space->CurrentOn(0));
         Assert.Equal(StackError.NestingLimit, s.BeginCallout(last.Base + 128, 2 * page, out _));
-        Assert.Equal((slots, available, last.Id), (space->Ptes.InUse, m.Db.AvailablePages, space->Current));
+        Assert.Equal((slots, available, last.Id), (space->Ptes.InUse, m.Db.AvailablePages, space->CurrentOn(0)));
         // Room on the last segment is still used in place.
         Assert.Equal(StackError.None, s.BeginCallout(last.Top + ~63UL, page, out Callout inPlace));
         Assert.Equal(CalloutKind.Direct, inPlace.Kind);
@@ -262,15 +262,25 @@ public unsafe class LargeStackTests
         Assert.Equal(StackError.None, s.EndCallout(innermost));
         while (chain.Count > 0)
             Assert.Equal(StackError.None, s.EndCallout(chain.Pop()));
-        Assert.Equal(large.Id, space->Current);
-        Assert.Equal(0, space->SegmentDepth());
+        Assert.Equal(large.Id, space->CurrentOn(0));
+        Assert.Equal(0, space->SegmentDepth(0));
 
         // A stack pointer on no stack this space knows (an exception stack, say): a segment.
         Assert.Equal(StackError.None, s.BeginCallout(new VirtualAddress(0x10000), 64, out callout));
         Assert.Equal(CalloutKind.Segment, callout.Kind);
         Assert.Equal(StackError.None, s.EndCallout(callout));
 
-        space->Current = StackSpace.BootStack;
+        // Each processor has its own current stack: processor 1 on the large stack, making a callout there, while
+        // processor 0 is back on the boot stack; the large stack cannot be freed while processor 1 runs on it.
+        space->SetCurrent(0, StackSpace.BootStack);
+        space->SetCurrent(1, large.Id);
+        Assert.Equal(StackError.None, s.BeginCallout(sp, 8 * page, out Callout other, processor: 1));
+        Assert.Equal(CalloutKind.Segment, other.Kind);
+        Assert.Equal((StackSpace.BootStack, other.Segment, 0, 1), (space->CurrentOn(0), space->CurrentOn(1), space->SegmentDepth(0), space->SegmentDepth(1)));
+        Assert.Equal(StackError.Current, s.EndCallout(other, processor: 0));
+        Assert.Equal(StackError.None, s.EndCallout(other, processor: 1));
+        Assert.Equal(StackError.Current, s.Free(large));
+        space->SetCurrent(1, StackSpace.BootStack);
         Assert.Equal(StackError.None, s.Free(large));
         Assert.Equal(StackError.None, s.DropCache());
         Assert.Equal(0UL, m.Db.CountUse(PageUse.KernelStack));

@@ -55,11 +55,11 @@ internal sealed unsafe class StackBench<TMode, TLayout> : IDisposable
 
     public ulong Measure(in KernelStack stack) => KernelStacks<TMode, NoTranslationCache>.Measure(ref _m.Memory, _m.Table, Space, stack.Id);
 
-    public StackError BeginCallout(VirtualAddress stackPointer, ulong bytes, out Callout callout)
-        => KernelStacks<TMode, NoTranslationCache>.BeginCallout(ref _m.Memory, _m.Table, Space, _m.Database, stackPointer, bytes, out callout, out _);
+    public StackError BeginCallout(VirtualAddress stackPointer, ulong bytes, out Callout callout, uint processor = 0)
+        => KernelStacks<TMode, NoTranslationCache>.BeginCallout(ref _m.Memory, _m.Table, Space, _m.Database, processor, stackPointer, bytes, out callout, out _);
 
-    public StackError EndCallout(in Callout callout)
-        => KernelStacks<TMode, NoTranslationCache>.EndCallout(ref _m.Memory, _m.Table, Space, _m.Database, in callout, out _);
+    public StackError EndCallout(in Callout callout, uint processor = 0)
+        => KernelStacks<TMode, NoTranslationCache>.EndCallout(ref _m.Memory, _m.Table, Space, _m.Database, processor, in callout, out _);
 
     public int CachedCount()
     {
