@@ -206,6 +206,47 @@ namespace ExectOS.Kernel
         }
     }
 
+    /// <summary>Kernel mappings the memory manager makes on request: device registers, and a page identity-mapped for a while.</summary>
+    internal static unsafe class KernelMappings<TMode> where TMode : struct, IPagingMode
+    {
+        /// <summary>Maps the page of device registers holding <paramref name="physical"/> in the system PTE region, writable, not executable.</summary>
+        internal static bool MapDevice(ulong physical, out byte* registers)
+        {
+            registers = null;
+            ulong pageBytes = 1UL << TMode.PageShift;
+            if (MemoryManager.Stacks->Ptes.Reserve(1, out ulong slot) != StackError.None)
+                return false;
+            VirtualAddress address = MemoryManager.Stacks->Ptes.AddressOf(slot);
+            if (!Map(address, physical & ~(pageBytes - 1), PageProtection.Writable))
+                return false;
+            registers = (byte*)(nuint)(address.Value + (physical & (pageBytes - 1)));
+            return true;
+        }
+
+        /// <summary>Maps <paramref name="page"/> at its own physical address, executable, not writable (code that turns paging on runs there).</summary>
+        internal static bool MapIdentity(ulong page) => Map(new VirtualAddress(page), page, PageProtection.Executable);
+
+        internal static bool UnmapIdentity(ulong page)
+        {
+            var memory = MemoryManager<TMode>.Physical();
+            var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
+            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Unmap(ref memory, ref tables, new VirtualAddress(page), out _, out _, out TlbFlush flush);
+            flush.Flush<CpuTranslationCache>();
+            memory.Release();
+            return status == MapStatus.Done;
+        }
+
+        private static bool Map(VirtualAddress address, ulong physical, PageProtection protection)
+        {
+            var memory = MemoryManager<TMode>.Physical();
+            var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
+            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Map(ref memory, ref tables, address, new PhysicalAddress(physical), TMode.LevelCount - 1, protection, out TlbFlush flush);
+            flush.Flush<CpuTranslationCache>();
+            memory.Release();
+            return status == MapStatus.Done && MemoryManager.Checked(tables.Problem);
+        }
+    }
+
     /// <summary>The processor's TLB for the kernel's live tables.</summary>
     internal struct CpuTranslationCache : ITranslationCache
     {

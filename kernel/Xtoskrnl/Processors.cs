@@ -139,9 +139,9 @@ namespace ExectOS.Kernel
         }
 
         /// <summary>
-        /// Starts the chosen processors one at a time (INIT, 10 ms, start-up IPI, a second one when the first went
-        /// unanswered), each with a kernel stack and double-fault and NMI stacks from the allocator and tables of its
-        /// own; it reports from the kernel and idles. One that does not answer within a second is left out and named.
+        /// Starts the chosen processors one at a time through the architecture's <see cref="ProcessorWakeup"/>, each with
+        /// a kernel stack and double-fault and NMI stacks from the allocator and tables of its own; it reports from the
+        /// kernel and idles. One that does not answer is left out and named.
         /// Then prints "XTOSKRNL: processors: n started (APIC ids ...)".
         /// </summary>
         internal static void StartOthers<TMode>(LoaderBlock* block) where TMode : struct, IPagingMode
@@ -151,40 +151,25 @@ namespace ExectOS.Kernel
             started[0] = s_bootId;
             int count = 1, asked = s_chosen;
             string reason = null;
-            if (asked > 1 && !ProcessorStart.IsSupported)
-                reason = ProcessorStart.NotSupported;
-            else if (asked > 1 && (block->ProcessorStartPage == 0 || block->ProcessorStartPage > ProcessorStartLayout.Limit))
-                reason = "the loader found no page below 1 MiB for their start-up code";
-            if (asked > ProcessorStart.MaxProcessors)
-                asked = ProcessorStart.MaxProcessors;
             Failures failed = default;
             int failures = 0;
-            if (asked > 1 && reason == null)
+            if (asked > 1)
             {
-                ulong page = block->ProcessorStartPage;
-                Timing.Calibrate();
-                byte* registers = null;
-                if (!LocalApic.IsX2Apic && !MapDevice<TMode>(s_madt.LocalApicAddress, out registers))
-                    reason = "the local APIC's registers could not be mapped";
+                // The architecture's way of waking them (x86: the start-up page, the local APIC, INIT-SIPI-SIPI).
+                reason = ProcessorWakeup.Open<TMode>(block, s_madt.LocalApicAddress, out ProcessorWakeup wakeup);
+                if (asked > ProcessorStart.MaxProcessors)
+                    asked = ProcessorStart.MaxProcessors;
                 if (reason == null)
                 {
-                    var apic = new LocalApic(registers);
-                    apic.Enable();
-                    var memory = MemoryManager<TMode>.Physical();
-                    ProcessorStart.Prepare(ref memory, page);
-                    memory.Release();
-                    // The start-up code turns paging on while it runs at its physical address: identity-mapped meanwhile.
-                    if (!Identity<TMode>(page, map: true))
-                        reason = "the start-up page could not be mapped";
-                    for (int n = 1; n < asked && reason == null; n++)
+                    for (int n = 1; n < asked; n++)
                     {
-                        // Started means it reached the kernel on its own tables and is the processor the IPIs were sent to.
-                        if (StartOne<TMode>(ref apic, page, n, s_ids[n]) && s_arrived[n].Id == s_ids[n])
+                        // Started means it reached the kernel on its own tables and is the processor the wake-up was sent to.
+                        if (StartOne<TMode>(ref wakeup, n, s_ids[n]) && s_arrived[n].Id == s_ids[n])
                             started[count++] = s_arrived[n].Id;
                         else
                             failed[failures++] = s_ids[n];
                     }
-                    Identity<TMode>(page, map: false);
+                    wakeup.Close<TMode>();
                 }
             }
 
@@ -200,7 +185,8 @@ namespace ExectOS.Kernel
             line.Append(')');
             if (failures != 0)
             {
-                line.Append("; no answer from APIC ids");
+                line.Append("; no answer from ");
+                line.Append(Processor.InterruptControllerIdName);
                 for (int i = 0; i < failures; i++)
                 {
                     line.Append(' ');
@@ -240,73 +226,22 @@ namespace ExectOS.Kernel
             private uint _element;
         }
 
-        private static bool StartOne<TMode>(ref LocalApic apic, ulong page, int number, uint apicId) where TMode : struct, IPagingMode
+        /// <summary>A kernel stack and double-fault and NMI stacks for processor <paramref name="number"/>, then the wake-up; true once it arrived.</summary>
+        private static bool StartOne<TMode>(ref ProcessorWakeup wakeup, int number, uint id) where TMode : struct, IPagingMode
         {
             const ulong StackBytes = 16 * 1024;
             if (Stacks<TMode>.Allocate(StackBytes, out KernelStack stack) != StackError.None
                 || Stacks<TMode>.Allocate(StackRequest.Fixed(StackBytes, StackKind.DoubleFault), out KernelStack doubleFault) != StackError.None
                 || Stacks<TMode>.Allocate(StackRequest.Fixed(StackBytes, StackKind.Nmi), out KernelStack nmi) != StackError.None)
                 return false;
-            ProcessorStart.PrepareTables(number, doubleFault.Top.Value, nmi.Top.Value);
             // It runs on that stack from its first kernel instruction: its current stack for callouts and the fault path.
             Stacks<TMode>.SetCurrent((uint)number, in stack);
-            var memory = MemoryManager<TMode>.Physical();
-            ProcessorStart.SetProcessor(ref memory, page, stack.Top.Value, number);
-            memory.Release();
-            // Intel SDM Vol. 3A 8.4.4.1: INIT, 10 ms, start-up IPI, 200 us, a second start-up IPI if it is not there yet.
-            if (!apic.SendInit(apicId))
-                return false;
-            Timing.Delay(10000);
-            for (int attempt = 0; attempt < 2; attempt++)
-            {
-                if (!apic.SendStartUp(apicId, page))
-                    return false;
-                for (int wait = 0; wait < (attempt == 0 ? 20 : 10000); wait++)
-                {
-                    if (s_arrived[number].Arrived != 0)
-                        return true;
-                    Timing.Delay(100);
-                }
-            }
-            // Its stacks stay allocated: a processor that answers late must not run on freed memory.
-            return false;
+            // A processor that does not answer keeps its stacks: one that answers late must not run on freed memory.
+            return wakeup.Start<TMode>(number, id, stack.Top.Value, doubleFault.Top.Value, nmi.Top.Value);
         }
 
-        /// <summary>Maps one page of device registers (the local APIC's) in the system PTE region, writable, not executable.</summary>
-        private static bool MapDevice<TMode>(ulong physical, out byte* registers) where TMode : struct, IPagingMode
-        {
-            registers = null;
-            ulong pageBytes = 1UL << TMode.PageShift;
-            if (MemoryManager.Stacks->Ptes.Reserve(1, out ulong slot) != StackError.None)
-                return false;
-            VirtualAddress address = MemoryManager.Stacks->Ptes.AddressOf(slot);
-            if (!Map<TMode>(address, physical & ~(pageBytes - 1), PageProtection.Writable))
-                return false;
-            registers = (byte*)(nuint)(address.Value + (physical & (pageBytes - 1)));
-            return true;
-        }
-
-        private static bool Identity<TMode>(ulong page, bool map) where TMode : struct, IPagingMode
-        {
-            if (map)
-                return Map<TMode>(new VirtualAddress(page), page, PageProtection.Executable);
-            var memory = MemoryManager<TMode>.Physical();
-            var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
-            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Unmap(ref memory, ref tables, new VirtualAddress(page), out _, out _, out TlbFlush flush);
-            flush.Flush<CpuTranslationCache>();
-            memory.Release();
-            return status == MapStatus.Done;
-        }
-
-        private static bool Map<TMode>(VirtualAddress address, ulong physical, PageProtection protection) where TMode : struct, IPagingMode
-        {
-            var memory = MemoryManager<TMode>.Physical();
-            var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
-            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Map(ref memory, ref tables, address, new PhysicalAddress(physical), TMode.LevelCount - 1, protection, out TlbFlush flush);
-            flush.Flush<CpuTranslationCache>();
-            memory.Release();
-            return status == MapStatus.Done && MemoryManager.Checked(tables.Problem);
-        }
+        /// <summary>Whether processor <paramref name="number"/> has reported from the kernel (the wake-up polls it).</summary>
+        internal static bool HasArrived(int number) => s_arrived[number].Arrived != 0;
 
         /// <summary>The boot processor, then the MADT's other enabled processors in its order, up to <paramref name="limit"/> in all.</summary>
         private static void Choose(uint limit)

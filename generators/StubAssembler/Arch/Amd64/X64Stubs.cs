@@ -329,7 +329,7 @@ internal static class X64Stubs
     // retfq: pops a 64-bit offset and a selector (Iced's retf is the 32-bit form).
     private static void FarReturn64(Assembler a) => a.db(0x48, 0xCB);
 
-    private sealed class BytesWriter : CodeWriter
+    internal sealed class BytesWriter : CodeWriter
     {
         public System.Collections.Generic.List<byte> Bytes { get; } = [];
 

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using ExectOS.Boot;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
@@ -101,15 +100,8 @@ internal static class ProcessorStartStub
 
     private static byte[] Bytes(Assembler c)
     {
-        var writer = new Writer();
+        var writer = new X64Stubs.BytesWriter();
         c.Assemble(writer, 0);
         return writer.Bytes.ToArray();
-    }
-
-    private sealed class Writer : CodeWriter
-    {
-        public List<byte> Bytes { get; } = [];
-
-        public override void WriteByte(byte value) => Bytes.Add(value);
     }
 }

@@ -12,7 +12,7 @@ namespace ExectOS.Kernel
     /// </summary>
     internal static unsafe class ProcessorStart
     {
-        internal const bool IsSupported = true;
+        internal static bool IsSupported => true;
         internal const string NotSupported = "";
 
         /// <summary>Processors that can have tables of their own.</summary>

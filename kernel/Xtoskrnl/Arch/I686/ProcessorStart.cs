@@ -5,7 +5,7 @@ namespace ExectOS.Kernel
     /// <summary>i686's part of starting the other processors: not written yet (its start-up code has no protected-mode-only stub).</summary>
     internal static class ProcessorStart
     {
-        internal const bool IsSupported = false;
+        internal static bool IsSupported => false;
         internal const string NotSupported = "this kernel does not start application processors on i686 yet";
         internal const int MaxProcessors = 1;
 
