@@ -48,11 +48,8 @@ namespace ExectOS.Loader
                 return EfiStatus.OutOfResources;
             }
             allocations.KernelStack = stack;
-            // The start-up page of the other processors: a start-up IPI can only name a page below 1 MiB. Without one
-            // the kernel starts on one processor.
-            ulong processorStart = ProcessorStartLayout.Limit;
-            if (!EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.MaxAddress, EfiMemoryType.LoaderData, 1, &processorStart)))
-                allocations.ProcessorStart = processorStart;
+            // Where the kernel starts the other processors (the architecture's rule); without one it starts on one.
+            allocations.ProcessorStart = ProcessorStartPage.Allocate(bs);
             allocations.Hyperspace = hyperspace;
             allocations.HandOff = handOff;
             new Span<byte>((void*)hyperspace, (int)PageSize).Clear();
