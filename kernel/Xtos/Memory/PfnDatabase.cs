@@ -296,47 +296,143 @@ namespace ExectOS.Memory
                     return PfnProblem.Of(PfnError.EarlyAllocationNotFree, early[e].Pages.Start, early[e].Pages.Count);
             }
 
-            // Entries of holes that share a database page with described frames read as undescribed.
+            // Entries of holes that share a database page with described frames read as undescribed: the
+            // slack before and after each run, up to its neighbours, is cleared; described entries are all written below.
             ulong perPage = (1UL << pageShift) / (ulong)sizeof(PfnEntry);
             for (int r = 0; r < _runCount; r++)
             {
-                ulong first = _runs[r].Start / perPage * perPage;
-                ulong last = Min((_runs[r].End + perPage - 1) / perPage * perPage, pageCount);
-                for (ulong page = first; page < last; page++)
+                ulong before = _runs[r].Start / perPage * perPage;
+                if (r > 0 && before < _runs[r - 1].End)
+                    before = _runs[r - 1].End;
+                ulong after = Min((_runs[r].End + perPage - 1) / perPage * perPage, pageCount);
+                if (r + 1 < _runCount && after > _runs[r + 1].Start)
+                    after = _runs[r + 1].Start;
+                for (ulong page = before; page < _runs[r].Start; page++)
+                    entries[page] = default;
+                for (ulong page = _runs[r].End; page < after; page++)
                     entries[page] = default;
             }
 
+            // One pass in ascending order, a run at a time: every entry of a run is the same template with links
+            // computed from its page number, so the free and bad lists (highest page first, as one push per frame
+            // in ascending order would leave them) are threaded as they are written.
             for (int i = 0; i < map.Length; i++)
             {
                 ulong start = map[i].BasePage, end = Min(map[i].EndPage, pageCount);
+                if (start >= end)
+                    continue;
                 LoaderMemoryType type = map[i].Type;
                 byte attributes = (map[i].Flags & LoaderMemoryFlags.Runtime) != 0 ? RuntimeAttribute : (byte)0;
-                for (ulong page = start; page < end; page++)
+                DescribedPages += end - start;
+                if (LoaderMemoryDescriptor.IsFree(type))
+                    FillFree(start, end, type, attributes, early);
+                else if (type == LoaderMemoryType.LoaderBad)
+                    FillListed(ref BadList, start, end, Tail(PageState.Bad, PageUse.None, 0, type, attributes));
+                else if (IsReservedUse(UseOf(type, attributes)))
                 {
-                    PfnEntry* entry = entries + page;
-                    entry->_loaderType = (byte)type;
-                    entry->Attributes = attributes;
-                    entry->Next = entry->Previous = NoPage;
-                    DescribedPages++;
-                    PageUse earlyUse = EarlyUse(early, page);
-                    if (earlyUse != PageUse.None)
-                        Activate(entry, earlyUse);
-                    else if (LoaderMemoryDescriptor.IsFree(type))
-                        PushFront(ref FreeList, page, PageState.Free);
-                    else if (type == LoaderMemoryType.LoaderBad)
-                        PushFront(ref BadList, page, PageState.Bad);
-                    else if (IsReservedUse(UseOf(type, attributes)))
-                    {
-                        entry->State = PageState.Reserved;
-                        entry->Use = UseOf(type, attributes);
-                        entry->ReferenceCount = 0;
-                        ReservedPages++;
-                    }
-                    else
-                        Activate(entry, UseOf(type, attributes));
+                    FillUnlisted(start, end, Tail(PageState.Reserved, UseOf(type, attributes), 0, type, attributes));
+                    ReservedPages += end - start;
+                }
+                else
+                {
+                    FillUnlisted(start, end, Tail(PageState.Active, UseOf(type, attributes), 1, type, attributes));
+                    ActivePages += end - start;
                 }
             }
             return PfnProblem.Ok;
+        }
+
+        /// <summary>
+        /// A free run's frames: those of an early allocation are active with its use (the first allocation that
+        /// holds a frame decides), the rest go on the free list. Split where an
+        /// allocation starts or ends, so each piece is one template.
+        /// </summary>
+        private void FillFree(ulong start, ulong end, LoaderMemoryType type, byte attributes, ReadOnlySpan<EarlyAllocation> early)
+        {
+            ulong free = Tail(PageState.Free, PageUse.None, 0, type, attributes);
+            for (ulong page = start; page < end;)
+            {
+                ulong boundary = end;
+                PageUse use = PageUse.None;
+                bool held = false;
+                for (int e = 0; e < early.Length; e++)
+                {
+                    ulong first = early[e].Pages.Start, last = early[e].Pages.End;
+                    if (first > page && first < boundary)
+                        boundary = first;
+                    else if (first <= page && page < last)
+                    {
+                        if (!held)
+                        {
+                            use = early[e].Use;
+                            held = true;
+                        }
+                        if (last < boundary)
+                            boundary = last;
+                    }
+                }
+                if (use != PageUse.None)
+                {
+                    FillUnlisted(page, boundary, Tail(PageState.Active, use, 1, type, attributes));
+                    ActivePages += boundary - page;
+                }
+                else
+                    FillListed(ref FreeList, page, boundary, free);
+                page = boundary;
+            }
+        }
+
+        /// <summary>
+        /// Writes [<paramref name="start"/>, <paramref name="end"/>) as the new front of <paramref name="list"/>: each
+        /// frame's next is the frame below it, the lowest frame's next the list's old front (the highest frame below
+        /// the run), whose previous becomes the run's lowest frame.
+        /// </summary>
+        private void FillListed(ref PageList list, ulong start, ulong end, ulong tail)
+        {
+            ulong* word = (ulong*)(_entries + start);
+            for (ulong page = start; page < end; page++, word += 4)
+            {
+                word[0] = page - 1;
+                word[1] = page + 1;
+                word[2] = 0;
+                word[3] = tail;
+            }
+            _entries[start].Next = list.First;
+            _entries[end - 1].Previous = NoPage;
+            if (list.First != NoPage)
+                _entries[list.First].Previous = start;
+            else
+                list.Last = start;
+            list.First = end - 1;
+            list.Count += end - start;
+        }
+
+        /// <summary>Writes [<paramref name="start"/>, <paramref name="end"/>) as frames on no list: no links, no mapping entry known.</summary>
+        private void FillUnlisted(ulong start, ulong end, ulong tail)
+        {
+            ulong* word = (ulong*)(_entries + start);
+            for (ulong page = start; page < end; page++, word += 4)
+            {
+                word[0] = NoPage;
+                word[1] = NoPage;
+                word[2] = 0;
+                word[3] = tail;
+            }
+        }
+
+        /// <summary>
+        /// The last eight bytes of an entry (reference count, state, use, loader type, attributes) as one word, so
+        /// an entry is written as four word stores whatever the byte order.
+        /// </summary>
+        private static ulong Tail(PageState state, PageUse use, uint references, LoaderMemoryType type, byte attributes)
+        {
+            PfnEntry entry = default;
+            entry.ReferenceCount = references;
+            entry.State = state;
+            entry.Use = use;
+            entry._loaderType = (byte)type;
+            entry.Attributes = attributes;
+            return ((ulong*)&entry)[3];
         }
 
         /// <summary>The use a loader type gives its frames (for types that are not free or bad).</summary>
@@ -731,17 +827,8 @@ namespace ExectOS.Memory
             PushFront(ref FreeList, page, PageState.Free);
         }
 
-        private static PageUse EarlyUse(ReadOnlySpan<EarlyAllocation> early, ulong page)
-        {
-            for (int i = 0; i < early.Length; i++)
-            {
-                if (page >= early[i].Pages.Start && page < early[i].Pages.End)
-                    return early[i].Use;
-            }
-            return PageUse.None;
-        }
-
-        private static bool IsFreeRange(ReadOnlySpan<LoaderMemoryDescriptor> map, PageRun run)
+        /// <summary>True when free descriptors of the map cover <paramref name="run"/> without a gap.</summary>
+        internal static bool IsFreeRange(ReadOnlySpan<LoaderMemoryDescriptor> map, PageRun run)
         {
             ulong page = run.Start;
             for (int i = 0; i < map.Length && page < run.End; i++)
