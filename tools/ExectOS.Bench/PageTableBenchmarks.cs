@@ -73,10 +73,11 @@ internal static unsafe class PageTableBenchmarks
     {
         var allocator = new BumpAllocator { Next = TableBase };
         PageTable<Amd64>.Create(ref memory, ref allocator, selfMap: false, out PageTable<Amd64> table);
+        WalkCache walk = default;
         for (int i = 0; i < Pages; i++)
         {
             ulong offset = (ulong)i << 12;
-            MapStatus status = table.Map(ref memory, ref allocator, new VirtualAddress(MappedBase + offset), new PhysicalAddress(FrameBase + offset), Amd64.PtLevel, PageProtection.Writable, out TlbFlush flush);
+            MapStatus status = table.Map(ref memory, ref allocator, ref walk, new VirtualAddress(MappedBase + offset), new PhysicalAddress(FrameBase + offset), Amd64.PtLevel, PageProtection.Writable, out TlbFlush flush);
             flush.Ignore();
             if (status != MapStatus.Done)
                 throw new InvalidOperationException($"benchmark mapping failed: {status}");

@@ -7,7 +7,7 @@ namespace ExectOS.Memory
     /// one loop over levels, no level named. Intermediate tables are allocated on demand and freed
     /// when their last entry is unmapped; the root is never freed.
     /// </summary>
-    public readonly struct PageTable<TMode> where TMode : struct, IPagingMode
+    public readonly partial struct PageTable<TMode> where TMode : struct, IPagingMode
     {
         private const int MaxLevels = 8;
 
@@ -172,6 +172,14 @@ namespace ExectOS.Memory
             where TMemory : struct, IPhysicalMemory
             where TAllocator : struct, IFrameAllocator
         {
+            WalkCache walk = default;
+            return MapWalking(ref memory, ref allocator, ref walk, address, frame, level, protection, out flush);
+        }
+
+        private MapStatus MapWalking<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, ref WalkCache cache, VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection, out TlbFlush flush)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
             flush = default;
             if (!TMode.IsCanonical(address))
                 return MapStatus.NotCanonical;
@@ -183,7 +191,7 @@ namespace ExectOS.Memory
             if (!TMode.CanHoldPage(level, frame))
                 return MapStatus.FrameOutOfRange;
 
-            MapStatus walked = WalkToTable(ref memory, ref allocator, address, level, protection, out PhysicalAddress table);
+            MapStatus walked = WalkToTable(ref memory, ref allocator, ref cache, address, level, protection, out PhysicalAddress table);
             if (walked != MapStatus.Done)
                 return walked;
 
@@ -191,7 +199,14 @@ namespace ExectOS.Memory
             EntryKind existing = TMode.Classify(level, ReadEntry(ref memory, target));
             if (existing != EntryKind.NotPresent)
                 return existing == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
-            WriteEntry(ref memory, target, TMode.MakePage(level, frame, protection));
+            ulong made = TMode.MakePage(level, frame, protection);
+            WriteEntry(ref memory, target, made);
+            Learn(ref cache, frame, made, level, protection);
+            if (cache.Key == WalkCache.KeyOf(level, protection))
+            {
+                cache.LeafTable = table;
+                cache.LeafTag = address.Value >> cache.SpanShift;
+            }
             // The entry was not present: nothing of it can be cached, so no invalidation is owed.
             flush = new TlbFlush(address, false);
             return MapStatus.Done;
@@ -216,13 +231,14 @@ namespace ExectOS.Memory
             if (!address.IsAligned(shift) || !frame.IsAligned(shift))
                 return MapStatus.Misaligned;
             int entries = 1 << TMode.LevelIndexBits(level);
+            WalkCache walk = default;
             while (mapped < count)
             {
                 VirtualAddress current = address + mapped * size;
                 PhysicalAddress target = frame + mapped * size;
                 if (!TMode.IsCanonical(current) || current.Value < address.Value)
                     return MapStatus.NotCanonical; // the range left the mode's addresses, or wrapped past the top
-                MapStatus walked = WalkToTable(ref memory, ref allocator, current, level, protection, out PhysicalAddress table);
+                MapStatus walked = WalkToTable(ref memory, ref allocator, ref walk, current, level, protection, out PhysicalAddress table);
                 if (walked != MapStatus.Done)
                     return walked;
                 // The run that fits in this table. Frame fields are linear in the address, so once the run's
@@ -234,15 +250,10 @@ namespace ExectOS.Memory
                 ulong entry = TMode.MakePage(level, target, protection);
                 ulong stride = run > 1 ? TMode.MakePage(level, target + size, protection) - entry : 0;
                 ulong present = TMode.PresentMask(level);
-                for (ulong i = 0; i < run; i++, entry += stride)
-                {
-                    PhysicalAddress slot = Slot(table, first + (int)i);
-                    ulong existing = ReadEntry(ref memory, slot);
-                    if ((existing & present) != 0)
-                        return TMode.Classify(level, existing) == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
-                    WriteEntry(ref memory, slot, entry);
-                    mapped++;
-                }
+                ulong stored = StoreRun(ref memory, Slot(table, first), run, entry, stride, present, out ulong existing);
+                mapped += stored;
+                if (stored < run)
+                    return TMode.Classify(level, existing) == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
                 if (mapped < count && !TMode.CanHoldPage(level, frame + mapped * size))
                     return MapStatus.FrameOutOfRange;
             }
@@ -361,6 +372,24 @@ namespace ExectOS.Memory
             return true;
         }
 
+        /// <summary>
+        /// Stores <paramref name="run"/> entries from <paramref name="slot"/> on, each the previous plus <paramref name="stride"/>,
+        /// up to the first slot already present (its entry in <paramref name="existing"/>). Returns how many were stored.
+        /// </summary>
+        private static ulong StoreRun<TMemory>(ref TMemory memory, PhysicalAddress slot, ulong run, ulong entry, ulong stride, ulong present, out ulong existing)
+            where TMemory : struct, IPhysicalMemory
+        {
+            for (ulong i = 0; i < run; i++, entry += stride, slot += (ulong)TMode.EntryBytes)
+            {
+                existing = ReadEntry(ref memory, slot);
+                if ((existing & present) != 0)
+                    return i;
+                WriteEntry(ref memory, slot, entry);
+            }
+            existing = 0;
+            return run;
+        }
+
         /// <summary>How many of <paramref name="run"/> frames from <paramref name="start"/> the level's entries can hold (they fit up to a limit).</summary>
         private static ulong CountHeld(int level, PhysicalAddress start, ulong run, ulong size)
         {
@@ -368,36 +397,6 @@ namespace ExectOS.Memory
             while (held < run && TMode.CanHoldPage(level, start + held * size))
                 held++;
             return held;
-        }
-
-        /// <summary>Finds (creating what is missing) the table at <paramref name="level"/> that holds <paramref name="address"/>.</summary>
-        private MapStatus WalkToTable<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, VirtualAddress address, int level, PageProtection protection, out PhysicalAddress table)
-            where TMemory : struct, IPhysicalMemory
-            where TAllocator : struct, IFrameAllocator
-        {
-            table = Root;
-            for (int current = 0; current < level; current++)
-            {
-                PhysicalAddress slot = Slot(table, TMode.Index(current, address));
-                ulong entry = ReadEntry(ref memory, slot);
-                switch (TMode.Classify(current, entry))
-                {
-                    case EntryKind.Page:
-                        return MapStatus.LargePageInTheWay;
-                    case EntryKind.NotPresent:
-                        MapStatus created = CreateTable(ref memory, ref allocator, slot, current, protection, out table);
-                        if (created != MapStatus.Done)
-                            return created;
-                        break;
-                    default:
-                        table = TMode.TableAddress(current, entry);
-                        // A user mapping needs every table above it to allow user access.
-                        if ((protection & PageProtection.User) != 0 && (TMode.Protection(current, entry) & PageProtection.User) == 0)
-                            WriteEntry(ref memory, slot, TMode.MakeTable(current, table, TableProtection | PageProtection.User));
-                        break;
-                }
-            }
-            return MapStatus.Done;
         }
 
         private void FreeEmptyTables<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, ref TablePath path, VirtualAddress address, int deepest)
@@ -414,6 +413,8 @@ namespace ExectOS.Memory
                     if (TMode.Classify(current, ReadEntry(ref memory, Slot(table, i))) != EntryKind.NotPresent)
                         return;
                 }
+                // Before the table can be handed out again: walk caches that know it stop being used.
+                TableEpoch.Advance();
                 WriteEntry(ref memory, Slot(path[current - 1], TMode.Index(current - 1, address)), 0);
                 allocator.Free(table);
             }

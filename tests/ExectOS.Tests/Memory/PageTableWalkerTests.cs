@@ -56,7 +56,8 @@ public class PageTableWalkerTests
     private static IEnumerable<int> PageLevels<TMode>() where TMode : struct, IPagingMode
         => Enumerable.Range(0, TMode.LevelCount).Where(TMode.LevelMapsPages);
 
-    private static ulong Canonical<TMode>(ulong value) where TMode : struct, IPagingMode
+    /// <summary>A value made an address of the mode: sign-extended where addresses are canonical, else cut to its bits.</summary>
+    internal static ulong Canonical<TMode>(ulong value) where TMode : struct, IPagingMode
     {
         if (TMode.VirtualBits == 64)
             return value;
