@@ -31,6 +31,20 @@ public sealed class TestCommandTests
             command.Arguments);
     }
 
+    [Fact]
+    public void AssemblyCommandLineRunsTheBuiltAssembliesWithoutMSBuild()
+    {
+        ProcessInvocation command = TestCommand.AssemblyCommand(["/r/a/A.Tests.dll", "/r/b/B.Tests.dll"], "/r/artifacts/test-results", new TestOptions { Filter = "Name~Pfn" });
+
+        Assert.Equal("dotnet", command.FileName);
+        Assert.Equal(
+            [
+                "test", "/r/a/A.Tests.dll", "/r/b/B.Tests.dll", "--logger", "trx;LogFilePrefix=results",
+                "--results-directory", "/r/artifacts/test-results", "--filter", "Name~Pfn", "--", "RunConfiguration.MaxCpuCount=0",
+            ],
+            command.Arguments);
+    }
+
     [Theory]
     [InlineData(5, 0, 1, 0, "exectos: 5 passed, 0 failed, 1 skipped", 0)]
     [InlineData(5, 2, 0, 1, "exectos: 5 passed, 2 failed, 0 skipped", 1)]
