@@ -36,7 +36,16 @@ internal static class BenchmarkRunner
         }
         double c = Median(candidate), b = Median(baseline);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"exectos bench: {benchmark.Name}: {benchmark.CandidateLabel} {c:F3} ms ({benchmark.UnitsPerRun / c / 1000:F1} M{benchmark.Unit}/s), {benchmark.BaselineLabel} {b:F3} ms, ratio {c / b:F2} (median of {rounds}; ratio > 1 means slower than the baseline)"));
+            $"exectos bench: {benchmark.Name}: {benchmark.CandidateLabel} {c:F3} ms ({Rate(benchmark, c)}), {benchmark.BaselineLabel} {b:F3} ms, ratio {c / b:F2} (median of {rounds}; ratio > 1 means slower than the baseline)"));
+    }
+
+    /// <summary>Millions a second; plain units a second for what runs a few times a second (a whole command).</summary>
+    private static string Rate(Benchmark benchmark, double milliseconds)
+    {
+        double perSecond = benchmark.UnitsPerRun / milliseconds * 1000;
+        return perSecond >= 100_000
+            ? string.Create(CultureInfo.InvariantCulture, $"{perSecond / 1_000_000:F1} M{benchmark.Unit}/s")
+            : string.Create(CultureInfo.InvariantCulture, $"{perSecond:F1} {benchmark.Unit}/s");
     }
 
     private static void Time(Action action, Action prepare, List<double>? into)
