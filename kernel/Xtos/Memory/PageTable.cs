@@ -173,10 +173,11 @@ namespace ExectOS.Memory
             where TAllocator : struct, IFrameAllocator
         {
             WalkCache walk = default;
-            return MapWalking(ref memory, ref allocator, ref walk, address, frame, level, protection, out flush);
+            return MapWalking(ref memory, ref allocator, ref walk, address, frame, level, protection, false, out flush);
         }
 
-        private MapStatus MapWalking<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, ref WalkCache cache, VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection, out TlbFlush flush)
+        /// <summary>The full map: every check, then the walk; with <paramref name="learn"/>, what the cache's fast path needs is kept (a throw-away cache skips it).</summary>
+        private MapStatus MapWalking<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, ref WalkCache cache, VirtualAddress address, PhysicalAddress frame, int level, PageProtection protection, bool learn, out TlbFlush flush)
             where TMemory : struct, IPhysicalMemory
             where TAllocator : struct, IFrameAllocator
         {
@@ -201,8 +202,9 @@ namespace ExectOS.Memory
                 return existing == EntryKind.Page ? MapStatus.AlreadyMapped : MapStatus.TablesInTheWay;
             ulong made = TMode.MakePage(level, frame, protection);
             WriteEntry(ref memory, target, made);
-            Learn(ref cache, frame, made, level, protection);
-            if (cache.Key == WalkCache.KeyOf(level, protection))
+            if (learn)
+                Learn(ref cache, frame, made, level, protection);
+            if (learn && cache.Key == WalkCache.KeyOf(level, protection))
             {
                 cache.LeafTable = table;
                 cache.LeafTag = address.Value >> cache.SpanShift;

@@ -29,7 +29,7 @@ namespace ExectOS.Memory
                     return MapStatus.Done;
                 }
             }
-            return MapWalking(ref memory, ref allocator, ref cache, address, frame, level, protection, out flush);
+            return MapWalking(ref memory, ref allocator, ref cache, address, frame, level, protection, true, out flush);
         }
 
         /// <summary>Keeps what the fast path of <see cref="Map{TMemory, TAllocator}(ref TMemory, ref TAllocator, ref WalkCache, VirtualAddress, PhysicalAddress, int, PageProtection, out TlbFlush)"/> needs after a full map of <paramref name="frame"/>.</summary>
