@@ -70,6 +70,8 @@ namespace ExectOS.Memory
     /// A count of page tables freed, by every hierarchy: what keys <see cref="WalkCache"/>. A walk cache remembers the
     /// epoch it was filled in and is used only while the epoch is unchanged, so no cached table can be one that was
     /// freed (and perhaps reused) since. Hierarchies share the count; one's frees only make another's caches walk again.
+    /// A word wide: on a 32-bit kernel a cache left unused across exactly 2^32 frees would be trusted again, which no
+    /// caller does (caches live for one run of maps).
     /// </summary>
     public static unsafe class TableEpoch
     {
