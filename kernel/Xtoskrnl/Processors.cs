@@ -159,6 +159,9 @@ namespace ExectOS.Kernel
                 reason = ProcessorWakeup.Open<TMode>(block, s_madt.LocalApicAddress, out ProcessorWakeup wakeup);
                 if (asked > ProcessorStart.MaxProcessors)
                     asked = ProcessorStart.MaxProcessors;
+                // Each processor borrows physical memory through a hyperspace window of its own.
+                while (asked > 1 && !MemoryManager<TMode>.WindowsFit((uint)asked))
+                    asked--;
                 if (reason == null)
                 {
                     for (int n = 1; n < asked; n++)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ExectOS.Diagnostics;
+using ExectOS.Threading;
 
 namespace ExectOS.Memory
 {
@@ -59,7 +60,7 @@ namespace ExectOS.Memory
     /// statistics per tag. Pages come from an <see cref="IPoolPages"/>; the pool only takes virtual
     /// pages from its regions and calls it. Every free is checked before anything changes: a problem
     /// comes back as a bug check code with parameters, and the pool is left as it was.
-    /// <para>Not synchronised: the caller holds the pool's lock (there is one processor so far).</para>
+    /// <para>Not synchronised: callers on several processors go through <see cref="LockedPool{TLocks}"/>, which holds <see cref="Lock"/>.</para>
     /// </summary>
     public unsafe struct Pool
     {
@@ -123,6 +124,9 @@ namespace ExectOS.Memory
         private PageCache _cache;
         private int _bigCount;
         public PoolCounters Counters;
+
+        /// <summary>The pool's lock: held for every operation from any processor (see <see cref="LockedPool{TLocks}"/>).</summary>
+        public QueuedSpinLock Lock;
 
         public readonly PoolType Type => _type;
 

@@ -15,7 +15,8 @@ internal sealed class SparseMemory
     public const int GranuleShift = 12;
     public const int Granule = 1 << GranuleShift;
 
-    private readonly Dictionary<ulong, byte[]> _pages = new();
+    // Concurrent: the multiprocessor tests touch different frames from several threads at once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, byte[]> _pages = new();
 
     public Span<byte> At(PhysicalAddress address, int length)
     {
@@ -24,7 +25,7 @@ internal sealed class SparseMemory
         if (offset + length > Granule)
             throw new InvalidOperationException($"access at {address.Value:X} crosses a granule");
         if (!_pages.TryGetValue(page, out byte[]? bytes))
-            _pages[page] = bytes = new byte[Granule];
+            bytes = _pages.GetOrAdd(page, _ => new byte[Granule]);
         return bytes.AsSpan(offset, length);
     }
 

@@ -427,7 +427,7 @@ public unsafe class PoolTests
             ref PfnDatabase db = ref m.Db;
             ulong free = db.FreeList.Count + db.ZeroedList.Count, tables = db.CountUse(PageUse.PageTable);
             EmulatedMemory memory = m.Memory;
-            var pages = new PoolPages<TMode, EmulatedMemory, NoTranslationCache>(m.Table, m.Database, &memory);
+            var pages = new PoolPages<TMode, EmulatedMemory, NoTranslationCache, HostLocks>(m.Table, m.Database, &memory);
 
             var random = new Random((int)type + 1);
             var blocks = new List<(IntPtr P, ulong Bytes)>();
