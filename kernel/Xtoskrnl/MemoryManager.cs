@@ -285,9 +285,17 @@ namespace ExectOS.Kernel
         }
     }
 
-    /// <summary>The processor's TLB for the kernel's live tables.</summary>
+    /// <summary>
+    /// The TLBs of every running processor for the kernel's live tables: the address is invalidated here, then on every
+    /// other processor (a shootdown, see <see cref="InterProcessor"/>) before the change counts as done. Every unmap and
+    /// protection change of a kernel mapping hands back a <see cref="TlbFlush"/> that is flushed through this.
+    /// </summary>
     internal struct CpuTranslationCache : ITranslationCache
     {
-        public static void Invalidate(VirtualAddress address) => Hardware.Processor.InvalidatePage(address);
+        public static void Invalidate(VirtualAddress address)
+        {
+            Hardware.Processor.InvalidatePage(address);
+            InterProcessor.FlushOthers(address);
+        }
     }
 }

@@ -3,8 +3,9 @@ using ExectOS.Hardware;
 namespace ExectOS.Kernel
 {
     /// <summary>
-    /// The boot processor's local APIC, for the start-up IPIs: xAPIC through its registers (mapped by the caller), or
-    /// x2APIC through MSRs when the firmware left it in that mode. Intel SDM Vol. 3A, chapter 11.
+    /// The local APIC, for the start-up IPIs and, once processors run, for inter-processor requests: xAPIC through its
+    /// registers (mapped by the caller; every processor sees its own APIC at the same address), or x2APIC through MSRs
+    /// when the firmware left it in that mode. Intel SDM Vol. 3A, chapter 11.
     /// </summary>
     internal unsafe struct LocalApic
     {
@@ -13,6 +14,8 @@ namespace ExectOS.Kernel
         private const uint X2ApicMsrs = 0x800;
         private const uint SoftwareEnable = 1 << 8, DeliveryPending = 1 << 12;
         private const uint Init = 0x500, StartUp = 0x600, LevelAssert = 1 << 14;
+        private const int TaskPriority = 0x80, EndOfInterruptRegister = 0xB0, LvtTimer = 0x320, LvtLint0 = 0x350, LvtError = 0x370;
+        private const uint Masked = 1 << 16;
 
         private readonly byte* _registers;
 
@@ -29,6 +32,26 @@ namespace ExectOS.Kernel
 
         /// <summary>Software-enables the APIC (it must be, to send IPIs), spurious vector 0xFF.</summary>
         public void Enable() => Write(SpuriousVector, Read(SpuriousVector) | SoftwareEnable | 0xFF);
+
+        /// <summary>
+        /// Readies this processor's APIC for interrupts: software-enabled, the timer, LINT0 (the legacy PIC's line) and
+        /// error entries masked, and the task priority at <paramref name="priority"/>, so only vectors of a higher
+        /// priority class (the inter-processor ones) are delivered. NMIs (LINT1) stay as the firmware set them.
+        /// </summary>
+        public void PrepareForInterrupts(uint priority)
+        {
+            Enable();
+            Write(LvtTimer, Read(LvtTimer) | Masked);
+            Write(LvtLint0, Read(LvtLint0) | Masked);
+            Write(LvtError, Read(LvtError) | Masked);
+            Write(TaskPriority, priority);
+        }
+
+        /// <summary>A fixed interrupt with <paramref name="vector"/> to the processor whose APIC id is <paramref name="apicId"/>.</summary>
+        public bool SendFixed(uint apicId, uint vector) => Send(apicId, LevelAssert | (vector & 0xFF));
+
+        /// <summary>Tells this processor's APIC the interrupt in service is handled.</summary>
+        public void EndOfInterrupt() => Write(EndOfInterruptRegister, 0);
 
         /// <summary>INIT to <paramref name="apicId"/>; false when the APIC never accepted it.</summary>
         public bool SendInit(uint apicId) => Send(apicId, Init | LevelAssert);

@@ -29,6 +29,8 @@ namespace ExectOS.Kernel
                 return "the local APIC's registers could not be mapped";
             wakeup._apic = new LocalApic(registers);
             wakeup._apic.Enable();
+            // Started processors ready their own APIC through it on arrival, and requests go through it later.
+            InterProcessor.Attach(in wakeup._apic);
             wakeup._page = page;
             var memory = MemoryManager<TMode>.Physical();
             ProcessorStart.Prepare(ref memory, page);
@@ -61,6 +63,9 @@ namespace ExectOS.Kernel
             }
             return false;
         }
+
+        /// <summary>The boot processor's local APIC, mapped; the running processors' requests go through it.</summary>
+        internal readonly LocalApic Apic => _apic;
 
         /// <summary>The start-up page is no longer mapped at its own address.</summary>
         internal readonly void Close<TMode>() where TMode : struct, IPagingMode => KernelMappings<TMode>.UnmapIdentity(_page);
