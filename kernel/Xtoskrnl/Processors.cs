@@ -175,7 +175,7 @@ namespace ExectOS.Kernel
             ChosenIds started = default;
             started[0] = s_bootId;
             int count = 1, asked = s_chosen;
-            string reason = null;
+            string reason = null, mode = null;
             Failures failed = default;
             int failures = 0;
             if (asked > 1)
@@ -189,6 +189,7 @@ namespace ExectOS.Kernel
                     asked--;
                 if (reason == null)
                 {
+                    mode = wakeup.ModeNote;
                     for (int n = 1; n < asked; n++)
                     {
                         // Started means it reached the kernel on its own tables and is the processor the wake-up was sent to.
@@ -236,6 +237,11 @@ namespace ExectOS.Kernel
                 line.Append("; ");
                 line.AppendDecimal((ulong)(s_chosen - asked));
                 line.Append(" more chosen than this kernel has tables for");
+            }
+            if (mode != null)
+            {
+                line.Append("; ");
+                line.Append(mode);
             }
             ulong leftOut = s_madtOk && s_madt.Enabled > (uint)s_chosen ? s_madt.Enabled - (uint)s_chosen : 0;
             if (leftOut != 0)

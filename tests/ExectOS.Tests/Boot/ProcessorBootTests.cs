@@ -31,7 +31,9 @@ public sealed class ProcessorBootTests
         Assert.Contains(result.Lines, l => Root.IsMatch(l));
         string ids = string.Join(' ', Enumerable.Range(0, processors));
         Assert.Contains(result.Lines, l => Regex.IsMatch(l, $@"^XTOSKRNL: MADT at 0x[0-9A-F]{{8,16}}: {processors} processors enabled \(APIC ids {ids}\), 0 online-capable, local APIC at 0xFEE00000$"));
-        Assert.Contains($"XTOSKRNL: processors: {started} started (APIC ids {string.Join(' ', Enumerable.Range(0, started))}){rest}", result.Lines);
+        // QEMU's TCG offers x2APIC from version 8 (Debian 12 has 7.2): with --cpu max the kernel then switches to it and says so.
+        string x2Apic = cpu == "max" && arch == "amd64" ? "(; local APICs in x2APIC mode)?" : "";
+        Assert.Contains(result.Lines, l => Regex.IsMatch(l, $@"^XTOSKRNL: processors: {started} started \(APIC ids {string.Join(' ', Enumerable.Range(0, started))}\){x2Apic}{Regex.Escape(rest)}$"));
         // Each started processor got a kernel stack and its own double-fault and NMI stacks from the allocator.
         var stacks = StackBootTests.StackReports(result.Lines)[^1];
         Assert.Equal((ulong)started, stacks.Single(l => l.Kind == "double fault").Live);

@@ -59,8 +59,19 @@ namespace ExectOS.Kernel
         /// <summary>Whether requests go out: set once more than one processor runs and interrupts are on.</summary>
         internal static bool IsOpen => s_open;
 
-        /// <summary>Readies the processor it runs on (its APIC, the task priority): each processor calls it on itself before interrupts go on.</summary>
-        internal static void PrepareThisProcessor() => s_apic.PrepareForInterrupts(BlockedBelow);
+        /// <summary>
+        /// Readies the processor it runs on (its APIC in the boot processor's mode, the masks, the task priority): each
+        /// processor calls it on itself before interrupts go on.
+        /// </summary>
+        internal static void PrepareThisProcessor()
+        {
+            if (s_apic.X2Apic)
+                LocalApic.SwitchToX2Apic();
+            s_apic.PrepareForInterrupts(BlockedBelow);
+        }
+
+        /// <summary>Whether the processors' APICs run in x2APIC mode.</summary>
+        internal static bool X2Apic => s_apic.X2Apic;
 
         /// <summary>The local APIC (mapped) every processor's requests go through: set before the others start.</summary>
         internal static void Attach(in LocalApic apic) => s_apic = apic;

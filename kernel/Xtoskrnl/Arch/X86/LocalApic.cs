@@ -19,7 +19,7 @@ namespace ExectOS.Kernel
 
         private readonly byte* _registers;
 
-        /// <summary>Whether the firmware left the local APIC in x2APIC mode (no registers to map then).</summary>
+        /// <summary>Whether the local APIC is in x2APIC mode (the firmware's choice or the kernel's; no registers to map then).</summary>
         public readonly bool X2Apic;
 
         public LocalApic(byte* registers)
@@ -29,6 +29,20 @@ namespace ExectOS.Kernel
         }
 
         public static bool IsX2Apic => (Cpu.ReadMsr(ApicBaseMsr) & X2ApicEnabled) != 0;
+
+        /// <summary>Whether this processor's APIC can run in x2APIC mode (CPUID leaf 1, ECX bit 21).</summary>
+        public static bool CanUseX2Apic => (Cpu.CpuId(1).Ecx & (1u << 21)) != 0;
+
+        /// <summary>
+        /// Switches this processor's APIC from xAPIC to x2APIC mode (a direct transition, Intel SDM Vol. 3A 11.12.5);
+        /// one already in x2APIC mode stays. Each processor does it on itself: INIT puts an APIC back in xAPIC mode.
+        /// </summary>
+        public static void SwitchToX2Apic()
+        {
+            ulong state = Cpu.ReadMsr(ApicBaseMsr);
+            if ((state & X2ApicEnabled) == 0)
+                Cpu.WriteMsr(ApicBaseMsr, state | X2ApicEnabled);
+        }
 
         /// <summary>Software-enables the APIC (it must be, to send IPIs), spurious vector 0xFF.</summary>
         public void Enable() => Write(SpuriousVector, Read(SpuriousVector) | SoftwareEnable | 0xFF);
