@@ -199,6 +199,7 @@ namespace ExectOS.Kernel
             Pools.PrintTags();
             Processors.StartOthers<TMode>(block);
             Stacks<TMode>.PrintUsage();
+            BootData.Print<TMode, TLayout>(block);
         }
     }
 
