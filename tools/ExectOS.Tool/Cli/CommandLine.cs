@@ -49,8 +49,17 @@ public static class CommandLine
         ["--loader"] = (o, v) => (o with { Loader = v }, null),
         // Not checked here: the loader owns the rules for parameters, and tests exercise its refusals.
         ["--params"] = (o, v) => (o with { KernelParameters = v }, null),
+        ["--report"] = (o, v) => (o with { Report = v }, ReportFolderError(v)),
         ["--timeout"] = (o, v) => ParseTimeout(v) is double s ? (o with { TimeoutSeconds = s }, null) : (o, $"--timeout must be a positive number of seconds, not '{v}'"),
     };
+
+    /// <summary>The report is written after the boot: a folder that is not there is said before it.</summary>
+    private static string? ReportFolderError(string path)
+    {
+        string? folder = path.Length == 0 ? null : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        return folder is null || path.EndsWith('/') ? $"--report takes a file name, not '{path}'"
+            : System.IO.Directory.Exists(folder) ? null : $"--report: folder {folder} does not exist";
+    }
 
     private static readonly Dictionary<string, Func<BootOptions, BootOptions>> BootFlags = new()
     {
