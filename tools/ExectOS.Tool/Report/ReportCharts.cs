@@ -18,7 +18,7 @@ public static class ReportCharts
     public const double MinHoleWidth = 4;
 
     /// <summary>Widest a hole is drawn; a wider one would be to scale, so it is cut and marked with a break.</summary>
-    public const double MaxHoleWidth = 36;
+    public const double MaxHoleWidth = 64;
 
     private const double BarTop = 22, BarHeight = 40;
 
@@ -121,7 +121,7 @@ public static class ReportCharts
         var placed = new List<double>();
         foreach (var tick in ticks.OrderByDescending(t => t.Weight).ThenBy(t => t.X))
         {
-            if (placed.TrueForAll(p => Math.Abs(p - tick.X) >= 70) || tick.Weight == ulong.MaxValue)
+            if (placed.TrueForAll(p => Math.Abs(p - tick.X) >= 60) || tick.Weight == ulong.MaxValue)
             {
                 AddTick(svg, tick.X, tick.Address, width);
                 placed.Add(tick.X);
