@@ -15,7 +15,7 @@ namespace ExectOS.Kernel
         private ulong _page;
 
         /// <summary>Ready to start processors (null), or why they cannot be started.</summary>
-        internal static string Open<TMode>(LoaderBlock* block, ulong localApic, out ProcessorWakeup wakeup) where TMode : struct, IPagingMode
+        internal static string? Open<TMode>(LoaderBlock* block, ulong localApic, out ProcessorWakeup wakeup) where TMode : struct, IPagingMode
         {
             wakeup = default;
             if (!ProcessorStart.IsSupported)
