@@ -173,6 +173,7 @@ public sealed class BootReportTests
     {
         Assert.Equal("/tmp/x.html", CommandLine.Parse(["boot", "--report", "/tmp/x.html"]).Boot!.Report);
         Assert.Equal("--report: folder /nonexistent-exectos does not exist", CommandLine.Parse(["boot", "--report", "/nonexistent-exectos/x.html"]).Error);
+        Assert.Equal("--report is an option of exectos boot, not of exectos debug", CommandLine.Parse(["debug", "--report", "/tmp/x.html"]).Error);
     }
 
     [Fact]

@@ -93,6 +93,8 @@ public static class CommandLine
         var start = new BootOptions { Gdb = debug, Debug = debug };
         (BootOptions options, string? error) = ParseOptions(tokens, start, debug ? "debug" : "boot", values, BootFlags, raw);
         error ??= GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).Error;
+        // A debugger session ends with the debugger's verdict, not the kernel's, so there is no data to report.
+        error ??= debug && options.Report is not null ? "--report is an option of exectos boot, not of exectos debug" : null;
         return error is null ? new ParsedCommand(debug ? CommandKind.Debug : CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
     }
 
