@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using ExectOS.Tests.Snapshots;
 
 namespace ExectOS.Tests.Boot;
@@ -34,7 +35,7 @@ internal static class ExectosCommand
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(program)} did not finish within {timeout.TotalMinutes} minutes");
+            throw new TimeoutException($"{string.Join(' ', start.ArgumentList.Prepend(program))} did not finish within {timeout.TotalMinutes} minutes");
         }
         process.WaitForExit();
         return new Result(process.ExitCode, lines);
