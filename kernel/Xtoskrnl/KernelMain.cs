@@ -201,6 +201,7 @@ namespace ExectOS.Kernel
             RequestedTests<TMode, TLayout>.RunWithProcessors(block);
             Stacks<TMode>.PrintUsage();
             ConcurrentSelfTest<TMode>.Run();
+            BootData.Print<TMode, TLayout>(block);
         }
     }
 

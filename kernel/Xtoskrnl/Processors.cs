@@ -175,7 +175,7 @@ namespace ExectOS.Kernel
             ChosenIds started = default;
             started[0] = s_bootId;
             int count = 1, asked = s_chosen;
-            string reason = null, mode = null;
+            string? reason = null, mode = null;
             Failures failed = default;
             int failures = 0;
             if (asked > 1)

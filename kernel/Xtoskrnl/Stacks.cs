@@ -157,7 +157,7 @@ namespace ExectOS.Kernel
             }
         }
 
-        private static void PrintLine(string kind, in StackUsage usage)
+        private static void PrintLine(string? kind, in StackUsage usage)
         {
             TextLine line = default;
             line.Append("XTOSKRNL: stacks");

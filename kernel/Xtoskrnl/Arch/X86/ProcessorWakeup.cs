@@ -15,7 +15,7 @@ namespace ExectOS.Kernel
         private ulong _page;
 
         /// <summary>Ready to start processors (null), or why they cannot be started.</summary>
-        internal static string Open<TMode>(LoaderBlock* block, ulong localApic, out ProcessorWakeup wakeup) where TMode : struct, IPagingMode
+        internal static string? Open<TMode>(LoaderBlock* block, ulong localApic, out ProcessorWakeup wakeup) where TMode : struct, IPagingMode
         {
             wakeup = default;
             if (!ProcessorStart.IsSupported)
@@ -72,7 +72,7 @@ namespace ExectOS.Kernel
         internal readonly LocalApic Apic => _apic;
 
         /// <summary>What the processors line says of the interrupt controllers' mode, or null (xAPIC, the usual).</summary>
-        internal readonly string ModeNote => _apic.X2Apic ? "local APICs in x2APIC mode" : null;
+        internal readonly string? ModeNote => _apic.X2Apic ? "local APICs in x2APIC mode" : null;
 
         /// <summary>The start-up page is no longer mapped at its own address.</summary>
         internal readonly void Close<TMode>() where TMode : struct, IPagingMode => KernelMappings<TMode>.UnmapIdentity(_page);
