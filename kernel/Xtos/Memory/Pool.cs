@@ -63,8 +63,8 @@ namespace ExectOS.Memory
     /// </summary>
     public unsafe struct Pool
     {
-        /// <summary>Page sizes up to 16 KiB: 1024 units per page.</summary>
-        public const int MaxPageShift = 14;
+        /// <summary>Page sizes up to 64 KiB (AArch64's largest granule): 4096 units per page.</summary>
+        public const int MaxPageShift = 16;
         public const int UnitShift = 4;
         public const ulong UnitSize = 1UL << UnitShift;
         /// <summary>Free lists, indexed by block size in units (2 up to a page).</summary>
