@@ -55,8 +55,8 @@ internal sealed class NameChecker
     public void CheckArchitecture(Token architecture)
     {
         string? problem = Problem(architecture.Text, type: false);
-        if (problem is null && (architecture.Text == "System" || architecture.Text == "ImageModes"))
-            problem = "would hide a name the generated code uses (System, ExectOS.Paging.ImageModes)";
+        if (problem is null && (architecture.Text == "System" || architecture.Text == "ImageModes" || architecture.Text == "PagingLimits"))
+            problem = "would hide a name the generated code uses (System, ExectOS.Paging.ImageModes, ExectOS.Paging.PagingLimits)";
         if (problem is not null)
             Report($"architecture '{architecture.Text}' {problem}; it names the namespace ExectOS.Paging.{architecture.Text}", architecture);
     }
