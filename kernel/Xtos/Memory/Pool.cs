@@ -64,8 +64,11 @@ namespace ExectOS.Memory
     /// </summary>
     public unsafe struct Pool
     {
-        /// <summary>Page sizes up to 16 KiB: 1024 units per page.</summary>
-        public const int MaxPageShift = 14;
+        /// <summary>
+        /// Page sizes up to the largest of the build's modes (generated from the descriptors: 64 KiB where AArch64's granules
+        /// are compiled), and at least 16 KiB: 1024 units per page or more.
+        /// </summary>
+        public const int MaxPageShift = ExectOS.Paging.PagingLimits.MaxPageShift > 14 ? ExectOS.Paging.PagingLimits.MaxPageShift : 14;
         public const int UnitShift = 4;
         public const ulong UnitSize = 1UL << UnitShift;
         /// <summary>Free lists, indexed by block size in units (2 up to a page).</summary>
