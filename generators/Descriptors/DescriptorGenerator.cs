@@ -20,6 +20,7 @@ public sealed class DescriptorGenerator : IIncrementalGenerator
     {
         public const string Compile = nameof(Compile);
         public const string CurrentImage = nameof(CurrentImage);
+        public const string Limits = nameof(Limits);
     }
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
@@ -51,6 +52,17 @@ public sealed class DescriptorGenerator : IIncrementalGenerator
         IncrementalValueProvider<CurrentImage> current = results.Collect().Combine(imageArch)
             .Select(static (pair, _) => CurrentImage.Find(pair.Left, pair.Right))
             .WithTrackingName(StepNames.CurrentImage);
+        // The largest page the build's modes use (the image's, or every descriptor's in a build for no image): what the
+        // memory manager sizes by it (the pools' free lists) costs an image only what its own modes need.
+        IncrementalValueProvider<string?> limits = results.Collect().Combine(imageArch)
+            .Select(static (pair, _) => PagingLimits.Emit(pair.Left, pair.Right))
+            .WithTrackingName(StepNames.Limits);
+        context.RegisterSourceOutput(limits, static (output, source) =>
+        {
+            if (source is not null)
+                output.AddSource("PagingLimits.g.cs", source);
+        });
+
         context.RegisterSourceOutput(current, static (output, image) =>
         {
             if (image.Source is not null)
@@ -88,5 +100,30 @@ internal sealed record CurrentImage(string? Source, string? Missing)
                 return new CurrentImage(null, null);
         }
         return new CurrentImage(null, $"ImageArch is '{imageArch}', but no descriptor declares 'image {imageArch} modes ...'; add it to descriptors/<architecture>/paging.xd");
+    }
+}
+
+/// <summary>Writes <c>ExectOS.Paging.PagingLimits</c>: the largest page shift of the modes a build compiles for.</summary>
+internal static class PagingLimits
+{
+    public static string? Emit(System.Collections.Immutable.ImmutableArray<DescriptorResult> results, string imageArch)
+    {
+        var models = results.Where(r => r.Model is not null).Select(r => r.Model!).ToList();
+        if (models.Count == 0)
+            return null;
+        ImageModel? image = imageArch.Length == 0 ? null : models.SelectMany(m => m.Images).FirstOrDefault(i => i.Name == imageArch);
+        var modes = models.SelectMany(m => m.Modes).Where(m => image is null || image.Modes.Any(i => i.Mode == m.Name)).ToList();
+        if (modes.Count == 0)
+            return null;
+        var w = new CodeWriter();
+        Emitter.WriteHeader(w, image is null ? "from every descriptor" : $"for ImageArch={imageArch}");
+        w.Open("namespace ExectOS.Paging");
+        w.Line($"/// <summary>Limits over the paging modes of {(image is null ? "every descriptor" : $"image {imageArch}")}.</summary>");
+        w.Open("public static class PagingLimits");
+        w.Line("/// <summary>The largest page any of the modes uses, as a shift.</summary>");
+        w.Line($"public const int MaxPageShift = {modes.Max(m => m.PageShift)};");
+        w.Close();
+        w.Close();
+        return w.ToString();
     }
 }

@@ -62,6 +62,7 @@ public static class StubCatalog
         yield return Stub("ArPause", none, [], SharedStubs.Pause, SharedStubs.Pause);
         yield return Stub("ArDisableInterrupts", none, [], SharedStubs.DisableInterrupts, SharedStubs.DisableInterrupts);
         yield return Stub("ArEnableInterrupts", none, [], SharedStubs.EnableInterrupts, SharedStubs.EnableInterrupts);
+        yield return Stub("ArWaitForInterrupt", none, [], SharedStubs.WaitForInterrupt, SharedStubs.WaitForInterrupt);
         yield return Stub("ArLoadGdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadGdt, X86Stubs.LoadGdt);
         yield return Stub("ArLoadIdt", none, [(ptr, "pseudoDescriptor")], X64Stubs.LoadIdt, X86Stubs.LoadIdt);
 

@@ -4,9 +4,12 @@ using ExectOS.Memory;
 namespace ExectOS.Kernel
 {
     /// <summary>
-    /// Physical memory through the hyperspace page: its last-level entry (reached through the self-map)
+    /// Physical memory through a hyperspace page: its last-level entry (reached through the self-map)
     /// is pointed at the frame wanted, one frame at a time. That entry's own slot reads as the planned
-    /// value while it is borrowed, so a walk of the tables sees them as the loader left them.
+    /// value while it is borrowed, so a walk of the tables sees them as the loader left them. Each processor
+    /// has a page of its own (<see cref="MemoryManager{TMode}.Physical"/>): the loader's, then the pages after it
+    /// in the same last-level table, empty until borrowed. A window is only ever used by its processor, so
+    /// flushing its entry from that processor's TLB is enough.
     /// </summary>
     internal unsafe struct HyperspaceMemory<TMode> : IPhysicalMemory where TMode : struct, IPagingMode
     {
@@ -26,8 +29,12 @@ namespace ExectOS.Kernel
             ulong parent = ReadEntry((byte*)(nuint)SelfMap<TMode>.LeafEntry(entry).Value);
             _ownSlot = TMode.TableAddress(leaf - 1, parent) + (entry.Value & ((1UL << TMode.PageShift) - 1));
             _planned = ReadEntry(_entry);
-            _current = TMode.PageAddress(leaf, _planned).Value;
+            _current = Planned(_planned);
         }
+
+        // The frame the planned entry shows, or none when the window starts empty (every processor's but the first).
+        private static ulong Planned(ulong entry)
+            => TMode.Classify(TMode.LevelCount - 1, entry) == EntryKind.Page ? TMode.PageAddress(TMode.LevelCount - 1, entry).Value : ulong.MaxValue;
 
         // Entries are as wide as the mode says (4 bytes in 2-level i686 paging, 8 elsewhere).
         private static ulong ReadEntry(byte* at) => TMode.EntryBytes == 8 ? *(ulong*)at : *(uint*)at;
@@ -45,7 +52,7 @@ namespace ExectOS.Kernel
         {
             WriteEntry(_entry, _planned);
             Processor.InvalidatePage(_window);
-            _current = TMode.PageAddress(TMode.LevelCount - 1, _planned).Value;
+            _current = Planned(_planned);
         }
 
         private byte* At(PhysicalAddress address)

@@ -198,7 +198,10 @@ namespace ExectOS.Kernel
             MemorySelfTest<TMode>.Run();
             Pools.PrintTags();
             Processors.StartOthers<TMode>(block);
+            RequestedTests<TMode, TLayout>.RunWithProcessors(block);
             Stacks<TMode>.PrintUsage();
+            ConcurrentSelfTest<TMode>.Run();
+            BootData.Print<TMode, TLayout>(block);
         }
     }
 

@@ -2,8 +2,10 @@ using System;
 using System.Runtime.CompilerServices;
 using ExectOS.Boot;
 using ExectOS.Diagnostics;
+using ExectOS.Hardware;
 using ExectOS.Memory;
 using ExectOS.Text;
+using ExectOS.Threading;
 
 namespace ExectOS.Kernel
 {
@@ -13,8 +15,11 @@ namespace ExectOS.Kernel
     /// </summary>
     internal static unsafe class MemoryManager
     {
+#pragma warning disable CS0649 // built and changed through Pfn, a pointer to it
         internal static PfnDatabase s_pfn;
+#pragma warning restore CS0649
         internal static VirtualAddress s_hyperspace;
+        internal static ulong s_hyperspaceBytes;
         internal static LayoutRegion s_pfnRegion;
         internal static ulong s_backingPages;
         internal static StackSpace s_stacks;
@@ -39,9 +44,9 @@ namespace ExectOS.Kernel
         /// <summary>Bytes of memory behind the database (its backing pages).</summary>
         internal static ulong PfnBytes => s_backingPages << s_pfn.PageShift;
 
-        internal static void FreePage(PageFrameNumber page, PageUse use) => Checked(s_pfn.FreePage(page, use));
+        internal static void FreePage(PageFrameNumber page, PageUse use) => Checked(LockedPfn<KernelLocks>.FreePage(Pfn, page, use));
 
-        internal static void FreeContiguous(PageFrameNumber first, ulong count, PageUse use) => Checked(s_pfn.FreeContiguous(first, count, use));
+        internal static void FreeContiguous(PageFrameNumber first, ulong count, PageUse use) => Checked(LockedPfn<KernelLocks>.FreeContiguous(Pfn, first, count, use));
 
         /// <summary>Misuse and corruption stop the system (PFN_LIST_CORRUPT, parameter 1 says which check); running out does not.</summary>
         internal static bool Checked(PfnProblem problem)
@@ -72,7 +77,7 @@ namespace ExectOS.Kernel
         {
             int pfnRegion = KernelLayout.Require<TLayout>("PfnDatabase"), systemPtes = KernelLayout.Require<TLayout>("SystemPtes");
             int nonPaged = KernelLayout.Require<TLayout>("NonPagedPool"), expansion = KernelLayout.Require<TLayout>("NonPagedExpansion");
-            int paged = KernelLayout.Require<TLayout>("PagedPool");
+            int paged = KernelLayout.Require<TLayout>("PagedPool"), hyperspace = KernelLayout.Require<TLayout>("Hyperspace");
             var map = new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount);
             var plan = new ReadOnlySpan<Mapping>((void*)block->Mappings, (int)block->MappingCount);
             for (int i = 0; i < plan.Length; i++)
@@ -88,6 +93,7 @@ namespace ExectOS.Kernel
             for (int i = 0; i < span.Length; i++)
                 MemoryManager.s_regions[i] = span[i];
             MemoryManager.s_pfnRegion = span[pfnRegion];
+            MemoryManager.s_hyperspaceBytes = span[hyperspace].Size;
             StackError ptes = MemoryManager.s_stacks.Initialize(span[systemPtes].Start, span[systemPtes].Size >> TMode.PageShift, TMode.PageShift);
             if (ptes != StackError.None)
                 BugCheck.Raise(MemoryManagementCheck.SystemPtesUnavailable, (ulong)ptes, span[systemPtes].Size, 0);
@@ -162,7 +168,11 @@ namespace ExectOS.Kernel
             Pools.Initialize(span[nonPaged], span[expansion], span[paged], TMode.PageShift, specialTag);
         }
 
-        /// <summary>The physical address <paramref name="address"/> maps to, walking the live tables; false when unmapped.</summary>
+        /// <summary>
+        /// The physical address <paramref name="address"/> maps to, walking the live tables; false when unmapped. Takes no lock:
+        /// the fault path calls it where this processor may hold the PFN lock already, so an edit in progress on another
+        /// processor may be seen half done (good enough for a report, not for a decision that changes memory).
+        /// </summary>
         internal static bool Translate(VirtualAddress address, out PhysicalAddress physical)
         {
             var memory = Physical();
@@ -175,14 +185,32 @@ namespace ExectOS.Kernel
         /// <summary>Whether a kernel address is mapped, walking the live tables.</summary>
         internal static bool IsMapped(VirtualAddress address) => Translate(address, out _);
 
-        /// <summary>Physical memory through the hyperspace window (release it before anything else uses the window).</summary>
-        internal static HyperspaceMemory<TMode> Physical() => new HyperspaceMemory<TMode>(MemoryManager.s_hyperspace);
+        /// <summary>
+        /// Physical memory through the running processor's hyperspace window (release it before anything else on this
+        /// processor uses the window). Processor n's window is the n-th page of the hyperspace region.
+        /// </summary>
+        internal static HyperspaceMemory<TMode> Physical() => new HyperspaceMemory<TMode>(Window(Processor.Number()));
+
+        /// <summary>Processor <paramref name="number"/>'s window: in the last-level table the loader made for the first.</summary>
+        internal static VirtualAddress Window(uint number) => MemoryManager.s_hyperspace + ((ulong)number << TMode.PageShift);
+
+        /// <summary>
+        /// Whether every processor this kernel can run has a window: the pages after the loader's must be in the region
+        /// and in the same last-level table (the loader made only that one).
+        /// </summary>
+        internal static bool WindowsFit(uint processors)
+        {
+            int leaf = TMode.LevelCount - 1;
+            ulong first = (ulong)TMode.Index(leaf, MemoryManager.s_hyperspace);
+            ulong region = MemoryManager.s_hyperspaceBytes >> TMode.PageShift;
+            return first + processors <= (1UL << TMode.LevelIndexBits(leaf)) && processors <= region;
+        }
 
         /// <summary>One frame for <paramref name="use"/>, zeroed on request; false when none is left.</summary>
         internal static bool TryAllocatePage(PageUse use, bool zero, out PageFrameNumber page)
         {
             var memory = Physical();
-            PfnProblem problem = MemoryManager.Pfn->AllocatePage(ref memory, use, zero, out page);
+            PfnProblem problem = LockedPfn<KernelLocks>.AllocatePage(MemoryManager.Pfn, ref memory, use, zero, out page);
             memory.Release();
             return MemoryManager.Checked(problem);
         }
@@ -191,7 +219,7 @@ namespace ExectOS.Kernel
         internal static bool TryAllocateContiguous(ulong count, ulong alignment, PageFrameNumber limit, PageUse use, bool zero, out PageFrameNumber first)
         {
             var memory = Physical();
-            PfnProblem problem = MemoryManager.Pfn->AllocateContiguous(ref memory, count, alignment, limit, use, zero, out first);
+            PfnProblem problem = LockedPfn<KernelLocks>.AllocateContiguous(MemoryManager.Pfn, ref memory, count, alignment, limit, use, zero, out first);
             memory.Release();
             return MemoryManager.Checked(problem);
         }
@@ -200,7 +228,7 @@ namespace ExectOS.Kernel
         internal static ulong ZeroFreePages(ulong limit)
         {
             var memory = Physical();
-            ulong done = MemoryManager.Pfn->ZeroFreePages(ref memory, limit);
+            ulong done = LockedPfn<KernelLocks>.ZeroFreePages(MemoryManager.Pfn, ref memory, limit);
             memory.Release();
             return done;
         }
@@ -214,7 +242,11 @@ namespace ExectOS.Kernel
         {
             registers = null;
             ulong pageBytes = 1UL << TMode.PageShift;
-            if (MemoryManager.Stacks->Ptes.Reserve(1, out ulong slot) != StackError.None)
+            LockQueueEntry entry = default;
+            Irql previous = KernelLocks.Acquire(&MemoryManager.Stacks->Lock, &entry);
+            StackError reserved = MemoryManager.Stacks->Ptes.Reserve(1, out ulong slot);
+            KernelLocks.Release(&MemoryManager.Stacks->Lock, &entry, previous);
+            if (reserved != StackError.None)
                 return false;
             VirtualAddress address = MemoryManager.Stacks->Ptes.AddressOf(slot);
             if (!Map(address, physical & ~(pageBytes - 1), PageProtection.Writable))
@@ -230,8 +262,11 @@ namespace ExectOS.Kernel
         {
             var memory = MemoryManager<TMode>.Physical();
             var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
+            LockQueueEntry entry = default;
+            Irql previous = KernelLocks.Acquire(&MemoryManager.Pfn->Lock, &entry);
             MapStatus status = new PageTable<TMode>(MemoryManager.Root).Unmap(ref memory, ref tables, new VirtualAddress(page), out _, out _, out TlbFlush flush);
             flush.Flush<CpuTranslationCache>();
+            KernelLocks.Release(&MemoryManager.Pfn->Lock, &entry, previous);
             memory.Release();
             return status == MapStatus.Done;
         }
@@ -240,16 +275,27 @@ namespace ExectOS.Kernel
         {
             var memory = MemoryManager<TMode>.Physical();
             var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
+            LockQueueEntry entry = default;
+            Irql previous = KernelLocks.Acquire(&MemoryManager.Pfn->Lock, &entry);
             MapStatus status = new PageTable<TMode>(MemoryManager.Root).Map(ref memory, ref tables, address, new PhysicalAddress(physical), TMode.LevelCount - 1, protection, out TlbFlush flush);
             flush.Flush<CpuTranslationCache>();
+            KernelLocks.Release(&MemoryManager.Pfn->Lock, &entry, previous);
             memory.Release();
             return status == MapStatus.Done && MemoryManager.Checked(tables.Problem);
         }
     }
 
-    /// <summary>The processor's TLB for the kernel's live tables.</summary>
+    /// <summary>
+    /// The TLBs of every running processor for the kernel's live tables: the address is invalidated here, then on every
+    /// other processor (a shootdown, see <see cref="InterProcessor"/>) before the change counts as done. Every unmap and
+    /// protection change of a kernel mapping hands back a <see cref="TlbFlush"/> that is flushed through this.
+    /// </summary>
     internal struct CpuTranslationCache : ITranslationCache
     {
-        public static void Invalidate(VirtualAddress address) => Hardware.Processor.InvalidatePage(address);
+        public static void Invalidate(VirtualAddress address)
+        {
+            Hardware.Processor.InvalidatePage(address);
+            InterProcessor.FlushOthers(address);
+        }
     }
 }

@@ -78,7 +78,7 @@ namespace ExectOS.Kernel
             }
         }
 
-        private static string Name(LoaderMemoryType type) => type switch
+        internal static string Name(LoaderMemoryType type) => type switch
         {
             LoaderMemoryType.LoaderSystemBlock => "LoaderSystemBlock",
             LoaderMemoryType.LoaderFree => "LoaderFree",

@@ -199,7 +199,7 @@ namespace ExectOS.Kernel
             if (type == PoolType.Paged && Locks.CurrentIrql >= Threading.Irql.Dispatch)
                 BugCheck.Raise(BugCheckCode.IrqlNotLessOrEqual, bytes, (ulong)Locks.CurrentIrql, 0, tag);
             var pages = new KernelPoolPages<TMode>();
-            void* result = Pools.Of(type)->Allocate(ref pages, bytes, tag, alignment, out PoolProblem problem);
+            void* result = LockedPool<KernelLocks>.Allocate(Pools.Of(type), ref pages, bytes, tag, alignment, out PoolProblem problem);
             Pools.Checked(problem);
             return result;
         }
@@ -213,15 +213,15 @@ namespace ExectOS.Kernel
             if (pool == null)
                 Pools.Checked(PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, 0xFF));
             var pages = new KernelPoolPages<TMode>();
-            Pools.Checked(pool->Free(ref pages, address, tag));
+            Pools.Checked(LockedPool<KernelLocks>.Free(pool, ref pages, address, tag));
         }
 
         /// <summary>Empties both pools' lookaside lists and page caches (the self-test's baseline).</summary>
         internal static void Flush()
         {
             var pages = new KernelPoolPages<TMode>();
-            Pools.Checked(Pools.NonPaged->Flush(ref pages));
-            Pools.Checked(Pools.Paged->Flush(ref pages));
+            Pools.Checked(LockedPool<KernelLocks>.Flush(Pools.NonPaged, ref pages));
+            Pools.Checked(LockedPool<KernelLocks>.Flush(Pools.Paged, ref pages));
         }
 
         /// <summary>
@@ -234,7 +234,7 @@ namespace ExectOS.Kernel
             if (!Pools.Paged->Contains((void*)(nuint)address.Value))
                 return false;
             var pages = new KernelPoolPages<TMode>();
-            PoolFault fault = Pools.Paged->ResolveFault(ref pages, address, out PoolProblem problem);
+            PoolFault fault = LockedPool<KernelLocks>.ResolveFault(Pools.Paged, ref pages, address, out PoolProblem problem);
             Pools.Checked(problem);
             if (fault == PoolFault.NoMemory)
             {
@@ -251,7 +251,7 @@ namespace ExectOS.Kernel
         public bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
         {
             var memory = MemoryManager<TMode>.Physical();
-            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
+            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache, KernelLocks>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
             bool done = pages.Commit(address, count, pageable, ref problem);
             memory.Release();
             return done;
@@ -260,7 +260,7 @@ namespace ExectOS.Kernel
         public bool IsCommitted(VirtualAddress address)
         {
             var memory = MemoryManager<TMode>.Physical();
-            bool mapped = new PageTable<TMode>(MemoryManager.Root).Translate(ref memory, address, out _);
+            bool mapped = LockedPfn<KernelLocks>.Translate(MemoryManager.Pfn, ref memory, new PageTable<TMode>(MemoryManager.Root), address, out _);
             memory.Release();
             return mapped;
         }
@@ -268,7 +268,7 @@ namespace ExectOS.Kernel
         public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             var memory = MemoryManager<TMode>.Physical();
-            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
+            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache, KernelLocks>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
             ulong done = pages.Decommit(address, count, sparse, ref problem);
             memory.Release();
             return done;

@@ -29,7 +29,26 @@ namespace ExectOS.Kernel
             public volatile int Arrived;
             /// <summary>The id the processor read from its own interrupt controller.</summary>
             public uint Id;
+            /// <summary>Counted as started: it arrived in time as the processor the wake-up was sent to.</summary>
+            public volatile int Running;
         }
+
+        private const int Idle = 0, Posted = 1, Working = 2, Done = 3;
+
+        /// <summary>What a running processor is asked to do next (<see cref="RunEverywhere"/>); it looks when woken.</summary>
+        private struct WorkItem
+        {
+            public delegate*<int, void> Function;
+            public volatile int State;
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(Capacity)]
+        private struct WorkItems
+        {
+            private WorkItem _element;
+        }
+
+        private static WorkItems s_work;
 
         [System.Runtime.CompilerServices.InlineArray(Capacity)]
         private struct Arrivals
@@ -41,6 +60,12 @@ namespace ExectOS.Kernel
         internal static int Count => s_chosen;
 
         internal static uint Id(int index) => s_ids[index];
+
+        /// <summary>Whether processor <paramref name="number"/> runs: the boot processor, or one that started.</summary>
+        internal static bool IsRunning(int number) => number == 0 || s_arrived[number].Running != 0;
+
+        /// <summary>Processor <paramref name="number"/>'s interrupt controller id (as it read it itself).</summary>
+        internal static uint ApicIdOf(int number) => number == 0 ? s_bootId : s_arrived[number].Id;
 
         internal static ulong LocalApicAddress => s_madt.LocalApicAddress;
 
@@ -150,7 +175,7 @@ namespace ExectOS.Kernel
             ChosenIds started = default;
             started[0] = s_bootId;
             int count = 1, asked = s_chosen;
-            string reason = null;
+            string? reason = null, mode = null;
             Failures failed = default;
             int failures = 0;
             if (asked > 1)
@@ -159,13 +184,20 @@ namespace ExectOS.Kernel
                 reason = ProcessorWakeup.Open<TMode>(block, s_madt.LocalApicAddress, out ProcessorWakeup wakeup);
                 if (asked > ProcessorStart.MaxProcessors)
                     asked = ProcessorStart.MaxProcessors;
+                // Each processor borrows physical memory through a hyperspace window of its own.
+                while (asked > 1 && !MemoryManager<TMode>.WindowsFit((uint)asked))
+                    asked--;
                 if (reason == null)
                 {
+                    mode = wakeup.ModeNote;
                     for (int n = 1; n < asked; n++)
                     {
                         // Started means it reached the kernel on its own tables and is the processor the wake-up was sent to.
                         if (StartOne<TMode>(ref wakeup, n, s_ids[n]) && s_arrived[n].Id == s_ids[n])
+                        {
                             started[count++] = s_arrived[n].Id;
+                            s_arrived[n].Running = 1;
+                        }
                         else
                             failed[failures++] = s_ids[n];
                     }
@@ -206,6 +238,11 @@ namespace ExectOS.Kernel
                 line.AppendDecimal((ulong)(s_chosen - asked));
                 line.Append(" more chosen than this kernel has tables for");
             }
+            if (mode != null)
+            {
+                line.Append("; ");
+                line.Append(mode);
+            }
             ulong leftOut = s_madtOk && s_madt.Enabled > (uint)s_chosen ? s_madt.Enabled - (uint)s_chosen : 0;
             if (leftOut != 0)
             {
@@ -218,6 +255,65 @@ namespace ExectOS.Kernel
             s_chosen = count;
             for (int i = 0; i < count; i++)
                 s_ids[i] = started[i];
+            // Several processors: from here on they answer each other's requests (TLB shootdowns, wake-ups).
+            if (count > 1)
+                InterProcessor.Open();
+        }
+
+        /// <summary>
+        /// A started processor's life in the kernel: it waits, interrupts on, until it is woken with work
+        /// (<see cref="RunEverywhere"/>), runs it, and waits again. The check and the wait are one step (interrupts
+        /// go on with the halt), so a wake-up sent between them is not missed.
+        /// </summary>
+        internal static void IdleLoop(int number)
+        {
+            while (true)
+            {
+                Processor.DisableInterrupts();
+                if (s_work[number].State == Posted)
+                {
+                    s_work[number].State = Working;
+                    Processor.EnableInterrupts();
+                    s_work[number].Function(number);
+                    s_work[number].State = Done;
+                    continue;
+                }
+                Processor.WaitForInterrupt();
+            }
+        }
+
+        /// <summary>Runs <paramref name="work"/>(<paramref name="number"/>) on that running processor (not this one); returns when it is done.</summary>
+        internal static void RunOn(int number, delegate*<int, void> work)
+        {
+            s_work[number].Function = work;
+            s_work[number].State = Posted;
+            InterProcessor.Wake(number);
+            while (s_work[number].State != Done)
+                Processor.Pause();
+            s_work[number].State = Idle;
+        }
+
+        /// <summary>Runs <paramref name="work"/>(number) on every running processor at once, this one included; returns when all are done.</summary>
+        internal static void RunEverywhere(delegate*<int, void> work)
+        {
+            int me = (int)Processor.Number();
+            for (int n = 0; n < Capacity; n++)
+            {
+                if (n == me || !IsRunning(n))
+                    continue;
+                s_work[n].Function = work;
+                s_work[n].State = Posted;
+                InterProcessor.Wake(n);
+            }
+            work(me);
+            for (int n = 0; n < Capacity; n++)
+            {
+                if (n == me || !IsRunning(n))
+                    continue;
+                while (s_work[n].State != Done)
+                    Processor.Pause();
+                s_work[n].State = Idle;
+            }
         }
 
         [System.Runtime.CompilerServices.InlineArray(Capacity)]

@@ -18,6 +18,50 @@ namespace ExectOS.Kernel
         private static Threading.QueuedSpinLock s_testQueuedLock;
 #pragma warning restore CS0649
 
+        /// <summary>The tests that need the other processors running: after they started.</summary>
+        internal static void RunWithProcessors(LoaderBlock* block)
+        {
+            var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
+            if (KernelParameters.Contains(parameters, "TEST=TLB-SHOOTDOWN"))
+                TlbShootdown();
+        }
+
+        private static ulong s_touchAddress;
+
+        /// <summary>
+        /// A non-paged block of two pages, read on processor 1 (which then holds its translation), freed here (its pages
+        /// unmapped), and read on processor 1 again: that read must fault (PAGE_FAULT_IN_NONPAGED_AREA naming the address),
+        /// since the free's shootdown took the translation out of processor 1's TLB. A read that succeeds used a stale one.
+        /// </summary>
+        private static void TlbShootdown()
+        {
+            if (!Processors.IsRunning(1))
+                BugCheck.Raise(MemoryManagementCheck.TestNeedsProcessors, 2, (ulong)Processors.Count, 0);
+            ulong page = 1UL << TMode.PageShift;
+            uint tag = Tag('T', 'l', 'b', 'S');
+            byte* block = (byte*)Pools<TMode>.Allocate(PoolType.NonPaged, 2 * page, tag);
+            if (block == null)
+                BugCheck.Raise(MemoryManagementCheck.TestPageUnavailable, 0, 0, 0);
+            for (ulong i = 0; i < 2 * page; i += 8)
+                *(ulong*)(block + i) = 0x5453554F4C4C4154;
+            s_touchAddress = (ulong)block + page + 8;
+            Processors.RunOn(1, &Touch);
+            if (s_sink != 0x5453554F4C4C4154)
+                BugCheck.Raise(MemoryManagementCheck.TestStaleTranslation, s_touchAddress, s_sink, 0);
+            Pools<TMode>.Free(block, tag);
+            TextLine line = default;
+            line.Append("XTOSKRNL: reading a freed pool page on processor 1, which read it before the free (TEST=TLB-SHOOTDOWN) at ");
+            line.AppendHexPrefixed(s_touchAddress, 16);
+            KernelConsole.WriteLine(line.AsSpan());
+            s_sink = 0;
+            Processors.RunOn(1, &Touch);
+            // Still here: processor 1 read the page through a translation the free should have taken away.
+            KernelConsole.WriteLine("XTOSKRNL: processor 1 read a freed page through a stale translation");
+            BugCheck.Raise(MemoryManagementCheck.TestStaleTranslation, s_touchAddress, s_sink, 1);
+        }
+
+        private static void Touch(int number) => s_sink = *(ulong*)(nuint)s_touchAddress;
+
         internal static void Run(LoaderBlock* block)
         {
             var parameters = new ReadOnlySpan<byte>(block->Parameters, KernelParameters.Capacity);
@@ -315,6 +359,7 @@ namespace ExectOS.Kernel
             SPINLOCK-NOT-OWNER
             IRQL-LOWER
             PAGED-POOL-AT-DISPATCH
+            TLB-SHOOTDOWN
             """;
     }
 }

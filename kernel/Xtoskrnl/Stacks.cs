@@ -21,7 +21,7 @@ namespace ExectOS.Kernel
         internal static StackError Allocate(in StackRequest request, out KernelStack stack)
         {
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.Allocate(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, in request, out stack, out PfnProblem problem);
+            StackError error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.Allocate(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, in request, out stack, out PfnProblem problem);
             memory.Release();
             return Checked(error, problem);
         }
@@ -30,7 +30,7 @@ namespace ExectOS.Kernel
         internal static StackError Free(VirtualAddress top, ulong bytes)
         {
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.Free(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, top, bytes, out PfnProblem problem);
+            StackError error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.Free(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, top, bytes, out PfnProblem problem);
             memory.Release();
             return Checked(error, problem);
         }
@@ -39,7 +39,7 @@ namespace ExectOS.Kernel
         internal static StackError Grow(ref KernelStack stack, VirtualAddress lowest)
         {
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.Grow(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, ref stack, lowest, out PfnProblem problem);
+            StackError error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.Grow(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, ref stack, lowest, out PfnProblem problem);
             memory.Release();
             return Checked(error, problem);
         }
@@ -48,7 +48,7 @@ namespace ExectOS.Kernel
         internal static StackError Shrink(ref KernelStack stack, VirtualAddress inUse, out ulong released)
         {
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.Shrink(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, ref stack, inUse, out released, out PfnProblem problem);
+            StackError error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.Shrink(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, ref stack, inUse, out released, out PfnProblem problem);
             memory.Release();
             return Checked(error, problem);
         }
@@ -57,7 +57,7 @@ namespace ExectOS.Kernel
         internal static StackError DropCache()
         {
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.DropCache(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, out PfnProblem problem);
+            StackError error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.DropCache(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, out PfnProblem problem);
             memory.Release();
             return Checked(error, problem);
         }
@@ -72,7 +72,7 @@ namespace ExectOS.Kernel
         {
             byte here = 0;
             var memory = MemoryManager<TMode>.Physical();
-            StackError error = KernelStacks<TMode, CpuTranslationCache>.BeginCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, Processor.Number(), new VirtualAddress((ulong)&here), bytes, out Callout callout, out PfnProblem problem);
+            StackError error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.BeginCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, Processor.Number(), new VirtualAddress((ulong)&here), bytes, out Callout callout, out PfnProblem problem);
             memory.Release();
             if (Checked(error, problem) != StackError.None)
                 return error;
@@ -83,7 +83,7 @@ namespace ExectOS.Kernel
             }
             Processor.CallOnStack((void*)(nuint)callout.Top.Value, (void*)function, argument);
             memory = MemoryManager<TMode>.Physical();
-            error = KernelStacks<TMode, CpuTranslationCache>.EndCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, Processor.Number(), in callout, out problem);
+            error = LockedStacks<TMode, CpuTranslationCache, KernelLocks>.EndCallout(ref memory, Table, MemoryManager.Stacks, MemoryManager.Pfn, Processor.Number(), in callout, out problem);
             memory.Release();
             if (Checked(error, problem) != StackError.None)
                 BugCheck.Raise(MemoryManagementCheck.CalloutUnbalanced, (ulong)error, (ulong)Current, (ulong)callout.Segment);
@@ -142,7 +142,7 @@ namespace ExectOS.Kernel
             for (int id = 0; id < StackSpace.Capacity; id++)
             {
                 if (space->Record(id)->State == StackState.Live)
-                    KernelStacks<TMode, CpuTranslationCache>.Measure(ref memory, Table, space, id);
+                    LockedStacks<TMode, CpuTranslationCache, KernelLocks>.Measure(ref memory, Table, space, MemoryManager.Pfn, id);
             }
             memory.Release();
             StackUsage all = default;
@@ -157,7 +157,7 @@ namespace ExectOS.Kernel
             }
         }
 
-        private static void PrintLine(string kind, in StackUsage usage)
+        private static void PrintLine(string? kind, in StackUsage usage)
         {
             TextLine line = default;
             line.Append("XTOSKRNL: stacks");

@@ -41,7 +41,8 @@ public sealed class QemuCommandLineTests
 
         string line = qemu.Display();
         Assert.StartsWith("qemu-system-x86_64 -machine pc -m 1G -smp 2 -cpu max ", line);
-        Assert.Contains(" -net none -object memory-backend-ram,id=ram,size=1G,reserve=off -machine memory-backend=ram -drive ", line);
+        // Two processors: multi-threaded TCG, so the guest's processors race for real.
+        Assert.Contains(" -net none -accel tcg,thread=multi -object memory-backend-ram,id=ram,size=1G,reserve=off -machine memory-backend=ram -drive ", line);
         Assert.Contains("file=/v,,1/vars.fd", line);
         Assert.Contains("file=fat:/v,,1/volume", line);
         Assert.EndsWith(" -s -S -d int", line);

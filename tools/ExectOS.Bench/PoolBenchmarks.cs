@@ -192,10 +192,10 @@ internal static unsafe class PoolBenchmarks
     // No GC transition around the calls: the baseline is glibc itself, not the cost of calling it from .NET
     // (a transition per call would add several nanoseconds to every pair and flatter the pool).
     [DllImport("libc"), SuppressGCTransition]
-    private static extern void* malloc(nuint size);
+    internal static extern void* malloc(nuint size);
 
     [DllImport("libc"), SuppressGCTransition]
-    private static extern void free(void* pointer);
+    internal static extern void free(void* pointer);
 
     [DllImport("libc")]
     private static extern Mallinfo2 mallinfo2();

@@ -19,7 +19,7 @@ for (int i = 0; i < args.Length; i++)
     }
 }
 
-Benchmark[] all = [.. PageTableBenchmarks.MapOneGiB(), .. PfnBenchmarks.Build(), .. PoolBenchmarks.Build(), .. ToolBenchmarks.Build()];
+Benchmark[] all = [.. PageTableBenchmarks.MapOneGiB(), .. PfnBenchmarks.Build(), .. PoolBenchmarks.Build(), .. PoolThreadBenchmarks.Build(), .. ToolBenchmarks.Build()];
 Benchmark[] chosen = all.Where(b => filter is null || b.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)).ToArray();
 if (chosen.Length == 0)
 {

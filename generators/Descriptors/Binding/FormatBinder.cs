@@ -11,13 +11,18 @@ internal sealed class FormatBinder
 {
     public static readonly HashSet<string> Roles = new()
     {
-        "present", "writable", "readable", "executable", "noexecute", "user", "global", "accessed", "dirty", "large",
+        "present", "writable", "readable", "executable", "noexecute", "noexecute-privileged", "noexecute-user", "user", "global", "accessed", "dirty", "large",
     };
+
+    /// <summary>Roles a bit may stand for inverted (`role not R`: set means not R); the others have no useful opposite.</summary>
+    public static readonly HashSet<string> InvertibleRoles = new() { "writable", "readable", "user", "global" };
+
+    private static readonly string[] PrivilegeNoExecute = { "noexecute-privileged", "noexecute-user" };
 
     // Members every generated entry struct has; a field of the same name would not compile.
     private static readonly HashSet<string> GeneratedMembers = new()
     {
-        "Value", "Width", "Empty", "ReservedMask", "SoftwareMask", "FixedMask", "FixedValue", "HasReservedBits", "MatchesFixedBits",
+        "Value", "Width", "Empty", "ReservedMask", "SoftwareMask", "FixedMask", "FixedValue", "PresetMask", "PresetValue", "HasReservedBits", "MatchesFixedBits",
     };
 
     /// <summary>Fields blocks inside each other, at most; expanding them recurses once per level.</summary>
@@ -131,24 +136,22 @@ internal sealed class FormatBinder
         if (kind == FieldKind.Flag && high != low)
             Report(D.BadPosition, $"flag '{name}' is {high - low + 1} bits wide; a flag is one bit (use number or enum)", at);
 
-        int fixedValue = FieldModel.NotFixed;
+        long fixedValue = FieldModel.NotFixed;
         if (field.FixedValue is Token value)
-        {
-            if (kind != FieldKind.Flag)
-                Report(D.FixedValue, $"only flags can be fixed; {label} is a {field.Keyword.Text}", value);
-            else if (value.Value > 1)
-                Report(D.FixedValue, $"flag '{name}' can be fixed to 0 or 1, not {value.Text}", value);
-            else
-                fixedValue = (int)value.Value;
-        }
+            fixedValue = BindFixedValue(field, kind, label, name, high - low + 1, value);
 
         string? role = field.Role?.Text;
+        bool inverted = field.RoleNot is not null;
         if (field.Role is Token roleToken)
         {
             if (!Roles.Contains(roleToken.Text))
                 state.MisspelledRole = !Report(D.UnknownRole, $"unknown role '{roleToken.Text}'; roles are {string.Join(", ", Roles)}", roleToken);
+            else if (inverted && !InvertibleRoles.Contains(roleToken.Text))
+                state.MisspelledRole = !Report(D.RoleNotInvertible, $"role '{roleToken.Text}' cannot be inverted; 'role not R' takes {string.Join(", ", InvertibleRoles)}{(roleToken.Text == "executable" ? " (a bit that forbids execution is 'role noexecute')" : "")}", field.RoleNot!.Value);
             else if (state.Roles.TryGetValue(roleToken.Text, out string? holder))
                 Report(D.DuplicateRole, $"role '{roleToken.Text}' is already given to field '{holder}' in entry '{state.Entry}'", roleToken);
+            else if (ExecuteConflict(roleToken.Text, state) is string other)
+                Report(D.ExecuteRoles, $"role '{roleToken.Text}' and role '{other}' (field '{state.Roles[other]}') both say who may execute in entry '{state.Entry}'; a format has 'executable', or 'noexecute', or 'noexecute-privileged' and 'noexecute-user'", roleToken);
             else
                 state.Roles[roleToken.Text] = name ?? "";
         }
@@ -170,8 +173,45 @@ internal sealed class FormatBinder
         else if (field.Members is not null)
             Report(D.Syntax, $"only enum fields have members", at);
 
-        state.Fields.Add(new FieldModel(kind, name, high, low, align, fixedValue, role, members.ToEquatableArray()));
+        if (kind == FieldKind.Enum && field.FixedValue is Token member && member.Kind == TokenKind.Name)
+            fixedValue = FixedMember(member, name!, members);
+        state.Fields.Add(new FieldModel(kind, name, high, low, align, fixedValue, role, members.ToEquatableArray(), inverted));
         state.Tokens.Add(at);
+    }
+
+    /// <summary>A fixed value: flags 0 or 1, numbers and enums anything their bits hold; reserved, software and frame bits never.</summary>
+    private long BindFixedValue(FieldSyntax field, FieldKind kind, string label, string? name, int width, Token value)
+    {
+        if (kind is not (FieldKind.Flag or FieldKind.Number or FieldKind.Enum))
+            Report(D.FixedValue, $"only flags, numbers and enums can be fixed; {label} is a {field.Keyword.Text}", value);
+        else if (value.Kind == TokenKind.Name)
+            return 0; // an enum member, resolved once the members are bound
+        else if (kind == FieldKind.Flag && value.Value > 1)
+            Report(D.FixedValue, $"flag '{name}' can be fixed to 0 or 1, not {value.Text}", value);
+        else if (width >= 63 || value.Value >> width != 0)
+            Report(D.FixedValue, $"{label} is {width} bits wide: it cannot be fixed to {value.Text}{(width >= 63 ? " (fixed fields are at most 62 bits wide)" : $" (at most {(1UL << width) - 1})")}", value);
+        else
+            return (long)value.Value;
+        return FieldModel.NotFixed;
+    }
+
+    private long FixedMember(Token member, string name, List<EnumMemberModel> members)
+    {
+        EnumMemberModel? found = members.FirstOrDefault(m => m.Name == member.Text);
+        if (found is not null)
+            return (long)found.Value;
+        Report(D.FixedMember, $"enum '{name}' has no member '{member.Text}' to be fixed to; its members are {string.Join(", ", members.Select(m => m.Name))}", member);
+        return FieldModel.NotFixed;
+    }
+
+    // One way of saying who may execute per format: mixed, the builder and the decoder would disagree about some page.
+    private static string? ExecuteConflict(string role, LayoutState state)
+    {
+        string[] group = role == "executable" ? new[] { "noexecute", "noexecute-privileged", "noexecute-user" }
+            : role == "noexecute" ? new[] { "executable", "noexecute-privileged", "noexecute-user" }
+            : System.Array.IndexOf(PrivilegeNoExecute, role) >= 0 ? new[] { "executable", "noexecute" }
+            : System.Array.Empty<string>();
+        return group.FirstOrDefault(state.Roles.ContainsKey);
     }
 
     private bool Place(FieldSyntax field, FieldKind kind, string label, Token at, LayoutState state, out int high, out int low)

@@ -47,9 +47,11 @@ internal sealed class ImageBinder
     {
         // The probes the architecture layers know; `cpuid` is x86's. A new probe kind needs its layer's code too.
         bool sub = a.Count == 7 && a[3].Is(".");
+        if (a.Count >= 2 && a[1].Is("register"))
+            return BindRegisterProbe(name, a);
         if (a.Count < 2 || !a[1].Is("cpuid"))
         {
-            Report(D.Syntax, $"feature '{name.Text}': expected a probe ('cpuid LEAF[.SUBLEAF] REGISTER BIT'), found {(a.Count > 1 ? a[1].Describe() : "the end of the line")}", a.Count > 1 ? a[1] : name);
+            Report(D.Syntax, $"feature '{name.Text}': expected a probe ('cpuid LEAF[.SUBLEAF] REGISTER BIT' or 'register NAME [HIGH:LOW] is|not|atleast VALUE'), found {(a.Count > 1 ? a[1].Describe() : "the end of the line")}", a.Count > 1 ? a[1] : name);
             return null;
         }
         if (!((a.Count == 5 || sub) && a[2].Kind == TokenKind.Number && (!sub || a[4].Kind == TokenKind.Number)))
@@ -75,6 +77,47 @@ internal sealed class ImageBinder
             return null;
         }
         return new FeatureModel(name.Text, "cpuid", (uint)a[2].Value, sub ? (uint)a[4].Value : 0, word, (int)bit.Value);
+    }
+
+    /// <summary>
+    /// `feature NAME register REGISTER [HIGH:LOW] is|not|atleast VALUE`: a field of a register the architecture layer
+    /// reads by name (AArch64: an ID register such as ID_AA64MMFR0_EL1), compared with a value.
+    /// </summary>
+    private FeatureModel? BindRegisterProbe(Token name, List<Token> a)
+    {
+        const string Form = "expected 'feature NAME register REGISTER [HIGH:LOW] is|not|atleast VALUE'";
+        int close = a.FindIndex(t => t.Is("]"));
+        bool shaped = a.Count >= 8 && a[2].Kind == TokenKind.Name && a[3].Is("[") && a[4].Kind == TokenKind.Number
+            && (close == 5 || (close == 7 && a[5].Is(":") && a[6].Kind == TokenKind.Number)) && a.Count == close + 3 && a[close + 2].Kind == TokenKind.Number;
+        if (!shaped)
+        {
+            Report(D.Syntax, Form, a.Count > 2 ? a[2] : a[1]);
+            return null;
+        }
+        Token register = a[2], comparison = a[close + 1], value = a[close + 2];
+        ulong high = a[4].Value, low = close == 7 ? a[6].Value : high;
+        if (!(comparison.Is("is") || comparison.Is("not") || comparison.Is("atleast")))
+        {
+            Report(D.Syntax, $"expected a comparison ('is', 'not' or 'atleast'), found {comparison.Describe()}", comparison);
+            return null;
+        }
+        if (NameChecker.Problem(register.Text, type: false) is string problem)
+        {
+            Report(D.GeneratedName, $"register '{register.Text}' {problem}; the generated requirement names it", register);
+            return null;
+        }
+        if (low > high || high > 63)
+        {
+            Report(D.RegisterProbe, $"register field [{a[4].Text}{(close == 7 ? ":" + a[6].Text : "")}] is not within a 64-bit register (bits 63 to 0, high first)", a[4]);
+            return null;
+        }
+        int width = (int)(high - low + 1);
+        if (width < 64 && value.Value >> width != 0)
+        {
+            Report(D.RegisterProbe, $"register field {FormatBinder.Range((int)high, (int)low)} of {register.Text} is {width} bits wide: it never holds {value.Text}", value);
+            return null;
+        }
+        return new FeatureModel(name.Text, "register", ModeBinder.ModeId("register", register.Text), 0, (int)low, width, register.Text, comparison.Text, value.Value);
     }
 
     /// <summary>`image NAME modes MODE [, MODE]...`: every mode bound, each with exactly one layout made for it.</summary>

@@ -103,7 +103,7 @@ internal sealed class LayoutProof
         {
             (BigInteger start, BigInteger end) = placed[region.Name];
             if (!Inside(start, end, start, end))
-                Report(D.RegionOutside, region.Name, $"region '{region.Name}' spans 0x{start:X}..0x{end:X} with {pages} pages, outside the {_mode.VirtualBits}-bit {(_mode.Canonical ? "canonical " : "")}address space of mode '{_mode.Name}'", _tokens[region.Name].Name);
+                Report(D.RegionOutside, region.Name, $"region '{region.Name}' spans 0x{start:X}..0x{end:X} with {pages} pages, outside the {_mode.VirtualBits}-bit {(_mode.Canonical ? "canonical " : _mode.Split ? "split " : "")}address space of mode '{_mode.Name}'", _tokens[region.Name].Name);
         }
         var ordered = _layout.Regions.Where(r => placed[r.Name].End > placed[r.Name].Start).OrderBy(r => placed[r.Name].Start).ToList();
         for (int i = 1; i < ordered.Count; i++)
@@ -191,6 +191,12 @@ internal sealed class LayoutProof
     {
         if (startLow < 0 || endHigh > Top)
             return false;
+        if (_mode.Split)
+        {
+            // Two halves of 2^VirtualBits bytes, one from 0 and one up to 2^64: a region lies within one of them.
+            BigInteger size = BigInteger.One << _mode.VirtualBits;
+            return endHigh <= size || startLow >= Top - size;
+        }
         if (!_mode.Canonical)
             return endHigh <= BigInteger.One << _mode.VirtualBits;
         BigInteger half = BigInteger.One << (_mode.VirtualBits - 1);

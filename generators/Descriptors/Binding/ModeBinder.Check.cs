@@ -57,7 +57,9 @@ internal sealed partial class ModeBinder
             Report(D.Duplicate, $"mode '{name.Text}' already has a level named '{level.Name.Text}'", level.Name);
 
         int selfMap = ModeModel.NoSelfMap, selfMapLevels = 1;
-        if (draft.SelfMap is Token slot)
+        if (draft.SelfMap is Token mapped && draft.Split is Token split)
+            Report(D.SplitAddresses, $"mode '{name.Text}' splits its addresses into two halves (line {split.Span.Line + 1}); a self-map in a split mode is not supported yet", mapped);
+        else if (draft.SelfMap is Token slot)
         {
             selfMapLevels = draft.SelfMapLevels is Token merged ? (int)merged.Value : 1;
             if (selfMapLevels >= draft.Levels.Count)
@@ -82,7 +84,7 @@ internal sealed partial class ModeBinder
         if (_diagnostics.Count == errors)
             LevelTokens[name.Text] = draft.Levels.Select(l => l.Name).ToList();
         return _diagnostics.Count != errors ? null : new ModeModel(
-            name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, physicalBits, pageShift, entryWidth,
+            name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, draft.Split is not null, physicalBits, pageShift, entryWidth,
             levels.ToEquatableArray(), selfMap, selfMapLevels, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
     }
 
@@ -106,7 +108,7 @@ internal sealed partial class ModeBinder
         if (table is not null && page is not null && PresentBit(table) != PresentBit(page))
             Report(D.Indistinguishable, $"level '{level.Name.Text}': formats '{table.Name}' and '{page.Name}' keep their present flag at different bits, so an entry cannot be read before it is classified", level.Name);
         else if (table is not null && page is not null && !Distinguishable(table, page))
-            Report(D.Indistinguishable, $"level '{level.Name.Text}': an entry is a table when its fixed flags match format '{table.Name}', but {(table.Fields.Any(f => f.FixedValue != FieldModel.NotFixed) ? $"format '{page.Name}' fixes them to the same values" : $"'{table.Name}' has no fixed flag")}", level.Name);
+            Report(D.Indistinguishable, $"level '{level.Name.Text}': an entry is a table when its fixed flags match format '{table.Name}', but {(table.Fields.Any(Emit.FormatEmitter.IsDiscriminator) ? $"format '{page.Name}' fixes them to the same values" : $"'{table.Name}' has no fixed flag")}", level.Name);
     }
 
     private FormatModel? Format(Token? reference, string mode, int entryWidth, int physicalBits)
@@ -140,7 +142,7 @@ internal sealed partial class ModeBinder
 
     private static bool Distinguishable(FormatModel table, FormatModel page)
     {
-        var tableFixed = table.Fields.Where(t => t.FixedValue != FieldModel.NotFixed).ToList();
+        var tableFixed = table.Fields.Where(Emit.FormatEmitter.IsDiscriminator).ToList();
         return tableFixed.Count > 0
             && !tableFixed.All(t => page.Fields.Any(p => p.Low == t.Low && p.High == t.High && p.FixedValue == t.FixedValue));
     }

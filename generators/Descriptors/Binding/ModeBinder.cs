@@ -136,10 +136,16 @@ internal sealed partial class ModeBinder
             switch (item.Keyword.Text)
             {
                 case "virtual":
-                    if (Arguments(item, 1, 2, "virtual BITS [canonical]") && Number(a[0], 1, 64, "virtual address bits", D.AddressWidth))
+                    if (Arguments(item, 1, 2, "virtual BITS [canonical|split]") && Number(a[0], 1, 64, "virtual address bits", D.AddressWidth))
                     {
                         draft.Virtual = a[0];
-                        draft.Canonical = a.Count == 2 && Word(a[1], "canonical");
+                        // split: two halves of 2^BITS bytes, at the bottom and at the top of the 64-bit space, each with its own root.
+                        draft.Canonical = a.Count == 2 && a[1].Is("canonical");
+                        draft.Split = a.Count == 2 && a[1].Is("split") ? a[1] : null;
+                        if (a.Count == 2 && !draft.Canonical && draft.Split is null)
+                            Report(D.Syntax, $"expected 'canonical' or 'split', found {a[1].Describe()}", a[1]);
+                        if (draft.Split is Token split && a[0].Value > 63)
+                            Report(D.SplitAddresses, $"a split address space has two halves of 2^BITS bytes below 2^64; {a[0].Text} bits leave no room for two", split);
                     }
                     break;
                 case "physical":
@@ -289,6 +295,7 @@ internal sealed partial class ModeBinder
     {
         public Token? Virtual;
         public bool Canonical;
+        public Token? Split;
         public Token? Physical;
         public Token? Page;
         public Token? Entry;
@@ -301,6 +308,7 @@ internal sealed partial class ModeBinder
         {
             Virtual = Virtual,
             Canonical = Canonical,
+            Split = Split,
             Physical = Physical,
             Page = Page,
             Entry = Entry,

@@ -19,14 +19,14 @@ internal sealed class NameChecker
     internal static readonly HashSet<string> UsedTypes = new()
     {
         "PhysicalAddress", "VirtualAddress", "PageProtection", "EntryKind", "IPagingMode", "ILayout", "IModeVisitor",
-        "FeatureRequirement", "FeatureProbe", "LayoutRegion", "System",
+        "FeatureRequirement", "FeatureProbe", "FeatureComparison", "LayoutRegion", "System",
     };
 
-    private static readonly string[] EntryMembers = { "Value", "Width", "Empty", "ReservedMask", "SoftwareMask", "FixedMask", "FixedValue", "HasReservedBits", "MatchesFixedBits" };
+    private static readonly string[] EntryMembers = { "Value", "Width", "Empty", "ReservedMask", "SoftwareMask", "FixedMask", "FixedValue", "PresetMask", "PresetValue", "HasReservedBits", "MatchesFixedBits" };
 
     private static readonly string[] ModeMembers =
     {
-        "Name", "Id", "VirtualBits", "CanonicalAddresses", "PhysicalBits", "PageShift", "EntryBytes", "LevelCount", "SelfMapIndex", "SelfMapLevels",
+        "Name", "Id", "VirtualBits", "CanonicalAddresses", "PhysicalBits", "PageShift", "EntryBytes", "LevelCount", "SelfMapIndex", "SelfMapLevels", "RootCount", "RootOf",
         "LevelShift", "LevelIndexBits", "LevelMapsPages", "Index", "IsCanonical", "RequirementCount", "Requirement", "PresentMask", "Classify",
         "TableAddress", "PageAddress", "CanHoldTable", "CanHoldPage", "MakeTable", "MakePage", "Protection", "HasReservedBits",
     };
@@ -55,8 +55,8 @@ internal sealed class NameChecker
     public void CheckArchitecture(Token architecture)
     {
         string? problem = Problem(architecture.Text, type: false);
-        if (problem is null && (architecture.Text == "System" || architecture.Text == "ImageModes"))
-            problem = "would hide a name the generated code uses (System, ExectOS.Paging.ImageModes)";
+        if (problem is null && (architecture.Text == "System" || architecture.Text == "ImageModes" || architecture.Text == "PagingLimits"))
+            problem = "would hide a name the generated code uses (System, ExectOS.Paging.ImageModes, ExectOS.Paging.PagingLimits)";
         if (problem is not null)
             Report($"architecture '{architecture.Text}' {problem}; it names the namespace ExectOS.Paging.{architecture.Text}", architecture);
     }

@@ -47,6 +47,11 @@ internal static class EntryOperationsEmitter
                 w.Line();
                 w.Line($"private static bool IsTable{level.Index}(ulong entry) => (entry & {level.Table.Name}.FixedMask) == {level.Table.Name}.FixedValue;");
             }
+            if (PageCheck(level))
+            {
+                w.Line();
+                w.Line($"private static bool IsPage{level.Index}(ulong entry) => (entry & {level.Page!.Name}.FixedMask) == {level.Page.Name}.FixedValue;");
+            }
             if (level.Table is not null)
             {
                 w.Line();
@@ -62,16 +67,33 @@ internal static class EntryOperationsEmitter
         }
     }
 
+    // A present entry is of a format only when its fixed bits match (AArch64: bits 1:0 = 11 for a page, 01 for a
+    // block); one that matches neither of its level's formats is invalid to the processor, so not present.
     private static string Classify(Level l)
     {
         FormatModel any = l.Table ?? l.Page!;
         string absent = $"(entry & {any.Name}.{Role(any, "present")!.Name}Mask) == 0 ? EntryKind.NotPresent : ";
+        string page = PageCheck(l) ? $"IsPage{l.Index}(entry) ? EntryKind.Page : EntryKind.NotPresent" : "EntryKind.Page";
         if (l.Table is null)
-            return absent + $"EntryKind.Page";
+            return absent + page;
         if (l.Page is null)
-            return absent + $"EntryKind.Table";
-        return absent + $"IsTable{l.Index}(entry) ? EntryKind.Table : EntryKind.Page";
+            return absent + (FixedMask(l.Table) == 0 ? "EntryKind.Table" : $"(entry & {l.Table.Name}.FixedMask) == {l.Table.Name}.FixedValue ? EntryKind.Table : EntryKind.NotPresent");
+        return absent + $"IsTable{l.Index}(entry) ? EntryKind.Table : " + page;
     }
+
+    /// <summary>
+    /// Whether reading an entry as a page needs its own test of the page format's fixed bits: not when it fixes none, nor
+    /// when it fixes the one bit the table format fixes (then not a table means a page: x86 PS).
+    /// </summary>
+    private static bool PageCheck(Level l)
+    {
+        if (l.Page is null || FixedMask(l.Page) == 0)
+            return false;
+        return l.Table is null || !(FixedMask(l.Page) == FixedMask(l.Table) && (FixedMask(l.Page) & (FixedMask(l.Page) - 1)) == 0);
+    }
+
+    private static ulong FixedMask(FormatModel format)
+        => format.Fields.Where(FormatEmitter.IsDiscriminator).Aggregate(0UL, (mask, f) => mask | FormatEmitter.FieldMask(f));
 
     private static string ProtectionOf(Level l) => l.Table is not null && l.Page is not null
         ? $"IsTable{l.Index}(entry) ? {l.Model.Name}TableProtection(entry) : {l.Model.Name}PageProtection(entry)"
@@ -90,6 +112,9 @@ internal static class EntryOperationsEmitter
                 ("readable", true) => "true",
                 ("executable", true) => Has("Executable"),
                 ("noexecute", _) => $"(protection & PageProtection.Executable) == 0",
+                // Per privilege (AArch64 PXN, UXN): a page executes at the privilege it belongs to, never at the other.
+                ("noexecute-privileged", true) => $"(protection & (PageProtection.Executable | PageProtection.User)) != PageProtection.Executable",
+                ("noexecute-user", true) => $"(protection & (PageProtection.Executable | PageProtection.User)) != (PageProtection.Executable | PageProtection.User)",
                 ("user", _) => Has("User"),
                 ("global", true) => Has("Global"),
                 // Set up front so the processor never has to (RISC-V may fault on A/D clear).
@@ -98,7 +123,7 @@ internal static class EntryOperationsEmitter
                 _ => null,
             };
             if (value is not null)
-                w.Line($"entry = entry.With{field.Name}({value});");
+                w.Line($"entry = entry.With{field.Name}({(field.Inverted ? Negate(value) : value)});");
         }
         w.Line("return entry.Value;");
         w.Close();
@@ -117,6 +142,8 @@ internal static class EntryOperationsEmitter
             Decode(w, format, "writable", null, "Writable");
             if (Role(format, "noexecute") is not null)
                 Decode(w, format, "noexecute", "!", "Executable");
+            else if (Role(format, "noexecute-privileged") is not null || Role(format, "noexecute-user") is not null)
+                DecodePrivilegeExecute(w, format);
             else
                 Decode(w, format, "executable", null, "Executable");
             Decode(w, format, "user", null, "User");
@@ -132,14 +159,31 @@ internal static class EntryOperationsEmitter
         FieldModel? field = Role(format, role);
         w.Line(field is null
             ? $"protection |= PageProtection.{flag};"
-            : $"if ({negate}entry.{field.Name})\n{Indent}    protection |= PageProtection.{flag};");
+            : $"if ({Test(field, negate is not null)})\n{Indent}    protection |= PageProtection.{flag};");
     }
 
     private static void DecodeOnly(CodeWriter w, FormatModel format, string role, string flag)
     {
         if (Role(format, role) is FieldModel field)
-            w.Line($"if (entry.{field.Name})\n{Indent}    protection |= PageProtection.{flag};");
+            w.Line($"if ({Test(field, false)})\n{Indent}    protection |= PageProtection.{flag};");
     }
+
+    // Executable at the entry's own privilege: user entries by the user bit, the others by the privileged one; a
+    // privilege without its bit is not refused.
+    private static void DecodePrivilegeExecute(CodeWriter w, FormatModel format)
+    {
+        FieldModel? user = Role(format, "user"), privileged = Role(format, "noexecute-privileged"), unprivileged = Role(format, "noexecute-user");
+        string forUser = unprivileged is null ? "true" : Test(unprivileged, true), forKernel = privileged is null ? "true" : Test(privileged, true);
+        string condition = user is null ? forUser : $"{Test(user, false)} ? {forUser} : {forKernel}";
+        w.Line($"if ({condition})\n{Indent}    protection |= PageProtection.Executable;");
+    }
+
+    /// <summary>The C# test that a field's bit says its role (negated: says the opposite), inverted roles included.</summary>
+    private static string Test(FieldModel field, bool negated) => (negated != field.Inverted ? "!" : "") + $"entry.{field.Name}";
+
+    private static string Negate(string value) => value == "true" ? "false"
+        : value.EndsWith(" != 0", System.StringComparison.Ordinal) ? value.Substring(0, value.Length - 5) + " == 0"
+        : $"!({value})";
 
     // The writer indents the first line only; continuation lines carry the method body's indentation.
     private const string Indent = "            ";

@@ -15,8 +15,10 @@ internal static class FormatEmitter
         string name = format.Name;
         ulong reserved = Mask(format, f => f.Kind == FieldKind.Reserved);
         ulong software = Mask(format, f => f.Kind == FieldKind.Software);
-        ulong fixedMask = Mask(format, f => f.FixedValue != FieldModel.NotFixed);
-        ulong fixedValue = Mask(format, f => f.FixedValue == 1);
+        ulong fixedMask = Mask(format, IsDiscriminator);
+        ulong fixedValue = Values(format, IsDiscriminator);
+        ulong presetMask = Mask(format, IsPreset);
+        ulong presetValue = Values(format, IsPreset);
 
         foreach (FieldModel field in format.Fields.Where(f => f.Kind == FieldKind.Enum))
             EmitEnum(w, format, field);
@@ -36,9 +38,15 @@ internal static class FormatEmitter
         w.Line("/// <summary>Bits fixed by this format (their values in <see cref=\"FixedValue\"/>): what tells it from the other format of its level.</summary>");
         w.Line($"public const {raw} FixedMask = {Hex(fixedMask, format.Width)};");
         w.Line($"public const {raw} FixedValue = {Hex(fixedValue, format.Width)};");
+        if (presetMask != 0)
+        {
+            w.Line("/// <summary>Fixed numbers and enums (memory type, shareability ...): built into every entry, not what tells formats apart.</summary>");
+            w.Line($"public const {raw} PresetMask = {Hex(presetMask, format.Width)};");
+            w.Line($"public const {raw} PresetValue = {Hex(presetValue, format.Width)};");
+        }
         w.Line();
         w.Line("/// <summary>An entry of this format with nothing set but its fixed bits.</summary>");
-        w.Line($"public static {name} Empty => new {name}(FixedValue);");
+        w.Line(presetMask != 0 ? $"public static {name} Empty => new {name}(FixedValue | PresetValue);" : $"public static {name} Empty => new {name}(FixedValue);");
         w.Line();
         w.Line("public bool HasReservedBits => (Value & ReservedMask) != 0;");
         w.Line();
@@ -56,15 +64,16 @@ internal static class FormatEmitter
     {
         string n = field.Name!, type = format.Name;
         ulong mask = FieldMask(field);
-        string role = field.Role is null ? "" : $", role {field.Role}";
+        string role = field.Role is null ? "" : $", role {(field.Inverted ? "not " : "")}{field.Role}";
         string fixedNote = field.FixedValue == FieldModel.NotFixed ? "" : $", fixed at {field.FixedValue}";
+        bool settable = field.FixedValue == FieldModel.NotFixed;
         switch (field.Kind)
         {
             case FieldKind.Flag:
                 w.Line($"/// <summary>Bit {field.Low}{role}{fixedNote}.</summary>");
                 w.Line($"public const {raw} {n}Mask = {Hex(mask, format.Width)};");
                 w.Line($"public bool {n} => (Value & {n}Mask) != 0;");
-                if (field.FixedValue == FieldModel.NotFixed)
+                if (settable)
                     w.Line($"public {type} With{n}(bool value) => new {type}(value ? Value | {n}Mask : Value & ~{n}Mask);");
                 break;
             case FieldKind.Frame:
@@ -80,21 +89,25 @@ internal static class FormatEmitter
                 break;
             case FieldKind.Enum:
                 string enumType = type + n;
-                w.Line($"/// <summary>Bits {Bits(field)}{role}.</summary>");
+                w.Line($"/// <summary>Bits {Bits(field)}{role}{fixedNote}.</summary>");
                 w.Line($"public const int {n}Shift = {field.Low};");
                 w.Line($"public const {raw} {n}Mask = {Hex(mask, format.Width)};");
                 w.Line($"public {enumType} {n} => ({enumType})((Value & {n}Mask) >> {n}Shift);");
-                w.Line($"public {type} With{n}({enumType} value) => new {type}((Value & ~{n}Mask) | ((({raw})value << {n}Shift) & {n}Mask));");
+                if (settable)
+                    w.Line($"public {type} With{n}({enumType} value) => new {type}((Value & ~{n}Mask) | ((({raw})value << {n}Shift) & {n}Mask));");
                 break;
             default:
                 string what = field.Kind == FieldKind.Software ? "ignored by the processor, free for software" : "a number";
-                w.Line($"/// <summary>Bits {Bits(field)}, {what}{role}.</summary>");
+                w.Line($"/// <summary>Bits {Bits(field)}, {what}{role}{fixedNote}.</summary>");
                 w.Line($"public const int {n}Shift = {field.Low};");
                 w.Line($"public const {raw} {n}Mask = {Hex(mask, format.Width)};");
                 w.Line($"public const {raw} {n}Maximum = {Hex(mask >> field.Low, format.Width)};");
                 w.Line($"public {raw} {n} => (Value & {n}Mask) >> {n}Shift;");
-                w.Line($"/// <summary>Sets {n}; bits above <see cref=\"{n}Maximum\"/> are dropped.</summary>");
-                w.Line($"public {type} With{n}({raw} value) => new {type}((Value & ~{n}Mask) | ((value << {n}Shift) & {n}Mask));");
+                if (settable)
+                {
+                    w.Line($"/// <summary>Sets {n}; bits above <see cref=\"{n}Maximum\"/> are dropped.</summary>");
+                    w.Line($"public {type} With{n}({raw} value) => new {type}((Value & ~{n}Mask) | ((value << {n}Shift) & {n}Mask));");
+                }
                 break;
         }
     }
@@ -133,6 +146,15 @@ internal static class FormatEmitter
 
     internal static ulong FieldMask(FieldModel field)
         => (field.Width >= 64 ? ulong.MaxValue : ((1UL << field.Width) - 1)) << field.Low;
+
+    /// <summary>A fixed flag: what tells a format from the other of its level (x86 PS, AArch64 bit 1) and what reading requires.</summary>
+    internal static bool IsDiscriminator(FieldModel field) => field.Kind == FieldKind.Flag && field.FixedValue != FieldModel.NotFixed;
+
+    /// <summary>A fixed number or enum: a value the builder writes into every entry.</summary>
+    internal static bool IsPreset(FieldModel field) => field.Kind != FieldKind.Flag && field.FixedValue != FieldModel.NotFixed;
+
+    private static ulong Values(FormatModel format, System.Func<FieldModel, bool> which)
+        => format.Fields.Where(which).Aggregate(0UL, (value, f) => value | ((ulong)f.FixedValue << f.Low));
 
     private static ulong Mask(FormatModel format, System.Func<FieldModel, bool> which)
         => format.Fields.Where(which).Aggregate(0UL, (mask, f) => mask | FieldMask(f));

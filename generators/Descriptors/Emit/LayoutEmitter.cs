@@ -87,7 +87,11 @@ internal static class LayoutEmitter
         int precedence = e.Kind is ExpressionKind.Add or ExpressionKind.Subtract ? 1 : 2;
         string op = e.Kind switch { ExpressionKind.Add => "+", ExpressionKind.Subtract => "-", ExpressionKind.Multiply => "*", _ => "/" };
         // The right operand binds tighter: a - (b - c) and a / (b * c) keep their parentheses.
-        string text = $"{Expression(e.Operands[0], precedence)} {op} {Expression(e.Operands[1], precedence + 1)}";
+        string right = Expression(e.Operands[1], precedence + 1);
+        // A sized literal is written `4 * K`: after a division it needs its parentheses (a / 4K is a / (4 * K)).
+        if (e.Kind == ExpressionKind.Divide && e.Operands[1].Kind == ExpressionKind.Number && right.Contains(" * "))
+            right = $"({right})";
+        string text = $"{Expression(e.Operands[0], precedence)} {op} {right}";
         return precedence < parent ? $"({text})" : text;
     }
 

@@ -10,7 +10,7 @@ internal static class ModeEmitter
 {
     public static void Emit(CodeWriter w, DescriptorModel model, ModeModel mode)
     {
-        string canonical = mode.Canonical ? "canonical " : "";
+        string canonical = mode.Canonical ? "canonical " : mode.Split ? "split (low and high halves, a root each) " : "";
         w.Line($"/// <summary>{model.Architecture} paging mode {mode.Name}: {mode.VirtualBits}-bit {canonical}virtual and {mode.PhysicalBits}-bit physical addresses, {ModeBinder.Size(mode.PageShift)} pages, {mode.Levels.Count} levels ({model.SourceName} line {mode.Line}).</summary>");
         w.Open($"public readonly struct {mode.Name} : IPagingMode");
         w.Line($"public static string Name => \"{mode.Name}\";");
@@ -23,6 +23,8 @@ internal static class ModeEmitter
         w.Line($"public static int LevelCount => {mode.Levels.Count};");
         w.Line($"public static int SelfMapIndex => {(mode.SelfMap < 0 ? "-1" : $"0x{mode.SelfMap:X}")};");
         w.Line($"public static int SelfMapLevels => {mode.SelfMapLevels};");
+        w.Line($"public static int RootCount => {(mode.Split ? 2 : 1)};");
+        w.Line($"public static int RootOf(VirtualAddress address) => {(mode.Split ? "(int)(address.Value >> 63)" : "0")};");
 
         for (int i = 0; i < mode.Levels.Count; i++)
         {
@@ -54,7 +56,9 @@ internal static class ModeEmitter
         for (int i = 0; i < mode.Requirements.Count; i++)
         {
             FeatureModel r = mode.Requirements[i];
-            w.Line($"{i} => new FeatureRequirement(\"{r.Name}\", FeatureProbe.{Probe(r.Probe)}, 0x{r.Selector:X}, 0x{r.Subselector:X}, {r.Word}, {r.Bit}),");
+            w.Line(r.Register is null
+                ? $"{i} => new FeatureRequirement(\"{r.Name}\", FeatureProbe.{Probe(r.Probe)}, 0x{r.Selector:X}, 0x{r.Subselector:X}, {r.Word}, {r.Bit}),"
+                : $"{i} => new FeatureRequirement(\"{r.Name}\", \"{r.Register}\", 0x{r.Selector:X8}, {r.Word}, {r.Bit}, FeatureComparison.{Comparison(r.Comparison!)}, 0x{r.Value:X}),");
         }
         w.Line("_ => default,");
         w.Close(";");
@@ -70,6 +74,15 @@ internal static class ModeEmitter
         _ => throw new System.ArgumentException($"no probe kind '{keyword}'"),
     };
 
+    /// <summary>The FeatureComparison member for a register probe's comparison word.</summary>
+    private static string Comparison(string word) => word switch
+    {
+        "is" => "Equal",
+        "not" => "NotEqual",
+        "atleast" => "AtLeast",
+        _ => throw new System.ArgumentException($"no comparison '{word}'"),
+    };
+
     private static void EmitSwitch(CodeWriter w, string signature, ModeModel mode, System.Func<LevelModel, string> value, string otherwise)
     {
         w.Open($"public static {signature} => level switch");
@@ -83,6 +96,8 @@ internal static class ModeEmitter
     {
         if (mode.VirtualBits == 64)
             return "true";
+        if (mode.Split)
+            return $"(address.Value >> {mode.VirtualBits}) == 0 || (address.Value >> {mode.VirtualBits}) == {FormatEmitter.Hex(ulong.MaxValue >> mode.VirtualBits, 64)}";
         if (!mode.Canonical)
             return $"(address.Value >> {mode.VirtualBits}) == 0";
         int unused = 64 - mode.VirtualBits;

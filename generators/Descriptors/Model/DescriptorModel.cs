@@ -30,18 +30,23 @@ internal enum FieldKind
 /// <summary>An entry format with its fields in manual order (most significant first), positions resolved.</summary>
 internal sealed record FormatModel(string Name, int Width, int Line, EquatableArray<FieldModel> Fields);
 
-/// <summary>A field at bits High..Low. A frame holds address bits (High-Low+Align)..Align.</summary>
+/// <summary>
+/// A field at bits High..Low. A frame holds address bits (High-Low+Align)..Align. A fixed value (flags, numbers,
+/// enums) is part of the format: built into every entry and required of an entry read as this format. An inverted
+/// role (`role not writable`) means the bit set says the role's opposite (AArch64 AP[2]: read-only; nG: not global).
+/// </summary>
 internal sealed record FieldModel(
     FieldKind Kind,
     string? Name,
     int High,
     int Low,
     int Align,
-    int FixedValue,
+    long FixedValue,
     string? Role,
-    EquatableArray<EnumMemberModel> Members)
+    EquatableArray<EnumMemberModel> Members,
+    bool Inverted = false)
 {
-    public const int NotFixed = -1;
+    public const long NotFixed = -1;
 
     public int Width => High - Low + 1;
 
@@ -58,6 +63,7 @@ internal sealed record ModeModel(
     int Line,
     int VirtualBits,
     bool Canonical,
+    bool Split,
     int PhysicalBits,
     int PageShift,
     int EntryWidth,
@@ -75,9 +81,12 @@ internal sealed record LevelModel(string Name, int IndexBits, int Shift, string?
 
 /// <summary>
 /// A processor feature a mode needs, with how the architecture layer probes it: the probe's kind (its
-/// keyword: `cpuid`) and its numbers (CPUID: leaf, subleaf, result register 0-3 for eax-edx, bit).
+/// keyword: `cpuid` or `register`) and its numbers. CPUID: leaf, subleaf, result register 0-3 for eax-edx,
+/// bit. Register (an ID register the architecture layer reads by name, AArch64's ID_AA64MMFR0_EL1): Register,
+/// Selector its identifier (FNV-1a of the name), Word the field's low bit, Bit its width, and the test
+/// Comparison ("is", "not", "atleast") against Value.
 /// </summary>
-internal sealed record FeatureModel(string Name, string Probe, uint Selector, uint Subselector, int Word, int Bit);
+internal sealed record FeatureModel(string Name, string Probe, uint Selector, uint Subselector, int Word, int Bit, string? Register = null, string? Comparison = null, ulong Value = 0);
 
 /// <summary>An image architecture (as ImageArch names it) and the modes its images run, preferred first.</summary>
 internal sealed record ImageModel(string Name, int Line, EquatableArray<ImageModeModel> Modes)

@@ -68,6 +68,11 @@ internal static class DescriptorDiagnostics
     public const string UnusedLet = "XD0043";
     public const string FileClash = "XD0044";
     public const string ProofBudget = "XD0045";
+    public const string RoleNotInvertible = "XD0046";
+    public const string FixedMember = "XD0047";
+    public const string ExecuteRoles = "XD0048";
+    public const string RegisterProbe = "XD0049";
+    public const string SplitAddresses = "XD0050";
 
     private static readonly Dictionary<string, string> Titles = new()
     {
@@ -117,6 +122,11 @@ internal static class DescriptorDiagnostics
         [UnusedLet] = "Unused let",
         [FileClash] = "Descriptor files clash",
         [ProofBudget] = "Layout proof did not finish",
+        [RoleNotInvertible] = "Role that cannot be inverted",
+        [FixedMember] = "Fixed value names no member",
+        [ExecuteRoles] = "Conflicting execute roles",
+        [RegisterProbe] = "Impossible register probe",
+        [SplitAddresses] = "Invalid split address space",
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> Descriptors = new();

@@ -106,7 +106,7 @@ internal sealed class Parser
 
     private FieldSyntax? ParseField(Token keyword)
     {
-        Token? name = null, width = null, fixedValue = null, role = null, align = null;
+        Token? name = null, width = null, fixedValue = null, role = null, align = null, roleNot = null;
         PositionSyntax? position = null;
         List<(Token, Token)>? members = null;
         if (keyword.Text != "reserved" && Current.Kind == TokenKind.Name)
@@ -138,12 +138,19 @@ internal sealed class Parser
                 return ReportNull(DescriptorDiagnostics.Repeated, $"{(name is null ? "this field" : $"field '{name.Value.Text}'")} already has {(clause.Is("{") ? "its members" : $"'{clause.Text} {earlier.Text}'")}; each clause is given once", clause);
             if (clause.Is("="))
             {
-                if (!Expect(TokenKind.Number, "a fixed value", out Token value))
+                // An enum may be fixed to one of its members by name (bound later against the members).
+                if (keyword.Text == "enum" && Current.Kind == TokenKind.Name)
+                    fixedValue = Next();
+                else if (Expect(TokenKind.Number, "a fixed value", out Token value))
+                    fixedValue = value;
+                else
                     return null;
-                fixedValue = value;
             }
             else if (clause.Is("role"))
             {
+                // `role not R`: the bit set says the opposite of R (AArch64 AP[2] read-only, nG not global).
+                if (Current.Is("not") && Peek.Kind == TokenKind.Name)
+                    roleNot = Next();
                 if (!Expect(TokenKind.Name, "a role", out Token roleName))
                     return null;
                 role = roleName;
@@ -167,7 +174,7 @@ internal sealed class Parser
         }
         if (Current.Kind != TokenKind.EndOfFile && !Current.Is("}"))
             Next();
-        return new FieldSyntax(keyword, name, width, position, fixedValue, role, align, members);
+        return new FieldSyntax(keyword, name, width, position, fixedValue, role, align, roleNot, members);
     }
 
     private bool ParseMembers(Token? enumName, out List<(Token, Token)> members)

@@ -42,6 +42,7 @@ internal sealed record FieldSyntax(
     Token? FixedValue,
     Token? Role,
     Token? Align,
+    Token? RoleNot,
     List<(Token Name, Token Value)>? Members) : EntryItemSyntax(Keyword);
 
 /// <summary>`fields NAME { ... }`.</summary>

@@ -59,7 +59,7 @@ namespace System
                 Unsafe.Add(ref _reference, i) = value;
         }
 
-        public void Clear() => Fill(default);
+        public void Clear() => Fill(default!);
 
         public static implicit operator ReadOnlySpan<T>(Span<T> span) => new ReadOnlySpan<T>(ref span._reference, span._length);
     }

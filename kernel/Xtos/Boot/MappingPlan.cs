@@ -179,8 +179,8 @@ namespace ExectOS.Boot
         /// </summary>
         public static ulong TableBound<TMode>(ReadOnlySpan<Mapping> plan) where TMode : struct, IPagingMode
         {
-            // The root, and the tables a self-map across two levels needs from the start (PAE: four directories).
-            ulong tables = 1 + (TMode.SelfMapIndex >= 0 && SelfMap<TMode>.SlotLevel > 0 ? (ulong)SelfMap<TMode>.SlotCount : 0);
+            // The roots (two in a split mode), and the tables a self-map across two levels needs from the start (PAE: four directories).
+            ulong tables = (ulong)TMode.RootCount + (TMode.SelfMapIndex >= 0 && SelfMap<TMode>.SlotLevel > 0 ? (ulong)SelfMap<TMode>.SlotCount : 0);
             for (int i = 0; i < plan.Length; i++)
             {
                 if (!plan[i].HasOwnEntries)

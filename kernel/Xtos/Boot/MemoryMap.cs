@@ -245,6 +245,43 @@ namespace ExectOS.Boot
             return pages;
         }
 
+        /// <summary>
+        /// Rewrites a normalized map (sorted, in firmware pages) in place into page frames of 2^<paramref name="pageShift"/>
+        /// bytes, what the PFN database counts: a free run keeps only the frames wholly inside it, any other run takes
+        /// every frame it touches, and a frame two runs share goes to the one not free (or, both taken, to the first).
+        /// Runs left empty are dropped, so the map never grows. With the firmware's own page size nothing changes.
+        /// </summary>
+        public static void ToFrames(Span<LoaderMemoryDescriptor> descriptors, ref int count, int pageShift)
+        {
+            int scale = pageShift - FirmwarePage.Shift;
+            if (scale <= 0)
+                return;
+            ulong round = (1UL << scale) - 1;
+            int kept = 0;
+            for (int i = 0; i < count; i++)
+            {
+                LoaderMemoryDescriptor d = descriptors[i];
+                bool free = LoaderMemoryDescriptor.IsFree(d.Type);
+                ulong first = free ? (d.BasePage + round) >> scale : d.BasePage >> scale;
+                ulong end = free ? d.EndPage >> scale : (d.EndPage + round) >> scale;
+                if (kept > 0)
+                {
+                    ref LoaderMemoryDescriptor previous = ref descriptors[kept - 1];
+                    // Only the frame at the boundary can be shared; a taken run wins it from a free one.
+                    if (previous.EndPage > first && !free && LoaderMemoryDescriptor.IsFree(previous.Type))
+                        previous.PageCount = first - previous.BasePage;
+                    else if (previous.EndPage > first)
+                        first = previous.EndPage;
+                    if (previous.PageCount == 0)
+                        kept--;
+                }
+                if (end <= first)
+                    continue;
+                descriptors[kept++] = new LoaderMemoryDescriptor(d.Type, first, end - first, d.Flags);
+            }
+            count = kept;
+        }
+
         /// <summary>Whether a type counts towards <see cref="RamPages"/>: everything but firmware memory (ROM, MMIO) and special memory.</summary>
         public static bool IsRam(LoaderMemoryType type)
             => type != LoaderMemoryType.LoaderFirmwarePermanent && type != LoaderMemoryType.LoaderSpecialMemory;

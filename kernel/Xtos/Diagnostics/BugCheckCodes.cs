@@ -42,6 +42,8 @@ namespace ExectOS.Diagnostics
         ArithmeticCheckFailed = 0xE0000002,
         [SubCodes(typeof(BootParameterError))]
         BadBootParameter = 0xE0000003,
+        /// <summary>Another processor did not answer an inter-processor request (1: its interrupt controller id, 2: the vector, 3: processors still owing an answer, 4: the address).</summary>
+        ProcessorRequestTimeout = 0xE0000004,
     }
 
     /// <summary>Each code's NT name (printed after <c>*** STOP:</c>; tools parse it) and what its parameters are.</summary>
@@ -71,6 +73,7 @@ namespace ExectOS.Diagnostics
             BugCheckCode.LoaderBlockInvalid => "LOADER_BLOCK_INVALID",
             BugCheckCode.ArithmeticCheckFailed => "ARITHMETIC_CHECK_FAILED",
             BugCheckCode.BadBootParameter => "BAD_BOOT_PARAMETER",
+            BugCheckCode.ProcessorRequestTimeout => "PROCESSOR_REQUEST_TIMEOUT",
             _ => UnknownName,
         };
 
@@ -95,6 +98,7 @@ namespace ExectOS.Diagnostics
             BugCheckCode.LoaderBlockInvalid => "the loader block is missing or from an incompatible loader (parameter 1: reason)",
             BugCheckCode.ArithmeticCheckFailed => "a 64-bit operation gave a wrong result at start-up (parameter 1: which, 2: case, 3: result, 4: expected)",
             BugCheckCode.BadBootParameter => "a boot parameter the kernel reads has a value it does not know (parameter 1: which problem, 2: the parameter's offset in the line, 3: its length)",
+            BugCheckCode.ProcessorRequestTimeout => "another processor did not answer a TLB shootdown or other request within 2 s (parameter 1: its interrupt controller id, 2: the vector, 3: processors still owing an answer, 4: the address)",
             _ => UnknownDescription,
         };
     }
@@ -133,6 +137,9 @@ namespace ExectOS.Diagnostics
         /// <summary>The pools' self-test failed at a step: 0x320 + step (2, 3: detail).</summary>
         [Steps(0x1F)]
         PoolSelfTest = 0x320,
+        /// <summary>The concurrent self-test (every processor at once) failed at a step: 0x340 + step (2: processor, 3, 4: detail).</summary>
+        [Steps(0x1F)]
+        ConcurrentSelfTest = 0x340,
 
         // 0x400-0x4FF: what a TEST= boot parameter needs before it fails on purpose (RequestedTests).
         /// <summary>TEST=STACK-OVERFLOW got no kernel stack to overflow.</summary>
@@ -145,6 +152,10 @@ namespace ExectOS.Diagnostics
         TestStackGrowthFailed = 0x403,
         /// <summary>TEST=STACK-CALLOUT's callout was refused or did not run on a new segment (2: the StackError, 3: detail, 4: the current stack's record).</summary>
         TestCalloutFailed = 0x404,
+        /// <summary>A TEST= that needs several processors runs on fewer (2: processors needed, 3: running).</summary>
+        TestNeedsProcessors = 0x405,
+        /// <summary>TEST=TLB-SHOOTDOWN: another processor read a page through a stale translation, or not what was written (2: the address, 3: the value read, 4: 1 after the free).</summary>
+        TestStaleTranslation = 0x406,
 
         // 0x500-0x5FF: the pools (Pools, Pool, PoolPages).
         /// <summary>The non-paged pool refused its configuration (2: region start, 3: bytes, 4: expansion bytes).</summary>

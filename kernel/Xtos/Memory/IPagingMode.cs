@@ -6,6 +6,22 @@ namespace ExectOS.Memory
         None = 0,
         /// <summary>x86 CPUID: Selector = leaf, Subselector = subleaf, Word = result register (0-3: eax-edx), Bit.</summary>
         CpuId = 1,
+        /// <summary>
+        /// A field of a register the architecture layer reads by name (AArch64: an ID register such as
+        /// ID_AA64MMFR0_EL1): Register, Selector = its identifier, Word = the field's low bit, Bit = its width;
+        /// the feature is there when <see cref="FeatureRequirement.Holds"/> says so of the register's value.
+        /// </summary>
+        Register = 2,
+    }
+
+    /// <summary>How a register probe's field is compared with its value.</summary>
+    public enum FeatureComparison
+    {
+        None = 0,
+        Equal = 1,
+        NotEqual = 2,
+        /// <summary>Unsigned, as the Arm ARM compares most ID register fields.</summary>
+        AtLeast = 3,
     }
 
     /// <summary>A processor feature a paging mode needs (a descriptor's `feature`), tested by the architecture layer.</summary>
@@ -18,6 +34,11 @@ namespace ExectOS.Memory
         public readonly int Word;
         public readonly int Bit;
 
+        /// <summary>The register a <see cref="FeatureProbe.Register"/> probe reads (its name), or null for a CPUID bit.</summary>
+        public readonly string? Register;
+        public readonly FeatureComparison Comparison;
+        public readonly ulong Value;
+
         public FeatureRequirement(string name, FeatureProbe probe, uint selector, uint subselector, int word, int bit)
         {
             Name = name;
@@ -26,6 +47,38 @@ namespace ExectOS.Memory
             Subselector = subselector;
             Word = word;
             Bit = bit;
+            Register = null;
+            Comparison = FeatureComparison.None;
+            Value = 0;
+        }
+
+        /// <summary>A register probe: bits low .. low + width - 1 of <paramref name="register"/> compared with <paramref name="value"/>.</summary>
+        public FeatureRequirement(string name, string register, uint registerId, int low, int width, FeatureComparison comparison, ulong value)
+        {
+            Name = name;
+            Probe = FeatureProbe.Register;
+            Selector = registerId;
+            Subselector = 0;
+            Word = low;
+            Bit = width;
+            Register = register;
+            Comparison = comparison;
+            Value = value;
+        }
+
+        /// <summary>Whether a register probe's field, read from <paramref name="registerValue"/>, passes its comparison.</summary>
+        public bool Holds(ulong registerValue)
+        {
+            if (Probe != FeatureProbe.Register || Word < 0 || Bit < 1 || Word + Bit > 64)
+                return false;
+            ulong field = (registerValue >> Word) & (Bit == 64 ? ulong.MaxValue : (1UL << Bit) - 1);
+            return Comparison switch
+            {
+                FeatureComparison.Equal => field == Value,
+                FeatureComparison.NotEqual => field != Value,
+                FeatureComparison.AtLeast => field >= Value,
+                _ => false,
+            };
         }
     }
 
@@ -68,6 +121,15 @@ namespace ExectOS.Memory
 
         /// <summary>How many top levels the self-map index spans (1: a slot in the root).</summary>
         static abstract int SelfMapLevels { get; }
+
+        /// <summary>
+        /// Roots of the address space: 1, or 2 for a split mode, whose low half (addresses below 2^VirtualBits) and
+        /// high half (the top 2^VirtualBits bytes) are translated from roots of their own (AArch64 TTBR0, TTBR1).
+        /// </summary>
+        static abstract int RootCount { get; }
+
+        /// <summary>Which root translates <paramref name="address"/>: 0, or 1 for the high half of a split mode.</summary>
+        static abstract int RootOf(VirtualAddress address);
 
         /// <summary>The lowest address bit a level's index covers.</summary>
         static abstract int LevelShift(int level);

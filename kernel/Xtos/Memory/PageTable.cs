@@ -16,17 +16,57 @@ namespace ExectOS.Memory
 
         public readonly PhysicalAddress Root;
 
-        public PageTable(PhysicalAddress root) { Root = root; }
+        /// <summary>The high half's root in a split mode (<see cref="IPagingMode.RootCount"/> 2); unused otherwise.</summary>
+        public readonly PhysicalAddress HighRoot;
+
+        public PageTable(PhysicalAddress root)
+        {
+            Root = root;
+            HighRoot = default;
+        }
+
+        /// <summary>A split mode's two trees: <paramref name="low"/> for the low half, <paramref name="high"/> for the high one.</summary>
+        public PageTable(PhysicalAddress low, PhysicalAddress high)
+        {
+            Root = low;
+            HighRoot = high;
+        }
+
+        /// <summary>The root that translates <paramref name="address"/>.</summary>
+        public PhysicalAddress RootOf(VirtualAddress address) => TMode.RootOf(address) == 0 ? Root : HighRoot;
 
         private static ulong PageBytes => 1UL << TMode.PageShift;
 
-        /// <summary>Allocates and clears a root table; with <paramref name="selfMap"/>, installs the mode's self-map slot.</summary>
+        /// <summary>
+        /// Allocates and clears a root table (a split mode: one for each half); with <paramref name="selfMap"/>, installs the
+        /// mode's self-map slot.
+        /// </summary>
         public static MapStatus Create<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, bool selfMap, out PageTable<TMode> table)
             where TMemory : struct, IPhysicalMemory
             where TAllocator : struct, IFrameAllocator
         {
             table = default;
-            if (!allocator.TryAllocate(out PhysicalAddress root))
+            MapStatus status = AllocateRoot(ref memory, ref allocator, out PhysicalAddress root);
+            PhysicalAddress high = default;
+            if (status == MapStatus.Done && TMode.RootCount > 1)
+                status = AllocateRoot(ref memory, ref allocator, out high);
+            if (status != MapStatus.Done)
+                return status;
+            table = new PageTable<TMode>(root, high);
+            if (selfMap)
+            {
+                status = InstallSelfMap(ref memory, ref allocator, root);
+                if (status != MapStatus.Done)
+                    return status;
+            }
+            return MapStatus.Done;
+        }
+
+        private static MapStatus AllocateRoot<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, out PhysicalAddress root)
+            where TMemory : struct, IPhysicalMemory
+            where TAllocator : struct, IFrameAllocator
+        {
+            if (!allocator.TryAllocate(out root))
                 return MapStatus.OutOfMemory;
             if (!TMode.CanHoldTable(0, root))
             {
@@ -34,13 +74,6 @@ namespace ExectOS.Memory
                 return MapStatus.FrameOutOfRange;
             }
             memory.Zero(root, PageBytes);
-            table = new PageTable<TMode>(root);
-            if (selfMap)
-            {
-                MapStatus status = InstallSelfMap(ref memory, ref allocator, root);
-                if (status != MapStatus.Done)
-                    return status;
-            }
             return MapStatus.Done;
         }
 
@@ -123,7 +156,7 @@ namespace ExectOS.Memory
         {
             if (!TMode.IsCanonical(address))
                 return 0;
-            PhysicalAddress table = Root;
+            PhysicalAddress table = RootOf(address);
             int level = 0;
             for (; level < TMode.LevelCount && level < entries.Length; level++)
             {
@@ -145,7 +178,7 @@ namespace ExectOS.Memory
                 return false;
             const PageProtection Inherited = PageProtection.Writable | PageProtection.Executable | PageProtection.User;
             PageProtection combined = Inherited;
-            PhysicalAddress table = Root;
+            PhysicalAddress table = RootOf(address);
             for (int level = 0; level < TMode.LevelCount; level++)
             {
                 ulong entry = ReadEntry(ref memory, Slot(table, TMode.Index(level, address)));
@@ -274,7 +307,7 @@ namespace ExectOS.Memory
                 return MapStatus.NotCanonical;
 
             TablePath path = default;
-            PhysicalAddress table = Root;
+            PhysicalAddress table = RootOf(address);
             for (int current = 0; current < TMode.LevelCount; current++)
             {
                 path[current] = table;
@@ -306,7 +339,11 @@ namespace ExectOS.Memory
         public bool VisitPages<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor)
             where TMemory : struct, IPhysicalMemory
             where TVisitor : struct, IPageVisitor
-            => Visit(ref memory, ref visitor, Root, 0, 0, PageProtection.Writable | PageProtection.Executable | PageProtection.User);
+            => Visit(ref memory, ref visitor, Root, 0, 0, PageProtection.Writable | PageProtection.Executable | PageProtection.User)
+                && (TMode.RootCount < 2 || Visit(ref memory, ref visitor, HighRoot, 0, HighHalf, PageProtection.Writable | PageProtection.Executable | PageProtection.User));
+
+        /// <summary>The first address of a split mode's high half.</summary>
+        private static ulong HighHalf => ulong.MaxValue << TMode.VirtualBits;
 
         private bool Visit<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor, PhysicalAddress table, int level, ulong baseAddress, PageProtection inherited)
             where TMemory : struct, IPhysicalMemory
@@ -346,7 +383,7 @@ namespace ExectOS.Memory
         public bool VisitTables<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor)
             where TMemory : struct, IPhysicalMemory
             where TVisitor : struct, ITableVisitor
-            => VisitTable(ref memory, ref visitor, Root, 0, 0);
+            => VisitTable(ref memory, ref visitor, Root, 0, 0) && (TMode.RootCount < 2 || VisitTable(ref memory, ref visitor, HighRoot, 0, HighHalf));
 
         private bool VisitTable<TMemory, TVisitor>(ref TMemory memory, ref TVisitor visitor, PhysicalAddress table, int level, ulong baseAddress)
             where TMemory : struct, IPhysicalMemory

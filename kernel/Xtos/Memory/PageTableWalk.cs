@@ -18,7 +18,7 @@ namespace ExectOS.Memory
             // The next page of the table mapped last: every check the full path makes is known to pass (or is one
             // comparison), so it takes no generated call. Anything else, or any doubt, takes the full path.
             if (cache.Key == WalkCache.KeyOf(level, protection) && (address.Value >> cache.SpanShift) == cache.LeafTag
-                && cache.Root == Root && cache.Epoch == TableEpoch.Current
+                && cache.Root == Root && cache.HighRoot == HighRoot && cache.Epoch == TableEpoch.Current
                 && ((address.Value | frame.Value) & cache.PageMask) == 0 && frame.Value <= cache.HeldMax)
             {
                 PhysicalAddress slot = cache.LeafTable + ((address.Value >> cache.SlotShift) & cache.SlotMask);
@@ -132,16 +132,18 @@ namespace ExectOS.Memory
         /// <summary>
         /// The deepest level, at most <paramref name="level"/>, whose table <paramref name="cache"/> holds for
         /// <paramref name="address"/> too (their indices agree above it); 0, with the cache reset to this root and the
-        /// current epoch, when the cache is of another root or epoch, or cannot vouch for user access.
+        /// current epoch, when the cache is of another hierarchy or epoch, or cannot vouch for user access; the root of the
+        /// address's half is then the walk's start.
         /// </summary>
         private int SharedLevels(ref WalkCache cache, VirtualAddress address, int level, bool user)
         {
-            if (cache.Known == 0 || cache.Root != Root || cache.Epoch != TableEpoch.Current || (user && !cache.User))
+            if (cache.Known == 0 || cache.Root != Root || cache.HighRoot != HighRoot || cache.Epoch != TableEpoch.Current || (user && !cache.User))
             {
                 cache.Root = Root;
+                cache.HighRoot = HighRoot;
                 cache.Epoch = TableEpoch.Current;
                 cache.LeafTag = WalkCache.NoTag;
-                cache.Tables[0] = Root;
+                cache.Tables[0] = RootOf(address);
                 cache.Known = 1;
                 return 0;
             }
@@ -149,6 +151,9 @@ namespace ExectOS.Memory
             ulong differs = address.Value ^ cache.Address;
             while (shared > 0 && (differs >> TMode.LevelShift(shared - 1)) != 0)
                 shared--;
+            // Nothing shared: a split mode's other half has the other root.
+            if (shared == 0)
+                cache.Tables[0] = RootOf(address);
             return shared;
         }
     }

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using ExectOS.Boot;
+using ExectOS.Threading;
 
 namespace ExectOS.Memory
 {
@@ -209,6 +210,9 @@ namespace ExectOS.Memory
         private int _pageShift;
         private RunArray _runs;
         private int _runCount;
+
+        /// <summary>NT's PFN lock: held for every change of the database and every edit or walk of the kernel's tables (see <see cref="LockedPfn{TLocks}"/>).</summary>
+        public QueuedSpinLock Lock;
 
         public PageList FreeList;
         public PageList ZeroedList;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ExectOS.Diagnostics;
+using ExectOS.Threading;
 
 namespace ExectOS.Memory
 {
@@ -59,12 +60,15 @@ namespace ExectOS.Memory
     /// statistics per tag. Pages come from an <see cref="IPoolPages"/>; the pool only takes virtual
     /// pages from its regions and calls it. Every free is checked before anything changes: a problem
     /// comes back as a bug check code with parameters, and the pool is left as it was.
-    /// <para>Not synchronised: the caller holds the pool's lock (there is one processor so far).</para>
+    /// <para>Not synchronised: callers on several processors go through <see cref="LockedPool{TLocks}"/>, which holds <see cref="Lock"/>.</para>
     /// </summary>
     public unsafe struct Pool
     {
-        /// <summary>Page sizes up to 16 KiB: 1024 units per page.</summary>
-        public const int MaxPageShift = 14;
+        /// <summary>
+        /// Page sizes up to the largest of the build's modes (generated from the descriptors: 64 KiB where AArch64's granules
+        /// are compiled), and at least 16 KiB: 1024 units per page or more.
+        /// </summary>
+        public const int MaxPageShift = ExectOS.Paging.PagingLimits.MaxPageShift > 14 ? ExectOS.Paging.PagingLimits.MaxPageShift : 14;
         public const int UnitShift = 4;
         public const ulong UnitSize = 1UL << UnitShift;
         /// <summary>Free lists, indexed by block size in units (2 up to a page).</summary>
@@ -123,6 +127,9 @@ namespace ExectOS.Memory
         private PageCache _cache;
         private int _bigCount;
         public PoolCounters Counters;
+
+        /// <summary>The pool's lock: held for every operation from any processor (see <see cref="LockedPool{TLocks}"/>).</summary>
+        public QueuedSpinLock Lock;
 
         public readonly PoolType Type => _type;
 

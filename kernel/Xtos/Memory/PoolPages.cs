@@ -1,4 +1,5 @@
 using ExectOS.Diagnostics;
+using ExectOS.Threading;
 
 // Points at the caller's physical-memory struct, as PfnTableAllocator does (see KernelStacks.cs).
 #pragma warning disable CS8500
@@ -9,12 +10,14 @@ namespace ExectOS.Memory
     /// Pool pages from the PFN database, mapped with the generated walker: each page a frame of use Pool
     /// (marked pageable for the paged pool), writable and not executable, its PTE address recorded; page
     /// tables from the database too. The kernel's pools use it on the live tables; hosted tests on
-    /// emulated ones.
+    /// emulated ones. Each call holds the PFN lock throughout (it edits the tables and the database; the pool's lock
+    /// is held already, see <see cref="LockedPfn{TLocks}"/> for the order).
     /// </summary>
-    public unsafe struct PoolPages<TMode, TMemory, TCache> : IPoolPages
+    public unsafe struct PoolPages<TMode, TMemory, TCache, TLocks> : IPoolPages
         where TMode : struct, IPagingMode
         where TMemory : struct, IPhysicalMemory
         where TCache : struct, ITranslationCache
+        where TLocks : struct, ILockPolicy
     {
         public PageTable<TMode> Table;
         public PfnDatabase* Database;
@@ -31,6 +34,26 @@ namespace ExectOS.Memory
 
         public bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
         {
+            LockQueueEntry entry = default;
+            Irql previous = TLocks.Acquire(&Database->Lock, &entry);
+            bool done = CommitLocked(address, count, pageable, ref problem);
+            TLocks.Release(&Database->Lock, &entry, previous);
+            return done;
+        }
+
+        public bool IsCommitted(VirtualAddress address) => LockedPfn<TLocks>.Translate(Database, ref *Memory, Table, address, out _);
+
+        public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
+        {
+            LockQueueEntry entry = default;
+            Irql previous = TLocks.Acquire(&Database->Lock, &entry);
+            ulong done = DecommitLocked(address, count, sparse, ref problem);
+            TLocks.Release(&Database->Lock, &entry, previous);
+            return done;
+        }
+
+        private bool CommitLocked(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
+        {
             var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };
             for (ulong i = 0; i < count; i++)
             {
@@ -43,10 +66,10 @@ namespace ExectOS.Memory
                     flush.Flush<TCache>();
                     if (status == MapStatus.Done)
                     {
-                        PfnEntry* entry = Database->Entry(frame);
-                        entry->PteAddress = PfnBuild<TMode>.EntryOf(page, Leaf);
+                        PfnEntry* frameEntry = Database->Entry(frame);
+                        frameEntry->PteAddress = PfnBuild<TMode>.EntryOf(page, Leaf);
                         if (pageable)
-                            entry->Attributes |= PfnDatabase.PageableAttribute;
+                            frameEntry->Attributes |= PfnDatabase.PageableAttribute;
                     }
                     else
                     {
@@ -56,7 +79,7 @@ namespace ExectOS.Memory
                 if (status != MapStatus.Done)
                 {
                     PoolProblem unwound = default;
-                    Decommit(address, i, false, ref unwound);
+                    DecommitLocked(address, i, false, ref unwound);
                     if (taken.IsCorruption)
                         problem = PoolProblem.FromPfn(taken);
                     else if (tables.Problem.IsCorruption)
@@ -69,9 +92,7 @@ namespace ExectOS.Memory
             return true;
         }
 
-        public bool IsCommitted(VirtualAddress address) => Table.Translate(ref *Memory, address, out _);
-
-        public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
+        private ulong DecommitLocked(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };
             ulong done = 0;

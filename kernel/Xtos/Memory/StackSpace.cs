@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ExectOS.Threading;
 
 namespace ExectOS.Memory
 {
@@ -101,6 +102,9 @@ namespace ExectOS.Memory
         public const int BootStack = -1;
         /// <summary>Processors whose current stack is kept (a processor's number indexes it).</summary>
         public const int MaxProcessors = 64;
+
+        /// <summary>The stack lock: held for every change of the records and the slots (see <see cref="LockedStacks{TMode, TCache, TLocks}"/>).</summary>
+        public QueuedSpinLock Lock;
 
         public SystemPteSpace Ptes;
         private Records _records;

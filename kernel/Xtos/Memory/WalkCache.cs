@@ -6,7 +6,7 @@ namespace ExectOS.Memory
     /// <summary>
     /// The tables a map walk last passed through, one per level, so the next walk starts at the deepest table the
     /// two addresses share instead of at the root (<see cref="PageTable{TMode}.Map{TMemory, TAllocator}(ref TMemory, ref TAllocator, ref WalkCache, VirtualAddress, PhysicalAddress, int, PageProtection, out TlbFlush)"/>).
-    /// It cannot go stale: it is keyed by the root and by <see cref="TableEpoch"/>, which every freed table moves, and a
+    /// It cannot go stale: it is keyed by the roots and by <see cref="TableEpoch"/>, which every freed table moves, and a
     /// cache from another root or epoch is refilled from the root. One cache serves one hierarchy in one memory;
     /// <c>default</c> is empty.
     /// </summary>
@@ -14,7 +14,9 @@ namespace ExectOS.Memory
     {
         internal const int MaxLevels = 8;
 
+        /// <summary>The hierarchy's roots (<see cref="PageTable{TMode}.Root"/>, and a split mode's high half's).</summary>
         internal PhysicalAddress Root;
+        internal PhysicalAddress HighRoot;
         internal nuint Epoch;
         internal ulong Address;
 

@@ -69,6 +69,9 @@ namespace ExectOS.Threading
 
         public readonly bool IsHeld => _owner != 0 || _tail != null;
 
+        /// <summary>The owner's processor number, or -1 when free (or between a hand-over and the new owner's mark).</summary>
+        public readonly long Owner => _owner == 0 ? -1 : (long)(_owner - 1);
+
         public static LockError Acquire(QueuedSpinLock* spinLock, LockQueueEntry* entry, uint processor)
         {
             nuint me = (nuint)processor + 1;

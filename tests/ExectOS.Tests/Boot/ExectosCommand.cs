@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using ExectOS.Tests.Snapshots;
 
 namespace ExectOS.Tests.Boot;
@@ -17,9 +18,12 @@ internal static class ExectosCommand
     }
 
     public static Result Run(params string[] arguments)
+        => Capture("bash", [Path.Combine(Snapshot.RepositoryRoot, "exectos"), .. arguments], TimeSpan.FromMinutes(5));
+
+    /// <summary>Runs a program and collects its stdout and stderr lines; past <paramref name="timeout"/> it is killed and this throws.</summary>
+    public static Result Capture(string program, IEnumerable<string> arguments, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(Snapshot.RepositoryRoot, "exectos"));
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in arguments)
             start.ArgumentList.Add(argument);
         var lines = new List<string>();
@@ -28,10 +32,10 @@ internal static class ExectosCommand
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("./exectos did not finish within 5 minutes");
+            throw new TimeoutException($"{string.Join(' ', start.ArgumentList.Prepend(program))} did not finish within {timeout.TotalMinutes} minutes");
         }
         process.WaitForExit();
         return new Result(process.ExitCode, lines);

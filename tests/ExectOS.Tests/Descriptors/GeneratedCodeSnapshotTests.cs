@@ -33,7 +33,7 @@ public class GeneratedCodeSnapshotTests
         var (run, compile) = GeneratorHarness.Run((path, File.ReadAllText(path)));
 
         Assert.Empty(run.Diagnostics);
-        Assert.Single(run.GeneratedTrees);
+        Assert.Single(run.GeneratedTrees, t => !t.FilePath.EndsWith("PagingLimits.g.cs", System.StringComparison.Ordinal));
         Assert.Empty(compile);
     }
 

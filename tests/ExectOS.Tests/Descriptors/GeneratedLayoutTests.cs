@@ -20,7 +20,7 @@ public class GeneratedLayoutTests
 
     [Fact]
     public void EveryDescriptorLayoutIsGenerated()
-        => Assert.Equal(new[] { "Amd64Kernel", "Amd64La57Kernel", "I686Kernel", "I686PaeKernel" }, Layouts().Select(l => ((string)l[0]).Split('.').Last()).Order());
+        => Assert.Equal(new[] { "AArch64Kernel16K", "AArch64Kernel4K", "AArch64Kernel64K", "Amd64Kernel", "Amd64La57Kernel", "I686Kernel", "I686PaeKernel" }, Layouts().Select(l => ((string)l[0]).Split('.').Last()).Order());
 
     [Theory]
     [MemberData(nameof(Layouts))]

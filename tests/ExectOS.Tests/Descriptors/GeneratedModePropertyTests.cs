@@ -129,6 +129,9 @@ public class GeneratedModePropertyTests
         if (TMode.VirtualBits == 64)
             return value;
         int unused = 64 - TMode.VirtualBits;
+        // A split mode's high half: the low bits under all ones (bit 63 of the sample chooses the half).
+        if (TMode.RootCount == 2 && (value >> 63) != 0)
+            return Low<TMode>(value) | (ulong.MaxValue << TMode.VirtualBits);
         return TMode.CanonicalAddresses ? (ulong)((long)(value << unused) >> unused) : Low<TMode>(value);
     }
 }

@@ -86,6 +86,21 @@ public class ImageModeTests
     }
 
     [Fact]
+    public void TheLargestPageIsTheBuildsOwn()
+    {
+        // An amd64 image build: its modes' 4 KiB pages; a hosted build with every descriptor: AArch64's 64 KiB granule.
+        string x86 = GeneratorHarness.RepositoryDescriptors().First(p => p.Contains("x86"));
+        string arm = GeneratorHarness.RepositoryDescriptors().First(p => p.Contains("aarch64"));
+        (string, string)[] both = [(x86, File.ReadAllText(x86)), (arm, File.ReadAllText(arm))];
+        string Limits(Microsoft.CodeAnalysis.GeneratorDriverRunResult run)
+            => run.GeneratedTrees.Single(t => t.FilePath.EndsWith("PagingLimits.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("public const int MaxPageShift = 12;", Limits(GeneratorHarness.Run("amd64", both).Run));
+        Assert.Contains("public const int MaxPageShift = 16;", Limits(GeneratorHarness.Run(both).Run));
+        Assert.Equal(16, ExectOS.Paging.PagingLimits.MaxPageShift);
+        Assert.Equal(16, ExectOS.Memory.Pool.MaxPageShift);
+    }
+
+    [Fact]
     public void ImageArchWithoutADescriptorIsReported()
     {
         string x86 = GeneratorHarness.RepositoryDescriptors().First(p => p.Contains("x86"));

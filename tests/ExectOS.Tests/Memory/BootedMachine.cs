@@ -72,16 +72,14 @@ internal static unsafe class Machines
     public static Machine<TMode, TLayout> Boot<TMode, TLayout>(MappingPlanTests.Scenario s) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
         ulong page = Machine<TMode, TLayout>.Page;
-        // The memory manager takes the loader's descriptors, counted in firmware pages, as its page frames.
-        Assert.Equal(FirmwarePage.Shift, TMode.PageShift);
         var list = new Mapping[64];
         MappingProblem planned = MappingPlanTests.Plan<TMode>(s, s.Windows, list, out int count);
         Assert.True(planned.IsOk, $"{planned.Error} {planned.First} at 0x{planned.Detail:X}");
         Mapping[] plan = list[..count];
 
         var m = new Machine<TMode, TLayout> { Memory = new EmulatedMemory(new SparseMemory()), Scenario = s, Plan = plan };
-        m.Table = new PageTable<TMode>(new PhysicalAddress(s.Root));
         var tables = TrackingAllocator.For<TMode>(s.Root + page);
+        m.Table = Entries.Tables<TMode>(ref m.Memory, ref tables, s.Root);
         Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref m.Memory, ref tables, m.Table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref m.Memory, ref tables, m.Table, plan, out _));
         m.LoaderTables = (ulong)tables.Live.Count + 1;
@@ -91,13 +89,15 @@ internal static unsafe class Machines
         Array.Resize(ref map, map.Length + 16);
         int mapCount = s.Map.Count;
         void Carve(ulong address, ulong pages, LoaderMemoryType type)
-            => Assert.True(MemoryMap.Carve(map, ref mapCount, address / page, pages, type).IsOk);
+            => Assert.True(MemoryMap.Carve(map, ref mapCount, address >> FirmwarePage.Shift, pages << (TMode.PageShift - FirmwarePage.Shift), type).IsOk);
         Carve(s.KernelPhysical, s.ImageSize / page, LoaderMemoryType.LoaderSystemCode);
         Carve(s.Stack, s.StackPages, LoaderMemoryType.LoaderStartupKernelStack);
         Carve(s.BootData, s.BootDataPages, LoaderMemoryType.LoaderSystemBlock);
         Carve(s.Hyperspace, 1, LoaderMemoryType.LoaderMemoryData);
         Carve(s.HandOff, 1, LoaderMemoryType.LoaderMemoryData);
         Carve(s.Root, m.LoaderTables, LoaderMemoryType.LoaderMemoryData);
+        // The loader's descriptors count firmware pages; the memory manager counts the mode's page frames.
+        MemoryMap.ToFrames(map, ref mapCount, TMode.PageShift);
         m.Map = map[..mapCount];
 
         ulong frames = MemoryMap.RamPages(m.Map);
@@ -119,7 +119,7 @@ internal static unsafe class Machines
     public static Machine<TMode, TLayout> BootGenerated<TMode, TLayout>(Random random, bool aboveFourGigabytes = false) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
         ulong page = Machine<TMode, TLayout>.Page;
-        LoaderMemoryDescriptor[] map = GenerateMap(random, out ulong loaderPage);
+        LoaderMemoryDescriptor[] map = GenerateMap(random, out ulong loaderPage, TMode.PageShift - FirmwarePage.Shift);
         if (aboveFourGigabytes)
             map = [.. map, new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFree, (1UL << 32) >> FirmwarePage.Shift, (16UL << 20) >> FirmwarePage.Shift)];
         MappingPlanTests.Scenario s = MappingPlanTests.OnMap<TMode, TLayout>(map);
@@ -130,9 +130,11 @@ internal static unsafe class Machines
 
     /// <summary>
     /// RAM from 8 to 48 MiB in pieces with holes, some bad and reserved runs, and one loader-memory run of
-    /// 96 pages (returned in <paramref name="loaderPage"/>) for the loader's allocations and tables.
+    /// 96 pages (returned in <paramref name="loaderPage"/>) for the loader's allocations and tables. Pages are the
+    /// firmware's; the loader run and the last free run are 2^<paramref name="scale"/> times larger, for a mode whose
+    /// pages are that many firmware pages.
     /// </summary>
-    public static LoaderMemoryDescriptor[] GenerateMap(Random random, out ulong loaderPage)
+    public static LoaderMemoryDescriptor[] GenerateMap(Random random, out ulong loaderPage, int scale = 0)
     {
         var map = new List<LoaderMemoryDescriptor>();
         ulong page = (ulong)random.Next(0, 16);
@@ -154,7 +156,7 @@ internal static unsafe class Machines
             if (!loaderPlaced && page > 600)
             {
                 type = LoaderMemoryType.LoaderFirmwareTemporary;
-                pages = 96;
+                pages = 96UL << scale;
                 loaderPage = page;
                 loaderPlaced = true;
             }
@@ -168,11 +170,11 @@ internal static unsafe class Machines
         if (!loaderPlaced)
         {
             loaderPage = page;
-            map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, page, 96));
+            map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, page, 96UL << scale));
         }
         // A free run big enough for the database and its tables, and MMIO far above RAM (an I/O APIC's page: not described).
         ulong top = map[^1].EndPage;
-        map.Add(new LoaderMemoryDescriptor(map[^1].Type == LoaderMemoryType.LoaderFree ? LoaderMemoryType.LoaderFirmwareTemporary : LoaderMemoryType.LoaderFree, top, 1024));
+        map.Add(new LoaderMemoryDescriptor(map[^1].Type == LoaderMemoryType.LoaderFree ? LoaderMemoryType.LoaderFirmwareTemporary : LoaderMemoryType.LoaderFree, top, 1024UL << scale));
         map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwarePermanent, 0xFEC00000 >> FirmwarePage.Shift, 1));
         return map.ToArray();
     }

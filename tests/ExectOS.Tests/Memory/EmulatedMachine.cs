@@ -15,7 +15,8 @@ internal sealed class SparseMemory
     public const int GranuleShift = 12;
     public const int Granule = 1 << GranuleShift;
 
-    private readonly Dictionary<ulong, byte[]> _pages = new();
+    // Concurrent: the multiprocessor tests touch different frames from several threads at once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, byte[]> _pages = new();
 
     public Span<byte> At(PhysicalAddress address, int length)
     {
@@ -24,16 +25,16 @@ internal sealed class SparseMemory
         if (offset + length > Granule)
             throw new InvalidOperationException($"access at {address.Value:X} crosses a granule");
         if (!_pages.TryGetValue(page, out byte[]? bytes))
-            _pages[page] = bytes = new byte[Granule];
+            bytes = _pages.GetOrAdd(page, _ => new byte[Granule]);
         return bytes.AsSpan(offset, length);
     }
 
     /// <summary>Whether any byte of [address, address + bytes) differs from <paramref name="value"/> (granules never touched read as zero).</summary>
     public bool AnyExcept(PhysicalAddress address, ulong bytes, byte value)
     {
-        for (ulong done = 0; done < bytes; done += Granule)
+        for (ulong done = 0; done < bytes; done += (ulong)Chunk(address + done, bytes - done))
         {
-            if (At(address + done, (int)Math.Min((ulong)Granule, bytes - done)).IndexOfAnyExcept(value) >= 0)
+            if (At(address + done, Chunk(address + done, bytes - done)).IndexOfAnyExcept(value) >= 0)
                 return true;
         }
         return false;
@@ -42,9 +43,13 @@ internal sealed class SparseMemory
     /// <summary>Fills [address, address + bytes) with <paramref name="value"/>.</summary>
     public void Fill(PhysicalAddress address, ulong bytes, byte value)
     {
-        for (ulong done = 0; done < bytes; done += Granule)
-            At(address + done, (int)Math.Min((ulong)Granule, bytes - done)).Fill(value);
+        for (ulong done = 0; done < bytes; done += (ulong)Chunk(address + done, bytes - done))
+            At(address + done, Chunk(address + done, bytes - done)).Fill(value);
     }
+
+    // The bytes from an address to the end of its granule, at most those left: a range need not start on a granule.
+    private static int Chunk(PhysicalAddress address, ulong left)
+        => (int)Math.Min((ulong)(Granule - (int)(address.Value & (Granule - 1))), left);
 }
 
 /// <summary>IPhysicalMemory over <see cref="SparseMemory"/>; counts accesses so tests can see work done.</summary>
@@ -137,10 +142,24 @@ internal static class Entries
             memory.Write32(slot, checked((uint)entry));
     }
 
+    /// <summary>
+    /// The loader's tables at <paramref name="root"/>: in a split mode the high half's root comes first from
+    /// <paramref name="allocator"/>, cleared (the loader allocates it as the first table).
+    /// </summary>
+    public static PageTable<TMode> Tables<TMode>(ref EmulatedMemory memory, ref TrackingAllocator allocator, ulong root) where TMode : struct, IPagingMode
+    {
+        if (TMode.RootCount < 2)
+            return new PageTable<TMode>(new PhysicalAddress(root));
+        if (!allocator.TryAllocate(out PhysicalAddress high))
+            throw new InvalidOperationException("no frame for the high half's root");
+        memory.Zero(high, 1UL << TMode.PageShift);
+        return new PageTable<TMode>(new PhysicalAddress(root), high);
+    }
+
     /// <summary>The slot of <paramref name="address"/>'s entry at <paramref name="level"/>, through tables that must exist above it.</summary>
     public static PhysicalAddress SlotOf<TMode>(EmulatedMemory memory, PageTable<TMode> table, VirtualAddress address, int level) where TMode : struct, IPagingMode
     {
-        PhysicalAddress current = table.Root;
+        PhysicalAddress current = table.RootOf(address);
         for (int above = 0; above < level; above++)
         {
             ulong entry = Read<TMode>(memory, Slot<TMode>(current, TMode.Index(above, address)));

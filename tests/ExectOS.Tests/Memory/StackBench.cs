@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using ExectOS.Hosted;
 using ExectOS.Memory;
 using Xunit;
 
@@ -27,7 +28,7 @@ internal sealed unsafe class StackBench<TMode, TLayout> : IDisposable
     public void Dispose() => NativeMemory.Free(Space);
 
     public StackError Allocate(in StackRequest request, out KernelStack stack, out PfnProblem problem)
-        => KernelStacks<TMode, NoTranslationCache>.Allocate(ref _m.Memory, _m.Table, Space, _m.Database, in request, out stack, out problem);
+        => LockedStacks<TMode, NoTranslationCache, HostLocks>.Allocate(ref _m.Memory, _m.Table, Space, _m.Database, in request, out stack, out problem);
 
     public KernelStack Allocate(in StackRequest request)
     {
@@ -38,7 +39,7 @@ internal sealed unsafe class StackBench<TMode, TLayout> : IDisposable
 
     public StackError Free(VirtualAddress top, ulong bytes)
     {
-        StackError error = KernelStacks<TMode, NoTranslationCache>.Free(ref _m.Memory, _m.Table, Space, _m.Database, top, bytes, out PfnProblem problem);
+        StackError error = LockedStacks<TMode, NoTranslationCache, HostLocks>.Free(ref _m.Memory, _m.Table, Space, _m.Database, top, bytes, out PfnProblem problem);
         Assert.True(problem.IsOk || error == StackError.Corrupt, $"{error} with problem {problem.Error}");
         return error;
     }
@@ -46,20 +47,20 @@ internal sealed unsafe class StackBench<TMode, TLayout> : IDisposable
     public StackError Free(in KernelStack stack) => Free(stack.Top, stack.ReservedPages * Page);
 
     public StackError Grow(ref KernelStack stack, VirtualAddress lowest)
-        => KernelStacks<TMode, NoTranslationCache>.Grow(ref _m.Memory, _m.Table, Space, _m.Database, ref stack, lowest, out _);
+        => LockedStacks<TMode, NoTranslationCache, HostLocks>.Grow(ref _m.Memory, _m.Table, Space, _m.Database, ref stack, lowest, out _);
 
     public StackError Shrink(ref KernelStack stack, VirtualAddress inUse, out ulong released)
-        => KernelStacks<TMode, NoTranslationCache>.Shrink(ref _m.Memory, _m.Table, Space, _m.Database, ref stack, inUse, out released, out _);
+        => LockedStacks<TMode, NoTranslationCache, HostLocks>.Shrink(ref _m.Memory, _m.Table, Space, _m.Database, ref stack, inUse, out released, out _);
 
-    public StackError DropCache() => KernelStacks<TMode, NoTranslationCache>.DropCache(ref _m.Memory, _m.Table, Space, _m.Database, out _);
+    public StackError DropCache() => LockedStacks<TMode, NoTranslationCache, HostLocks>.DropCache(ref _m.Memory, _m.Table, Space, _m.Database, out _);
 
-    public ulong Measure(in KernelStack stack) => KernelStacks<TMode, NoTranslationCache>.Measure(ref _m.Memory, _m.Table, Space, stack.Id);
+    public ulong Measure(in KernelStack stack) => LockedStacks<TMode, NoTranslationCache, HostLocks>.Measure(ref _m.Memory, _m.Table, Space, _m.Database, stack.Id);
 
     public StackError BeginCallout(VirtualAddress stackPointer, ulong bytes, out Callout callout, uint processor = 0)
-        => KernelStacks<TMode, NoTranslationCache>.BeginCallout(ref _m.Memory, _m.Table, Space, _m.Database, processor, stackPointer, bytes, out callout, out _);
+        => LockedStacks<TMode, NoTranslationCache, HostLocks>.BeginCallout(ref _m.Memory, _m.Table, Space, _m.Database, processor, stackPointer, bytes, out callout, out _);
 
     public StackError EndCallout(in Callout callout, uint processor = 0)
-        => KernelStacks<TMode, NoTranslationCache>.EndCallout(ref _m.Memory, _m.Table, Space, _m.Database, processor, in callout, out _);
+        => LockedStacks<TMode, NoTranslationCache, HostLocks>.EndCallout(ref _m.Memory, _m.Table, Space, _m.Database, processor, in callout, out _);
 
     public int CachedCount()
     {

@@ -104,7 +104,7 @@ public class MappingPlanTests
     /// <summary>A scenario on <paramref name="map"/> as the loader has it once the mode is chosen: cut to the mode's reach, with the layout's windows for it.</summary>
     internal static Scenario OnMap<TMode, TLayout>(LoaderMemoryDescriptor[] map) where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        map = map.ToArray();
+        map = GranuleAligned<TMode>(map);
         int count = map.Length;
         var s = new Scenario { Cut = MemoryMap.CutToReach<TMode, TLayout>(map, ref count) };
         s.Map = map[..count].ToList();
@@ -113,12 +113,28 @@ public class MappingPlanTests
     }
 
     /// <summary>
+    /// The map as firmware for a mode with pages larger than the firmware's would give it: every run on the mode's page
+    /// boundaries (UEFI requires 64 KiB alignment of runtime and ACPI memory on AArch64), still counted in firmware
+    /// pages. The captures are x86 OVMF maps, 4 KiB-granular; for 4 KiB modes they stay as they are.
+    /// </summary>
+    internal static LoaderMemoryDescriptor[] GranuleAligned<TMode>(LoaderMemoryDescriptor[] map) where TMode : struct, IPagingMode
+    {
+        int scale = TMode.PageShift - FirmwarePage.Shift, count = map.Length;
+        map = map.ToArray();
+        if (scale == 0)
+            return map;
+        MemoryMap.ToFrames(map, ref count, TMode.PageShift);
+        return map[..count].Select(d => new LoaderMemoryDescriptor(d.Type, d.BasePage << scale, d.PageCount << scale, d.Flags)).ToArray();
+    }
+
+    /// <summary>
     /// The loader's allocations one after another from <paramref name="loaderPage"/>: the image (linked at <see cref="LinkBase"/>),
-    /// its stack, boot data, hyperspace, hand-off and root pages. Returns the page after the last.
+    /// its stack, boot data, hyperspace, hand-off and root pages, in the mode's pages from the first of them at or after the
+    /// firmware page <paramref name="loaderPage"/>. Returns the firmware page after the last.
     /// </summary>
     internal static ulong Allocate<TMode>(Scenario s, ulong loaderPage, ImageRange[] ranges, ulong imagePages, ulong stackPages, ulong bootDataPages) where TMode : struct, IPagingMode
     {
-        ulong page = 1UL << TMode.PageShift, next = loaderPage * page;
+        ulong page = 1UL << TMode.PageShift, next = ((loaderPage << FirmwarePage.Shift) + page - 1) & ~(page - 1);
         ulong Take(ulong pages) { ulong at = next; next += pages * page; return at; }
         s.Ranges.AddRange(ranges);
         s.ImageSize = imagePages * page;
@@ -129,7 +145,7 @@ public class MappingPlanTests
         s.Hyperspace = Take(1);
         s.HandOff = Take(1);
         s.Root = Take(1);
-        return next / page;
+        return next >> FirmwarePage.Shift;
     }
 
     private static void RealMap<TMode, TLayout>(string file) where TMode : struct, IPagingMode where TLayout : struct, ILayout
@@ -162,7 +178,7 @@ public class MappingPlanTests
         {
             var memory = new EmulatedMemory(new SparseMemory());
             var allocator = TrackingAllocator.For<TMode>(TablePool);
-            var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
+            var table = Entries.Tables<TMode>(ref memory, ref allocator, s.Root);
             Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
             Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out _));
             change(table, memory, allocator);
@@ -206,7 +222,7 @@ public class MappingPlanTests
         Assert.True(Plan<TMode>(s, s.Windows, list, out int count).IsOk);
         var memory = new EmulatedMemory(new SparseMemory());
         var allocator = TrackingAllocator.For<TMode>(TablePool);
-        var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
+        var table = Entries.Tables<TMode>(ref memory, ref allocator, s.Root);
         Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, list.AsSpan(0, count), out _));
         Assert.Equal(s.Windows.SelfMap.Start, SelfMap<TMode>.Base);
@@ -298,7 +314,8 @@ public class MappingPlanTests
                 8 => (LoaderMemoryType.LoaderSpecialMemory, LoaderMemoryFlags.None),
                 _ => (LoaderMemoryType.LoaderBad, LoaderMemoryFlags.None),
             };
-            ulong pages = (ulong)random.Next(1, 2048);
+            // Runs of up to 8 MiB, whatever the page size, so the map stays below 512 MiB until it jumps above 4 GiB.
+            ulong pages = Math.Max(1UL, (ulong)random.Next(1, 2048) >> (TMode.PageShift - FirmwarePage.Shift));
             if (random.Next(200) == 0)
             {
                 // Huge MMIO above 32 GiB, sometimes claimed by the firmware for runtime use.
@@ -363,6 +380,9 @@ public class MappingPlanTests
         s.Hyperspace = Take(1);
         s.HandOff = Take(1);
         s.Root = Take(1);
+        // The machine is drawn in the mode's pages; the loader's map counts firmware pages.
+        int scale = TMode.PageShift - FirmwarePage.Shift;
+        s.Map = s.Map.Select(d => new LoaderMemoryDescriptor(d.Type, d.BasePage << scale, d.PageCount << scale, d.Flags)).ToList();
 
         if (random.Next(2) == 0)
             Mutate<TMode>(random, s);
@@ -407,22 +427,23 @@ public class MappingPlanTests
             case 9: s.Root = s.Hyperspace; s.Mutation = "root is the hyperspace page"; break;
             case 10:
                 // The identity page moved above 4 GiB: out of reach of 32-bit addresses, fine for amd64.
-                var high = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, Math.Max(s.Map[^1].EndPage + 1, (1UL << 32) / page), 16);
+                var high = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, Math.Max(s.Map[^1].EndPage + 1, (1UL << 32) >> FirmwarePage.Shift) & ~((page >> FirmwarePage.Shift) - 1), 16 * (page >> FirmwarePage.Shift));
                 s.Map.Add(high);
-                s.HandOff = high.BasePage * page;
+                s.HandOff = high.BasePage << FirmwarePage.Shift;
                 s.Mutation = "hand-off page above 4 GiB"; break;
             case 11: s.Ranges.Add(new ImageRange((uint)s.ImageSize, (uint)page, PageProtection.Read)); s.Mutation = "section past the image"; break;
             case 12:
                 // Firmware that claims a runtime region its own mode could not reach.
-                ulong limit = (1UL << TMode.PhysicalBits) / page;
+                ulong limit = (1UL << TMode.PhysicalBits) >> FirmwarePage.Shift;
                 s.Map.Add(new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwarePermanent, Math.Max(s.Map[^1].EndPage + 1, limit), 16, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode));
                 s.Mutation = "runtime region beyond the physical reach"; break;
             case 13: s.KernelVirtual = s.HandOff; s.Mutation = "kernel linked over the hand-off page"; break;
             case 14:
                 // A stack the firmware could allocate but the window cannot hold.
-                var room = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, s.Map[^1].EndPage + 1, s.Windows.Window.Size / page);
+                ulong firmwarePages = page >> FirmwarePage.Shift;
+                var room = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwareTemporary, (s.Map[^1].EndPage + firmwarePages) & ~(firmwarePages - 1), s.Windows.Window.Size >> FirmwarePage.Shift);
                 s.Map.Add(room);
-                (s.Stack, s.StackPages) = (room.BasePage * page, room.PageCount);
+                (s.Stack, s.StackPages) = (room.BasePage << FirmwarePage.Shift, room.PageCount / firmwarePages);
                 s.Mutation = "stack as large as the window"; break;
             default:
                 s.KernelVirtual = TMode.CanonicalAddresses ? 1UL << (TMode.VirtualBits - 1) : 1UL << TMode.VirtualBits;
@@ -445,7 +466,7 @@ public class MappingPlanTests
             (s.Hyperspace, 1UL, "hyperspace"), (s.HandOff, 1UL, "hand-off"), (s.Root, 1UL, "root") })
         {
             if (start % page != 0) { why = name + " misaligned"; return null; }
-            if (!InLoaderMemory(s.Map, start / page, pages)) { why = name + " not in loader memory"; return null; }
+            if (!InLoaderMemory(s.Map, start >> FirmwarePage.Shift, pages << (TMode.PageShift - FirmwarePage.Shift))) { why = name + " not in loader memory"; return null; }
         }
         if (!TMode.CanHoldTable(0, new PhysicalAddress(s.Root))) { why = "root out of reach"; return null; }
         uint previousEnd = 0;
@@ -468,7 +489,7 @@ public class MappingPlanTests
         Place(MappingKind.KernelStack, s.Stack, s.StackPages, PageProtection.Writable);
         Place(MappingKind.BootData, s.BootData, s.BootDataPages, PageProtection.Writable);
         foreach (LoaderMemoryDescriptor d in s.Map.Where(d => (d.Flags & LoaderMemoryFlags.Runtime) != 0))
-            Place(MappingKind.FirmwareRuntime, d.BasePage * page, d.PageCount, (d.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : PageProtection.Writable);
+            Place(MappingKind.FirmwareRuntime, d.BasePage << FirmwarePage.Shift, (d.PageCount << FirmwarePage.Shift) / page, (d.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : PageProtection.Writable);
         plan.Add(new Mapping(MappingKind.Hyperspace, w.Hyperspace.Start.Value, s.Hyperspace, 1, PageProtection.Writable));
         if (w.SelfMap.Size != 0)
             plan.Add(new Mapping(MappingKind.SelfMap, w.SelfMap.Start.Value, s.Root, w.SelfMap.Size / page, PageProtection.Writable));
@@ -535,7 +556,9 @@ public class MappingPlanTests
         var map = new LoaderMemoryDescriptor[s.Map.Count + 32];
         s.Map.CopyTo(map);
         int count = s.Map.Count;
-        void Carve(ulong address, ulong pages, LoaderMemoryType type) => Assert.True(MemoryMap.Carve(map, ref count, address / page, pages, type).IsOk,
+        // The map counts firmware pages, the plan the mode's.
+        int scale = TMode.PageShift - FirmwarePage.Shift;
+        void Carve(ulong address, ulong pages, LoaderMemoryType type) => Assert.True(MemoryMap.Carve(map, ref count, address >> FirmwarePage.Shift, pages << scale, type).IsOk,
             $"carving {type} at {address:X} ({pages} pages), mutation {s.Mutation}, map: " + string.Join("; ", map[..count].Select(d => $"{d.Type} {d.BasePage:X}+{d.PageCount:X} {d.Flags}")));
         Carve(s.KernelPhysical, s.ImageSize / page, LoaderMemoryType.LoaderSystemCode);
         Carve(s.Stack, s.StackPages, LoaderMemoryType.LoaderStartupKernelStack);
@@ -551,9 +574,9 @@ public class MappingPlanTests
             Assert.True(carved[i - 1].EndPage <= carved[i].BasePage, "carving made descriptors overlap");
         foreach (Mapping m in plan.Where(m => m.HasOwnEntries))
         {
-            ulong first = m.PhysicalBase / page;
-            var holders = carved.Where(d => d.BasePage < first + m.PageCount && first < d.EndPage).ToList();
-            Assert.Equal((double)m.PageCount, holders.Sum(d => (double)(Math.Min(d.EndPage, first + m.PageCount) - Math.Max(d.BasePage, first))));
+            ulong first = m.PhysicalBase >> FirmwarePage.Shift, pages = m.PageCount << scale;
+            var holders = carved.Where(d => d.BasePage < first + pages && first < d.EndPage).ToList();
+            Assert.Equal((double)pages, holders.Sum(d => (double)(Math.Min(d.EndPage, first + pages) - Math.Max(d.BasePage, first))));
             Assert.DoesNotContain(holders, d => LoaderMemoryDescriptor.IsFree(d.Type));
         }
         MappingProblem check = MappingPlan.Check<TMode>(plan, carved);
@@ -567,7 +590,7 @@ public class MappingPlanTests
         ulong page = 1UL << TMode.PageShift;
         var memory = new EmulatedMemory(new SparseMemory());
         var allocator = TrackingAllocator.For<TMode>(TablePool);
-        var table = new PageTable<TMode>(new PhysicalAddress(s.Root));
+        var table = Entries.Tables<TMode>(ref memory, ref allocator, s.Root);
         memory.Zero(table.Root, page);
         Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed));

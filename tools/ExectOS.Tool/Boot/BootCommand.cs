@@ -111,6 +111,7 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         // A debugger session can sit at a breakpoint for as long as it likes.
         TimeSpan? timeout = options.Gdb ? null : TimeSpan.FromSeconds(options.TimeoutSeconds);
         var monitor = new BootMonitor();
+        var serial = new System.Collections.Generic.List<string>();
         using var interrupt = new CancellationTokenSource();
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, options.Debug ? LeaveToTheDebugger : Interrupt);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
@@ -139,6 +140,11 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
             line =>
             {
                 WriteLine(line);
+                if (options.Report is not null)
+                {
+                    serial.Add(line);
+                }
+
                 return monitor.Observe(line);
             },
             WriteLine,
@@ -152,7 +158,8 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
                 : Verdict.Fail($"debugger exited with status {debuggerStatus}");
         }
 
-        return BootVerdict.Decide(session, monitor, options.TimeoutSeconds);
+        Verdict verdict = BootVerdict.Decide(session, monitor, options.TimeoutSeconds);
+        return options.Report is null ? verdict : WriteReport(options.Report, serial, verdict);
 
         void Interrupt(PosixSignalContext context)
         {
@@ -162,6 +169,29 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         }
 
         static void LeaveToTheDebugger(PosixSignalContext context) => context.Cancel = true;
+    }
+
+    /// <summary>
+    /// The report page from the serial log's data records. A boot that passed without them fails (the report was
+    /// asked for); a failed boot keeps its verdict, with a line saying why there is no report.
+    /// </summary>
+    private Verdict WriteReport(string path, System.Collections.Generic.List<string> serial, Verdict verdict)
+    {
+        (Report.BootData? data, string? error) = Report.BootData.Parse(serial);
+        if (data is null)
+        {
+            if (verdict.Passed)
+            {
+                return Verdict.Fail("report: " + error);
+            }
+
+            WriteLine("exectos: no report: " + error);
+            return verdict;
+        }
+
+        Report.BootReportPage.WriteAtomically(path, Report.BootReportPage.Render(data, serial, verdict.Line));
+        WriteLine($"exectos: report {Path.GetFullPath(path)} ({data.Ranges.Count} memory ranges, {data.Regions.Count} layout regions)");
+        return verdict;
     }
 
     /// <summary>Whether this QEMU's memory-backend-ram takes <c>reserve=off</c> (QEMU 6.1 and later).</summary>

@@ -64,6 +64,10 @@ public static class QemuCommandLine
             "-net", "none",
         };
 
+        // Several guest processors run on several host threads (QEMU's multi-threaded TCG): their races are real.
+        if (options.Cpus > 1)
+            args.AddRange(["-accel", "tcg,thread=multi"]);
+
         if (unreservedRam)
         {
             // A second -machine adds to the first, so the line starts as it always has.

@@ -48,5 +48,8 @@ public sealed record BootOptions
 
     public bool NoBuild { get; init; }
 
+    /// <summary>Where <c>--report</c> writes the boot report page (HTML with inline SVG), or null for none.</summary>
+    public string? Report { get; init; }
+
     public IReadOnlyList<string> ExtraQemuArguments { get; init; } = [];
 }

@@ -49,8 +49,17 @@ public static class CommandLine
         ["--loader"] = (o, v) => (o with { Loader = v }, null),
         // Not checked here: the loader owns the rules for parameters, and tests exercise its refusals.
         ["--params"] = (o, v) => (o with { KernelParameters = v }, null),
+        ["--report"] = (o, v) => (o with { Report = v }, ReportFolderError(v)),
         ["--timeout"] = (o, v) => ParseTimeout(v) is double s ? (o with { TimeoutSeconds = s }, null) : (o, $"--timeout must be a positive number of seconds, not '{v}'"),
     };
+
+    /// <summary>The report is written after the boot: a folder that is not there is said before it.</summary>
+    private static string? ReportFolderError(string path)
+    {
+        string? folder = path.Length == 0 ? null : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        return folder is null || path.EndsWith('/') ? $"--report takes a file name, not '{path}'"
+            : System.IO.Directory.Exists(folder) ? null : $"--report: folder {folder} does not exist";
+    }
 
     private static readonly Dictionary<string, Func<BootOptions, BootOptions>> BootFlags = new()
     {
@@ -84,6 +93,8 @@ public static class CommandLine
         var start = new BootOptions { Gdb = debug, Debug = debug };
         (BootOptions options, string? error) = ParseOptions(tokens, start, debug ? "debug" : "boot", values, BootFlags, raw);
         error ??= GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).Error;
+        // A debugger session ends with the debugger's verdict, not the kernel's, so there is no data to report.
+        error ??= debug && options.Report is not null ? "--report is an option of exectos boot, not of exectos debug" : null;
         return error is null ? new ParsedCommand(debug ? CommandKind.Debug : CommandKind.Boot, Boot: options) : ParsedCommand.Failure(error);
     }
 

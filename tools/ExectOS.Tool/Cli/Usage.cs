@@ -32,6 +32,7 @@ public static class Usage
                   --kernel FILE      kernel image to boot, or none (default artifacts/images/<arch>/xtoskrnl.exe)
                   --loader FILE      loader image to boot (default artifacts/images/<arch>/BOOTX64.EFI)
                   --params TEXT      kernel boot parameters, e.g. TEST=BUGCHECK (default none)
+                  --report FILE      after the boot, write a report page (HTML, inline SVG) from the kernel's data records (default none)
                   --timeout S        seconds before the run counts as hung (default {timeout})
                   --gdb              start halted with a gdb stub on localhost:1234; no timeout (default off)
                   --no-build         boot the existing images without running dotnet build (default off)

@@ -227,8 +227,18 @@ internal static class X64Stubs
                 bytes[at++] = 0x6A; // push imm8 0
                 bytes[at++] = 0x00;
             }
-            bytes[at++] = 0x6A; // push imm8 vector
-            bytes[at++] = (byte)vector;
+            if (vector < 0x80)
+            {
+                bytes[at++] = 0x6A; // push imm8 vector
+                bytes[at++] = (byte)vector;
+            }
+            else
+            {
+                // push imm8 would sign-extend vectors from 0x80 up: push imm32 instead (5 bytes; 12 in all still fit the stride).
+                bytes[at++] = 0x68;
+                System.BitConverter.GetBytes(vector).CopyTo(bytes, at);
+                at += 4;
+            }
             bytes[at++] = 0xE9; // jmp rel32
             System.BitConverter.GetBytes(commonOffset - (at + 4)).CopyTo(bytes, at);
         }

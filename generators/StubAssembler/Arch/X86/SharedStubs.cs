@@ -90,6 +90,17 @@ internal static class SharedStubs
         args.EmitReturn(a);
     }
 
+    /// <summary>
+    /// sti; hlt: the idle wait. The instruction after sti runs before any interrupt is taken, so an interrupt that
+    /// arrived while they were off wakes the halt at once instead of being missed. Returns with interrupts on.
+    /// </summary>
+    public static void WaitForInterrupt(Assembler a, ArgumentLayout args)
+    {
+        a.sti();
+        a.hlt();
+        args.EmitReturn(a);
+    }
+
     /// <summary>Loads FS with a selector (x86: the segment whose base is the processor block).</summary>
     public static void LoadFs(Assembler a, ArgumentLayout args)
     {

@@ -8,7 +8,7 @@ namespace System.Runtime
     /// </summary>
     internal static unsafe class TypeCast
     {
-        private static object IsInstanceOfClass(MethodTable* target, object obj)
+        private static object? IsInstanceOfClass(MethodTable* target, object? obj)
         {
             if (obj == null)
                 return null;
@@ -23,40 +23,40 @@ namespace System.Runtime
             return null;
         }
 
-        private static object CheckCastClass(MethodTable* target, object obj)
+        private static object? CheckCastClass(MethodTable* target, object? obj)
         {
             if (obj != null && IsInstanceOfClass(target, obj) == null)
                 RuntimeHost.FailFast(FailFastReason.InvalidCast, (nuint)target);
             return obj;
         }
 
-        private static object CheckCastClassSpecial(MethodTable* target, object obj) => CheckCastClass(target, obj);
+        private static object? CheckCastClassSpecial(MethodTable* target, object? obj) => CheckCastClass(target, obj);
 
-        private static object IsInstanceOfAny(MethodTable* target, object obj) => Unsupported(target, obj);
+        private static object? IsInstanceOfAny(MethodTable* target, object? obj) => Unsupported(target, obj);
 
-        private static object IsInstanceOfInterface(MethodTable* target, object obj) => Unsupported(target, obj);
+        private static object? IsInstanceOfInterface(MethodTable* target, object? obj) => Unsupported(target, obj);
 
-        private static bool IsInstanceOfException(MethodTable* target, object obj)
+        private static bool IsInstanceOfException(MethodTable* target, object? obj)
         {
             RuntimeHost.FailFast(FailFastReason.UnsupportedRuntimeFeature, (nuint)target);
             return false;
         }
 
-        private static object CheckCastAny(MethodTable* target, object obj) => Unsupported(target, obj);
+        private static object? CheckCastAny(MethodTable* target, object? obj) => Unsupported(target, obj);
 
-        private static object CheckCastInterface(MethodTable* target, object obj) => Unsupported(target, obj);
+        private static object? CheckCastInterface(MethodTable* target, object? obj) => Unsupported(target, obj);
 
         // Arrays of references are allowed, but storing into one needs covariance checks we cannot do.
-        private static void StelemRef(object[] array, nint index, object obj)
+        private static void StelemRef(object?[] array, nint index, object? obj)
             => RuntimeHost.FailFast(FailFastReason.UnsupportedRuntimeFeature, (nuint)index);
 
-        private static ref object LdelemaRef(object[] array, nint index, MethodTable* elementType)
+        private static ref object? LdelemaRef(object?[] array, nint index, MethodTable* elementType)
         {
             RuntimeHost.FailFast(FailFastReason.UnsupportedRuntimeFeature, (nuint)index);
-            return ref *(object*)null;
+            return ref *(object?*)null;
         }
 
-        private static object Unsupported(MethodTable* target, object obj)
+        private static object? Unsupported(MethodTable* target, object? obj)
         {
             if (obj != null)
                 RuntimeHost.FailFast(FailFastReason.UnsupportedRuntimeFeature, (nuint)target);

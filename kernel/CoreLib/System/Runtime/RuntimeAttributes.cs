@@ -6,7 +6,7 @@ namespace System.Runtime
     {
         public RuntimeImportAttribute(string entry) { EntryPoint = entry; }
         public RuntimeImportAttribute(string dllName, string entry) { DllName = dllName; EntryPoint = entry; }
-        public string DllName { get; }
+        public string? DllName { get; }
         public string EntryPoint { get; }
     }
 

@@ -79,6 +79,10 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArEnableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void EnableInterrupts();
 
+        /// <summary>sti; hlt (see the stub): waits for an interrupt without missing one that is already pending; returns with interrupts on.</summary>
+        [RuntimeImport("ArWaitForInterrupt"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void WaitForInterrupt();
+
         [RuntimeImport("ArLoadGdt"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void LoadGdt(void* pseudoDescriptor);
 

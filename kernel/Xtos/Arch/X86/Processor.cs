@@ -72,6 +72,11 @@ namespace ExectOS.Hardware
 
         public static void DisableInterrupts() => Cpu.DisableInterrupts();
 
+        public static void EnableInterrupts() => Cpu.EnableInterrupts();
+
+        /// <summary>Sleeps until an interrupt (one pending already counts); returns with interrupts on.</summary>
+        public static void WaitForInterrupt() => Cpu.WaitForInterrupt();
+
         /// <summary>A spin-wait hint.</summary>
         public static void Pause() => Cpu.Pause();
 

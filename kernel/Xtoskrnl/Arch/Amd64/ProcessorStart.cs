@@ -67,8 +67,9 @@ namespace ExectOS.Kernel
         private static void Entry(nuint number)
         {
             Traps.Load((int)number);
+            InterProcessor.PrepareThisProcessor();
             Processors.Arrived((int)number);
-            Processor.HaltForever();
+            Processors.IdleLoop((int)number);
         }
     }
 }

@@ -21,7 +21,8 @@ namespace ExectOS.Kernel
     /// gives them stacks with guard pages (<see cref="UseExceptionStacks"/>), both run on a small early stack in
     /// the image. Every exception is decoded
     /// into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>: resolved (demand commit), or
-    /// stopped with the bug check that names it.
+    /// stopped with the bug check that names it. Vectors from 32 up are interrupts: requests between processors
+    /// (<see cref="InterProcessor"/>); any other is unexpected and stops the system the same way.
     /// </summary>
     internal static unsafe class Traps
     {
@@ -32,6 +33,7 @@ namespace ExectOS.Kernel
         private const uint GsBaseMsr = 0xC0000101;
         private const int EarlyStackWords = 2048;
         private const int Ist1 = 36, Ist2 = 44;
+        private const ulong InterruptFlag = 1 << 9;
 
         [InlineArray(6)]
         private struct GdtTable { private ulong _element; }
@@ -147,6 +149,13 @@ namespace ExectOS.Kernel
         {
             ulong address = Cpu.ReadCr2();
             ulong vector = frame->Vector;
+            // Interrupts: a request from another processor, or the APIC's spurious vector; anything else is unexpected.
+            if (vector >= TrapLayout.FirstInterrupt && InterProcessor.Dispatch(vector))
+                return;
+            // A page fault may wait for a lock (demand commit): it answers other processors' requests meanwhile, as
+            // the code it interrupted did. CR2 is read already.
+            if (vector == 14 && (frame->Rflags & InterruptFlag) != 0)
+                Processor.EnableInterrupts();
             var fault = new Fault
             {
                 Kind = vector == 14 ? FaultKind.PageFault : vector == 8 ? FaultKind.DoubleFault : FaultKind.Other,

@@ -142,6 +142,9 @@ namespace ExectOS.Kernel
         {
             ulong address = Cpu.ReadCr2();
             uint vector = frame->Vector;
+            // Interrupts: a request from another processor, or the APIC's spurious vector; anything else is unexpected.
+            if (vector >= TrapLayout.FirstInterrupt && InterProcessor.Dispatch(vector))
+                return;
             // A double fault or NMI arrives by task switch: the interrupted state is in the main TSS, not on this stack.
             byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
             bool task = vector is DoubleFault or Nmi;

@@ -15,7 +15,7 @@ namespace ExectOS.Kernel
         private ulong _page;
 
         /// <summary>Ready to start processors (null), or why they cannot be started.</summary>
-        internal static string Open<TMode>(LoaderBlock* block, ulong localApic, out ProcessorWakeup wakeup) where TMode : struct, IPagingMode
+        internal static string? Open<TMode>(LoaderBlock* block, ulong localApic, out ProcessorWakeup wakeup) where TMode : struct, IPagingMode
         {
             wakeup = default;
             if (!ProcessorStart.IsSupported)
@@ -24,11 +24,17 @@ namespace ExectOS.Kernel
             if (page == 0 || page > ProcessorStartLayout.Limit)
                 return "the loader found no page below 1 MiB for their start-up code";
             Timing.Calibrate();
+            // x2APIC where the processor has it, as NT's HAL does: MSR access and 32-bit ids, no registers to map.
+            // Every processor switches its own APIC on arrival (InterProcessor.PrepareThisProcessor).
+            if (LocalApic.CanUseX2Apic)
+                LocalApic.SwitchToX2Apic();
             byte* registers = null;
             if (!LocalApic.IsX2Apic && !KernelMappings<TMode>.MapDevice(localApic, out registers))
                 return "the local APIC's registers could not be mapped";
             wakeup._apic = new LocalApic(registers);
             wakeup._apic.Enable();
+            // Started processors ready their own APIC through it on arrival, and requests go through it later.
+            InterProcessor.Attach(in wakeup._apic);
             wakeup._page = page;
             var memory = MemoryManager<TMode>.Physical();
             ProcessorStart.Prepare(ref memory, page);
@@ -61,6 +67,12 @@ namespace ExectOS.Kernel
             }
             return false;
         }
+
+        /// <summary>The boot processor's local APIC (mapped, or in x2APIC mode); the running processors' requests go through it.</summary>
+        internal readonly LocalApic Apic => _apic;
+
+        /// <summary>What the processors line says of the interrupt controllers' mode, or null (xAPIC, the usual).</summary>
+        internal readonly string? ModeNote => _apic.X2Apic ? "local APICs in x2APIC mode" : null;
 
         /// <summary>The start-up page is no longer mapped at its own address.</summary>
         internal readonly void Close<TMode>() where TMode : struct, IPagingMode => KernelMappings<TMode>.UnmapIdentity(_page);

@@ -23,6 +23,7 @@ namespace ExectOS.Kernel
             17 => "#AC alignment check",
             18 => "#MC machine check",
             19 => "#XM SIMD exception",
+            >= 32 => "unexpected interrupt",
             _ => "exception",
         };
     }
