@@ -80,7 +80,7 @@ namespace ExectOS.Kernel
                 Fail(12, 0, pfn->AvailablePages, available);
             if (MemoryManager.Stacks->Ptes.Allocations != stacks)
                 Fail(13, 0, MemoryManager.Stacks->Ptes.Allocations, stacks);
-            if (!Same(in Pools.NonPaged->Counters, in nonPaged) || !Same(in Pools.Paged->Counters, in paged))
+            if (!Same(Pools.NonPaged->Counters, in nonPaged) || !Same(Pools.Paged->Counters, in paged))
                 Fail(14, 0, Pools.NonPaged->Counters.BytesInUse, Pools.Paged->Counters.BytesInUse);
 
             // One line however many processors there are: written a part per processor.
@@ -123,7 +123,7 @@ namespace ExectOS.Kernel
                 Fail(15, 0, 0, 0);
         }
 
-        private static bool Same(in PoolCounters now, in PoolCounters before)
+        private static bool Same(PoolCounters now, in PoolCounters before)
             => now.SmallBlocks == before.SmallBlocks && now.BigAllocations == before.BigAllocations && now.BytesInUse == before.BytesInUse
                 && now.SpecialAllocations == before.SpecialAllocations && now.CommittedPages == before.CommittedPages;
 

@@ -197,6 +197,8 @@ namespace ExectOS.Kernel
             RequestedTests<TMode, TLayout>.Run(block);
             MemorySelfTest<TMode>.Run();
             Pools.PrintTags();
+            // Each processor chosen gets its own pool lists before any of them starts.
+            Pools<TMode>.AttachProcessorCaches((uint)Processors.Count);
             Processors.StartOthers<TMode>(block);
             RequestedTests<TMode, TLayout>.RunWithProcessors(block);
             Stacks<TMode>.PrintUsage();

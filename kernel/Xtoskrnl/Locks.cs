@@ -81,6 +81,8 @@ namespace ExectOS.Kernel
     /// <summary>The kernel's lock policy for shared code (<see cref="ILockPolicy"/>): <see cref="Locks"/>, with its IRQL and bug checks.</summary>
     internal unsafe struct KernelLocks : ILockPolicy
     {
+        public static uint CurrentProcessor => Processor.Number();
+
         public static Irql Acquire(QueuedSpinLock* spinLock, LockQueueEntry* entry) => Locks.Acquire(spinLock, entry);
 
         public static void Release(QueuedSpinLock* spinLock, LockQueueEntry* entry, Irql previous) => Locks.Release(spinLock, entry, previous);

@@ -204,6 +204,24 @@ namespace ExectOS.Kernel
             return result;
         }
 
+        /// <summary>
+        /// Gives processors 0 to <paramref name="processors"/> - 1 their own lists in both pools (see
+        /// <see cref="PoolProcessorCache"/>): one non-paged allocation per pool, tag 'PPrc', made while the boot processor
+        /// is alone, before the others start. Until then every pool operation takes the pool's lock.
+        /// </summary>
+        internal static void AttachProcessorCaches(uint processors)
+        {
+            const uint Tag = 0x63725050; // "PPrc"
+            ulong bytes = Pool.ProcessorCacheBytes(processors);
+            for (int p = 0; p < 2; p++)
+            {
+                void* memory = Allocate(PoolType.NonPaged, bytes, Tag);
+                if (memory == null)
+                    BugCheck.Raise(MemoryManagementCheck.ProcessorCachesUnavailable, bytes, (ulong)p, 0);
+                (p == 0 ? Pools.NonPaged : Pools.Paged)->AttachProcessorCaches(memory, processors);
+            }
+        }
+
         /// <summary>Frees what <see cref="Allocate"/> returned; <paramref name="tag"/> must be the allocation's (0: unchecked).</summary>
         internal static void Free(void* address, uint tag)
         {

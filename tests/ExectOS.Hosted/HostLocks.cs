@@ -34,6 +34,8 @@ namespace ExectOS.Hosted
 
         public static Irql CurrentIrql => t_irql;
 
+        public static uint CurrentProcessor => Processor;
+
         public static Irql Acquire(QueuedSpinLock* spinLock, LockQueueEntry* entry)
         {
             LockError error = QueuedSpinLock.Acquire(spinLock, entry, Processor);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.Threading;
 using ExectOS.Hosted;
 using ExectOS.Memory;
@@ -8,7 +9,7 @@ namespace ExectOS.Bench;
 
 /// <summary>
 /// The pool from several processors: 64-byte allocate-and-free pairs through <see cref="LockedPool{TLocks}"/> (the
-/// kernel's multiprocessor entry point, the pool's lock taken for each operation) on 1, 2 and 4 threads sharing one
+/// kernel's multiprocessor entry point: each processor's own lists first, the pool's lock otherwise) on 1, 2 and 4 threads sharing one
 /// pool, the same total work however many threads there are. Compared with one thread (below 1: the work went
 /// faster spread out) and with glibc's malloc/free on as many threads (its per-thread caches take no shared lock).
 /// Threads stand for processors (<see cref="HostLocks"/>); on this 2-core machine 4 threads oversubscribe it.
@@ -23,6 +24,8 @@ internal static unsafe class PoolThreadBenchmarks
     public static Benchmark[] Build()
     {
         var pool = new HostPool(PoolType.NonPaged, initialPages: 16384, expansionPages: 32768, protect: false);
+        // Each thread a processor with its own lists, as in the kernel (never freed: the bench's process ends).
+        pool.Pool->AttachProcessorCaches(NativeMemory.Alloc((nuint)ExectOS.Memory.Pool.ProcessorCacheBytes(4)), 4);
         long pairs = (long)Batch * Rounds;
         Action Pool(int threads) => () => Run(threads, slots => PoolBatches(pool, slots, Rounds / threads));
         Action Malloc(int threads) => () => Run(threads, slots => MallocBatches(slots, Rounds / threads));
@@ -42,6 +45,7 @@ internal static unsafe class PoolThreadBenchmarks
     {
         if (threads == 1)
         {
+            HostLocks.Processor = 0;
             work(new IntPtr[Batch]);
             return;
         }
@@ -50,8 +54,10 @@ internal static unsafe class PoolThreadBenchmarks
         Exception? failure = null;
         for (int t = 0; t < threads; t++)
         {
+            uint processor = (uint)t;
             workers[t] = new Thread(() =>
             {
+                HostLocks.Processor = processor;
                 var slots = new IntPtr[Batch];
                 start.SignalAndWait();
                 try

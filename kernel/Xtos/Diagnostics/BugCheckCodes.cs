@@ -162,6 +162,8 @@ namespace ExectOS.Diagnostics
         NonPagedPoolUnusable = 0x500,
         /// <summary>The paged pool refused its configuration (2: region start, 3: bytes).</summary>
         PagedPoolUnusable = 0x501,
+        /// <summary>No non-paged memory for the processors' own pool lists at start-up (2: bytes, 3: 0 for the non-paged pool's, 1 for the paged pool's).</summary>
+        ProcessorCachesUnavailable = 0x502,
         /// <summary>Pool validation: pages used, committed and big disagree with the counters (2: used, 3: committed, 4: big).</summary>
         PoolPagesMismatch = 0x510,
         /// <summary>Pool validation: free, allocated or lookaside blocks found disagree with the counters (2: free, 3: allocated, 4: lookaside).</summary>

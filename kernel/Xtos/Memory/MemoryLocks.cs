@@ -199,17 +199,25 @@ namespace ExectOS.Memory
     }
 
     /// <summary>
-    /// A pool from any processor: each operation of <see cref="Pool"/> under the pool's lock. The pages it commits
-    /// take the PFN lock inside (<see cref="PoolPages{TMode, TMemory, TCache, TLocks}"/>), after the pool's.
+    /// A pool from any processor. Small blocks of the hot sizes come first from the running processor's own list
+    /// (<see cref="Pool.TryAllocateFast"/>, <see cref="Pool.TryFreeFast"/>: NT's per-processor lookaside lists), with no
+    /// shared lock; everything else is an operation of <see cref="Pool"/> under the pool's lock, which also readies the
+    /// processor's counts for the tag it served. The pages the pool commits take the PFN lock inside
+    /// (<see cref="PoolPages{TMode, TMemory, TCache, TLocks}"/>), after the pool's.
     /// </summary>
     public static unsafe class LockedPool<TLocks> where TLocks : struct, ILockPolicy
     {
         public static void* Allocate<TPages>(Pool* pool, ref TPages pages, ulong bytes, uint tag, ulong alignment, out PoolProblem problem)
             where TPages : struct, IPoolPages
         {
+            uint processor = TLocks.CurrentProcessor;
+            if (alignment <= Pool.UnitSize && pool->TryAllocateFast(processor, bytes, tag, out void* fast, out problem))
+                return fast;
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
             void* result = pool->Allocate(ref pages, bytes, tag, alignment, out problem);
+            if (result != null)
+                pool->CountTagOn(processor, tag);
             TLocks.Release(&pool->Lock, &entry, previous);
             return result;
         }
@@ -217,9 +225,14 @@ namespace ExectOS.Memory
         public static PoolProblem Free<TPages>(Pool* pool, ref TPages pages, void* address, uint tag)
             where TPages : struct, IPoolPages
         {
+            uint processor = TLocks.CurrentProcessor;
+            if (pool->TryFreeFast(processor, address, tag))
+                return default;
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
             PoolProblem problem = pool->Free(ref pages, address, tag);
+            if (problem.IsOk)
+                pool->CountTagOn(processor, tag);
             TLocks.Release(&pool->Lock, &entry, previous);
             return problem;
         }

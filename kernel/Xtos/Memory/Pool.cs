@@ -62,7 +62,7 @@ namespace ExectOS.Memory
     /// comes back as a bug check code with parameters, and the pool is left as it was.
     /// <para>Not synchronised: callers on several processors go through <see cref="LockedPool{TLocks}"/>, which holds <see cref="Lock"/>.</para>
     /// </summary>
-    public unsafe struct Pool
+    public unsafe partial struct Pool
     {
         /// <summary>
         /// Page sizes up to the largest of the build's modes (generated from the descriptors: 64 KiB where AArch64's granules
@@ -126,7 +126,11 @@ namespace ExectOS.Memory
         private BigTable _big;
         private PageCache _cache;
         private int _bigCount;
-        public PoolCounters Counters;
+        // The pool's own counts; with processor caches attached, each processor keeps its part apart (see Counters).
+        private PoolCounters _counters;
+        // Each processor's own lists and part of the counts (PoolProcessorCache.cs), outside the pool; null: none.
+        private PoolProcessorCache* _processors;
+        private uint _processorCount;
 
         /// <summary>The pool's lock: held for every operation from any processor (see <see cref="LockedPool{TLocks}"/>).</summary>
         public QueuedSpinLock Lock;
@@ -206,7 +210,7 @@ namespace ExectOS.Memory
             else
                 result = AllocateSmall(ref pages, bytes, tag, ref problem);
             if (result == null && problem.IsOk)
-                Counters.Failures++;
+                _counters.Failures++;
             return result;
         }
 
@@ -270,7 +274,7 @@ namespace ExectOS.Memory
                     PoolHeader* parked = PopLookaside(units, ref problem);
                     if (parked == null)
                         return null;
-                    Counters.LookasideHits++;
+                    _counters.LookasideHits++;
                     return Hand(parked, units, bytes, tag);
                 }
                 list.Misses++;
@@ -285,7 +289,7 @@ namespace ExectOS.Memory
                     return null;
                 Unlink(node, index);
                 block = (PoolHeader*)node - 1;
-                Counters.FreeBlocks--;
+                _counters.FreeBlocks--;
             }
             else
             {
@@ -325,7 +329,7 @@ namespace ExectOS.Memory
             }
             list.Head = node->Flink;
             list.Depth--;
-            Counters.LookasideBlocks--;
+            _counters.LookasideBlocks--;
             return header;
         }
 
@@ -336,7 +340,7 @@ namespace ExectOS.Memory
             byte* data = (byte*)(header + 1);
             if (bytes < ((ulong)size - 1) << UnitShift)
                 data[bytes] = CanaryOf(data);
-            Counters.SmallBlocks++;
+            _counters.SmallBlocks++;
             Account(tag, bytes);
             return data;
         }
@@ -395,8 +399,8 @@ namespace ExectOS.Memory
                     node->Blink = 0;
                     list.Head = Encode(node);
                     list.Depth++;
-                    Counters.LookasideBlocks++;
-                    Counters.SmallBlocks--;
+                    _counters.LookasideBlocks++;
+                    _counters.SmallBlocks--;
                     Release(header->Tag, requested);
                     return;
                 }
@@ -404,7 +408,7 @@ namespace ExectOS.Memory
             uint owner = header->Tag;
             if (!Coalesce(ref pages, header, ref problem))
                 return;
-            Counters.SmallBlocks--;
+            _counters.SmallBlocks--;
             Release(owner, requested);
         }
 
@@ -465,13 +469,13 @@ namespace ExectOS.Memory
             if (mergeNext)
             {
                 Unlink((PoolLinks*)(next + 1), next->BlockSize);
-                Counters.FreeBlocks--;
+                _counters.FreeBlocks--;
                 size += next->BlockSize;
             }
             if (mergePrevious)
             {
                 Unlink((PoolLinks*)(previous + 1), previous->BlockSize);
-                Counters.FreeBlocks--;
+                _counters.FreeBlocks--;
                 size += previous->BlockSize;
                 block = previous;
             }
@@ -517,7 +521,7 @@ namespace ExectOS.Memory
             first->Blink = Encode(node);
             head->Flink = Encode(node);
             _nonEmpty[(int)(size >> 6)] |= 1UL << (int)(size & 63);
-            Counters.FreeBlocks++;
+            _counters.FreeBlocks++;
         }
 
         private void Unlink(PoolLinks* node, uint size)
@@ -553,10 +557,10 @@ namespace ExectOS.Memory
 
         private byte* NewPage<TPages>(ref TPages pages, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
-            if (Counters.CachedPages != 0)
+            if (_counters.CachedPages != 0)
             {
-                Counters.CachedPages--;
-                return (byte*)_cache[(int)Counters.CachedPages];
+                _counters.CachedPages--;
+                return (byte*)_cache[(int)_counters.CachedPages];
             }
             if (!Reserve(ref pages, 1, true, out ulong address, ref problem))
                 return null;
@@ -585,7 +589,7 @@ namespace ExectOS.Memory
                     space->Release(slot, count);
                     return false;
                 }
-                Counters.CommittedPages += count;
+                _counters.CommittedPages += count;
             }
             address = va.Value + (ulong)_displacement;
             return true;
@@ -596,7 +600,7 @@ namespace ExectOS.Memory
         {
             var va = new VirtualAddress(address - (ulong)_displacement);
             Locate(va.Value, out SystemPteSpace* space, out ulong slot);
-            Counters.CommittedPages -= pages.Decommit(va, count, sparse, ref problem);
+            _counters.CommittedPages -= pages.Decommit(va, count, sparse, ref problem);
             space->Release(slot, count);
         }
 
@@ -617,17 +621,17 @@ namespace ExectOS.Memory
                 return PoolFault.NotPool;
             if (!pages.Commit(page, 1, _type == PoolType.Paged, ref problem))
                 return PoolFault.NoMemory;
-            Counters.CommittedPages++;
-            Counters.DemandFaults++;
+            _counters.CommittedPages++;
+            _counters.DemandFaults++;
             return PoolFault.Committed;
         }
 
         private void ReleasePage<TPages>(ref TPages pages, byte* page, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
-            if (Counters.CachedPages < PageCacheCapacity)
+            if (_counters.CachedPages < PageCacheCapacity)
             {
-                _cache[(int)Counters.CachedPages] = (ulong)page;
-                Counters.CachedPages++;
+                _cache[(int)_counters.CachedPages] = (ulong)page;
+                _counters.CachedPages++;
                 return;
             }
             Unreserve(ref pages, (ulong)page, 1, false, ref problem);
@@ -637,18 +641,21 @@ namespace ExectOS.Memory
         public PoolProblem Trim<TPages>(ref TPages pages) where TPages : struct, IPoolPages
         {
             PoolProblem problem = default;
-            while (Counters.CachedPages != 0)
+            while (_counters.CachedPages != 0)
             {
-                Counters.CachedPages--;
-                Unreserve(ref pages, _cache[(int)Counters.CachedPages], 1, false, ref problem);
+                _counters.CachedPages--;
+                Unreserve(ref pages, _cache[(int)_counters.CachedPages], 1, false, ref problem);
             }
             return problem;
         }
 
-        /// <summary>Empties the lookaside lists back into the free lists (coalescing), then trims.</summary>
+        /// <summary>
+        /// Empties the lookaside lists back into the free lists (coalescing), every processor's own lists too (so only
+        /// when no processor is in the pool), then trims.
+        /// </summary>
         public PoolProblem Flush<TPages>(ref TPages pages) where TPages : struct, IPoolPages
         {
-            PoolProblem problem = default;
+            PoolProblem problem = DrainProcessorCaches(ref pages);
             for (uint units = 2; units <= LookasideMaxUnits && problem.IsOk; units++)
             {
                 while (_lookaside[(int)units].Head != 0 && problem.IsOk)
@@ -681,8 +688,8 @@ namespace ExectOS.Memory
                 index = (index + 1) & (BigCapacity - 1);
             _big[index] = new PoolBigEntry { Address = address, Pages = (uint)count, Tag = tag, Requested = bytes };
             _bigCount++;
-            Counters.BigAllocations++;
-            Counters.BigPages += count;
+            _counters.BigAllocations++;
+            _counters.BigPages += count;
             Account(tag, bytes);
             return (void*)address;
         }
@@ -703,8 +710,8 @@ namespace ExectOS.Memory
             PoolProblem problem = default;
             RemoveBig(index);
             Unreserve(ref pages, (ulong)address, entry.Pages, _demand, ref problem);
-            Counters.BigAllocations--;
-            Counters.BigPages -= entry.Pages;
+            _counters.BigAllocations--;
+            _counters.BigPages -= entry.Pages;
             Release(entry.Tag, entry.Requested);
             return problem;
         }
@@ -772,7 +779,7 @@ namespace ExectOS.Memory
                 _special.Release(slot, 2);
                 return null;
             }
-            Counters.CommittedPages++;
+            _counters.CommittedPages++;
             byte* page = (byte*)(va.Value + (ulong)_displacement);
             byte* data = page + _pageSize - SpecialRound(bytes);
             var header = (SpecialHeader*)page;
@@ -784,7 +791,7 @@ namespace ExectOS.Memory
                 *p = pattern;
             for (byte* p = data + bytes; p < page + _pageSize; p++)
                 *p = pattern;
-            Counters.SpecialAllocations++;
+            _counters.SpecialAllocations++;
             Account(tag, bytes);
             return data;
         }
@@ -826,8 +833,8 @@ namespace ExectOS.Memory
                 _special.Release(oldest - 1, 2);
             _quarantine[_quarantineNext] = first + 1;
             _quarantineNext = (_quarantineNext + 1) % SpecialQuarantine;
-            Counters.CommittedPages--;
-            Counters.SpecialAllocations--;
+            _counters.CommittedPages--;
+            _counters.SpecialAllocations--;
             Release(owner, bytes);
             return problem;
         }
@@ -879,8 +886,8 @@ namespace ExectOS.Memory
             PoolTagStats* stats = TagEntry(tag);
             stats->Allocations++;
             stats->BytesInUse += bytes;
-            Counters.Allocations++;
-            Counters.BytesInUse += bytes;
+            _counters.Allocations++;
+            _counters.BytesInUse += bytes;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -889,8 +896,8 @@ namespace ExectOS.Memory
             PoolTagStats* stats = TagEntry(tag);
             stats->Frees++;
             stats->BytesInUse -= bytes;
-            Counters.Frees++;
-            Counters.BytesInUse -= bytes;
+            _counters.Frees++;
+            _counters.BytesInUse -= bytes;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -928,10 +935,11 @@ namespace ExectOS.Memory
             int index = (int)((tag * 0x9E3779B1u) >> 24);
             for (int probe = 0; probe < TagCapacity; probe++)
             {
-                PoolTagStats entry = _tags[(index + probe) & (TagCapacity - 1)];
+                int slot = (index + probe) & (TagCapacity - 1);
+                PoolTagStats entry = _tags[slot];
                 if (entry.Tag == tag)
                 {
-                    stats = entry;
+                    stats = WithParts(entry, TagSlot(slot));
                     return true;
                 }
                 if (entry.Tag == 0)
@@ -942,7 +950,11 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Tag table slot <paramref name="index"/> (0 to <see cref="TagCapacity"/>, the last being the overflow entry); Tag 0 when empty.</summary>
-        public readonly PoolTagStats TagAt(int index) => index < TagCapacity ? _tags[index] : _overflow;
+        public readonly PoolTagStats TagAt(int index) => WithParts(index < TagCapacity ? _tags[index] : _overflow, TagSlot(index));
+
+        /// <summary>The address of tag table slot <paramref name="index"/> (the overflow entry past the last).</summary>
+        private readonly PoolTagStats* TagSlot(int index)
+            => index < TagCapacity ? (PoolTagStats*)Unsafe.AsPointer(ref Unsafe.AsRef(in _tags[index])) : (PoolTagStats*)Unsafe.AsPointer(ref Unsafe.AsRef(in _overflow));
 
         // ---- Validation ---------------------------------------------------------------------------
 
@@ -954,6 +966,8 @@ namespace ExectOS.Memory
         /// </summary>
         public readonly PoolProblem Validate()
         {
+            // Every processor's part included: the caller makes sure no processor is in the pool meanwhile.
+            PoolCounters totals = Counters;
             ulong freeBlocks = 0, allocated = 0, lookaside = 0, bytes = 0, bigPages = 0, pagesUsed = 0;
             for (int s = 0; s < 2; s++)
             {
@@ -985,10 +999,10 @@ namespace ExectOS.Memory
                 }
             }
             // Every small-block page is committed; big allocations' pages are too, unless committed on demand.
-            ulong committedFloor = pagesUsed - bigPages + Counters.SpecialAllocations, committedCeiling = pagesUsed + Counters.SpecialAllocations;
-            if (bigPages != Counters.BigPages || Counters.CommittedPages > committedCeiling || Counters.CommittedPages < (_demand ? committedFloor : committedCeiling))
-                return PoolProblem.Of(MemoryManagementCheck.PoolPagesMismatch, pagesUsed, Counters.CommittedPages, bigPages);
-            if (freeBlocks != Counters.FreeBlocks || allocated != Counters.SmallBlocks || lookaside != Counters.LookasideBlocks)
+            ulong committedFloor = pagesUsed - bigPages + totals.SpecialAllocations, committedCeiling = pagesUsed + totals.SpecialAllocations;
+            if (bigPages != totals.BigPages || totals.CommittedPages > committedCeiling || totals.CommittedPages < (_demand ? committedFloor : committedCeiling))
+                return PoolProblem.Of(MemoryManagementCheck.PoolPagesMismatch, pagesUsed, totals.CommittedPages, bigPages);
+            if (freeBlocks != totals.FreeBlocks || allocated != totals.SmallBlocks || lookaside != totals.LookasideBlocks)
                 return PoolProblem.Of(MemoryManagementCheck.PoolBlocksMismatch, freeBlocks, allocated, lookaside);
 
             // The lists hold exactly the free blocks, each once, with links that agree.
@@ -1015,19 +1029,14 @@ namespace ExectOS.Memory
             ulong parked = 0;
             for (uint units = 2; units <= LookasideMaxUnits; units++)
             {
-                Lookaside list = _lookaside[(int)units];
-                ulong count = 0;
-                for (ulong link = list.Head; link != 0; link = Decode(link)->Flink)
-                {
-                    PoolLinks* node = Decode(link);
-                    PoolHeader* header = (PoolHeader*)node - 1;
-                    if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header) || ++count > list.Depth)
-                        return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, link, units);
-                }
-                if (count != list.Depth)
-                    return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, units, count, list.Depth);
-                parked += count;
+                PoolProblem parkedProblem = ValidateParked(_lookaside[(int)units].Head, _lookaside[(int)units].Depth, units, ref parked);
+                if (!parkedProblem.IsOk)
+                    return parkedProblem;
             }
+            // And those parked on each processor's own lists.
+            PoolProblem processorLists = ValidateProcessorLists(ref parked);
+            if (!processorLists.IsOk)
+                return processorLists;
             if (listed != freeBlocks || parked != lookaside)
                 return PoolProblem.Of(MemoryManagementCheck.PoolListsMismatch, listed, freeBlocks, parked);
 
@@ -1045,8 +1054,8 @@ namespace ExectOS.Memory
                 bytes += header->Requested;
                 special++;
             }
-            if (special != Counters.SpecialAllocations || bytes != Counters.BytesInUse)
-                return PoolProblem.Of(MemoryManagementCheck.PoolBytesMismatch, special, bytes, Counters.BytesInUse);
+            if (special != totals.SpecialAllocations || bytes != totals.BytesInUse)
+                return PoolProblem.Of(MemoryManagementCheck.PoolBytesMismatch, special, bytes, totals.BytesInUse);
 
             // The tag table adds up to the pool's counts.
             ulong tagBytes = 0, tagLive = 0;
@@ -1056,8 +1065,25 @@ namespace ExectOS.Memory
                 tagBytes += stats.BytesInUse;
                 tagLive += stats.Live;
             }
-            if (tagBytes != Counters.BytesInUse || tagLive != Counters.SmallBlocks + Counters.BigAllocations + Counters.SpecialAllocations)
-                return PoolProblem.Of(MemoryManagementCheck.PoolTagsMismatch, tagBytes, tagLive, Counters.BytesInUse);
+            if (tagBytes != totals.BytesInUse || tagLive != totals.SmallBlocks + totals.BigAllocations + totals.SpecialAllocations)
+                return PoolProblem.Of(MemoryManagementCheck.PoolTagsMismatch, tagBytes, tagLive, totals.BytesInUse);
+            return default;
+        }
+
+        /// <summary>A list of parked blocks of <paramref name="units"/> (a lookaside list, shared or a processor's): each checked, <paramref name="depth"/> of them.</summary>
+        private readonly PoolProblem ValidateParked(ulong head, uint depth, uint units, ref ulong parked)
+        {
+            ulong count = 0;
+            for (ulong link = head; link != 0; link = Decode(link)->Flink)
+            {
+                PoolLinks* node = Decode(link);
+                PoolHeader* header = (PoolHeader*)node - 1;
+                if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header) || ++count > depth)
+                    return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, link, units);
+            }
+            if (count != depth)
+                return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, units, count, depth);
+            parked += count;
             return default;
         }
 
@@ -1166,7 +1192,7 @@ namespace ExectOS.Memory
 
         private readonly bool IsCached(ulong address)
         {
-            for (int i = 0; i < (int)Counters.CachedPages; i++)
+            for (int i = 0; i < (int)_counters.CachedPages; i++)
             {
                 if (_cache[i] == address)
                     return true;

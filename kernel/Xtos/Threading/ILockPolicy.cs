@@ -9,6 +9,9 @@ namespace ExectOS.Threading
     /// </summary>
     public unsafe interface ILockPolicy
     {
+        /// <summary>The running processor's number (0 for the boot processor): what per-processor state is indexed by.</summary>
+        static abstract uint CurrentProcessor { get; }
+
         /// <summary>Takes <paramref name="spinLock"/> with <paramref name="entry"/> (the caller's, live until the release); returns the IRQL to give back.</summary>
         static abstract Irql Acquire(QueuedSpinLock* spinLock, LockQueueEntry* entry);
 

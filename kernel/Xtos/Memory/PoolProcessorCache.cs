@@ -1,0 +1,352 @@
+using System.Runtime.CompilerServices;
+using ExectOS.Diagnostics;
+
+namespace ExectOS.Memory
+{
+    /// <summary>
+    /// One processor's part of a pool (NT's per-processor lookaside lists): a list of parked small blocks per hot size,
+    /// which only that processor pushes and pops, so its common allocate and free take no shared lock; and its part of
+    /// the pool's counts, kept apart and added in whenever the counts are read.
+    /// </summary>
+    public unsafe struct PoolProcessorCache
+    {
+        /// <summary>Tags whose counts a processor keeps apart at once; a fifth tag goes through the pool's lock.</summary>
+        public const int TagSlots = 4;
+
+        internal ProcessorLists Lists;
+#pragma warning disable CS0649 // written through pointers to its elements
+        internal TagDeltas Tags;
+#pragma warning restore CS0649
+        // This processor's part of the counts (wrapping: a processor may free more than it allocated).
+        internal ulong Allocations, Frees, BytesInUse, SmallBlocks, LookasideBlocks, LookasideHits;
+
+        [InlineArray((int)Pool.LookasideMaxUnits + 1)]
+        internal struct ProcessorLists
+        {
+            private ProcessorList _element;
+        }
+
+        [InlineArray(TagSlots)]
+        internal struct TagDeltas
+        {
+            private TagDelta _element;
+        }
+    }
+
+    internal struct ProcessorList
+    {
+        public ulong Head;
+        public uint Depth;
+        public uint MaxDepth;
+        public uint Misses;
+        public uint Reserved;
+    }
+
+    /// <summary>A processor's part of one tag's counts; <see cref="Entry"/> is the tag's slot in the pool's table.</summary>
+    internal unsafe struct TagDelta
+    {
+        public PoolTagStats* Entry;
+        public uint Tag;
+        public ulong Allocations, Frees, BytesInUse;
+    }
+
+    public unsafe partial struct Pool
+    {
+        /// <summary>The first depth of a processor's list; it doubles up to <see cref="LookasideDepthMax"/> as the shared ones do.</summary>
+        public const uint ProcessorListDepth = 32;
+
+        /// <summary>Bytes <see cref="AttachProcessorCaches"/> needs for <paramref name="processors"/> processors.</summary>
+        public static ulong ProcessorCacheBytes(uint processors) => (ulong)processors * (ulong)sizeof(PoolProcessorCache);
+
+        /// <summary>Processors with a part of their own (0 until <see cref="AttachProcessorCaches"/>).</summary>
+        public readonly uint ProcessorCount => _processorCount;
+
+        /// <summary>
+        /// Gives processors 0 to <paramref name="processors"/> - 1 a part of their own, in <paramref name="memory"/>
+        /// (<see cref="ProcessorCacheBytes"/> bytes, outside this pool). Before any processor uses the pool's fast paths.
+        /// </summary>
+        public void AttachProcessorCaches(void* memory, uint processors)
+        {
+            new System.Span<byte>(memory, (int)ProcessorCacheBytes(processors)).Clear();
+            _processors = (PoolProcessorCache*)memory;
+            for (uint p = 0; p < processors; p++)
+            {
+                for (int units = 0; units <= LookasideMaxUnits; units++)
+                    _processors[p].Lists[units].MaxDepth = ProcessorListDepth;
+            }
+            _processorCount = processors;
+        }
+
+        /// <summary>
+        /// The pool's counts with every processor's part added. Exact when no processor is in the pool; while some are,
+        /// each part is a value it had a moment ago.
+        /// </summary>
+        public readonly PoolCounters Counters
+        {
+            get
+            {
+                PoolCounters total = _counters;
+                for (uint p = 0; p < _processorCount; p++)
+                    AddPart(ref total, _processors + p);
+                return total;
+            }
+        }
+
+        /// <summary>
+        /// The fast allocate: a block of <paramref name="bytes"/> for <paramref name="tag"/> from processor
+        /// <paramref name="processor"/>'s own list, without the pool's lock. False when it cannot serve the request (no
+        /// part, not a small hot size, its list empty, the tag not among its counted ones): the caller then takes the lock
+        /// and calls <see cref="Allocate"/>. A list found corrupt is true with <paramref name="problem"/> set.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryAllocateFast(uint processor, ulong bytes, uint tag, out void* result, out PoolProblem problem)
+        {
+            result = null;
+            problem = default;
+            if (processor >= _processorCount || bytes > SmallLimit || tag == 0 || _specialTag != 0)
+                return false;
+            uint units = UnitsFor(bytes);
+            if (units > LookasideMaxUnits)
+                return false;
+            PoolProcessorCache* part = _processors + processor;
+            ref ProcessorList list = ref part->Lists[(int)units];
+            if (list.Head == 0)
+            {
+                list.Misses++;
+                return false;
+            }
+            TagDelta* counted = CountedTag(part, tag);
+            if (counted == null)
+                return false;
+            PoolLinks* node = Decode(list.Head);
+            PoolHeader* header = (PoolHeader*)node - 1;
+            if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
+            {
+                problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
+                return true;
+            }
+            list.Head = node->Flink;
+            list.Depth--;
+            Store(header, Fields(header->PreviousSize, units, PoolBlockState.Allocated), Tail(tag, (uint)bytes));
+            byte* data = (byte*)(header + 1);
+            if (bytes < ((ulong)units - 1) << UnitShift)
+                data[bytes] = CanaryOf(data);
+            part->LookasideBlocks--;
+            part->SmallBlocks++;
+            part->LookasideHits++;
+            part->Allocations++;
+            part->BytesInUse += bytes;
+            counted->Allocations++;
+            counted->BytesInUse += bytes;
+            result = data;
+            return true;
+        }
+
+        /// <summary>
+        /// The fast free: a small block of a hot size parked on processor <paramref name="processor"/>'s own list, without
+        /// the pool's lock, after the checks on the block itself (sealed, allocated, its size and place, its tag, the
+        /// canary) and on the one field of the next header no other processor changes while this block is allocated (its
+        /// previous size). False when anything is not so, or the list is full: the caller then takes the lock and calls
+        /// <see cref="Free"/>, which checks everything again and says what is wrong.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryFreeFast(uint processor, void* address, uint tag)
+        {
+            if (processor >= _processorCount)
+                return false;
+            ulong virtualAddress = (ulong)address - (ulong)_displacement;
+            bool small = virtualAddress - _initialStart < _initialBytes || virtualAddress - _expansionStart < _expansionBytes;
+            if (!small || (virtualAddress & (_pageSize - 1)) == 0 || (virtualAddress & (UnitSize - 1)) != 0)
+                return false;
+            PoolHeader* header = (PoolHeader*)address - 1;
+            if (!IsSealed(header) || header->State != PoolBlockState.Allocated || header->PoolType != _type)
+                return false;
+            uint size = header->BlockSize;
+            ulong offset = ((ulong)header - (ulong)_displacement) & (_pageSize - 1);
+            if (size < 2 || size > LookasideMaxUnits || offset + ((ulong)size << UnitShift) > _pageSize
+                || (ulong)header->PreviousSize << UnitShift > offset || header->Requested > Capacity(header))
+                return false;
+            if (tag != 0 && header->Tag != tag)
+                return false;
+            ulong requested = header->Requested;
+            byte* data = (byte*)address;
+            if (requested < Capacity(header) && data[requested] != CanaryOf(data))
+                return false;
+            PoolHeader* next = header + size;
+            // The next header's low word: its previous size is this block's for as long as this block is allocated.
+            if (!IsPageEnd(next) && (ushort)*(uint*)next != size)
+                return false;
+            PoolProcessorCache* part = _processors + processor;
+            ref ProcessorList list = ref part->Lists[(int)size];
+            if (list.Depth >= list.MaxDepth)
+            {
+                if (list.MaxDepth >= LookasideDepthMax || list.Misses < list.MaxDepth / 2)
+                    return false;
+                // Full on frees while allocations keep missing it: the working set is larger than the list.
+                list.MaxDepth *= 2;
+                list.Misses = 0;
+            }
+            TagDelta* counted = CountedTag(part, header->Tag);
+            if (counted == null)
+                return false;
+            Store(header, Fields(header->PreviousSize, size, PoolBlockState.Lookaside), Tail(header->Tag, 0));
+            var node = (PoolLinks*)data;
+            node->Flink = list.Head;
+            node->Blink = 0;
+            list.Head = Encode(node);
+            list.Depth++;
+            part->LookasideBlocks++;
+            part->SmallBlocks--;
+            part->Frees++;
+            part->BytesInUse -= requested;
+            counted->Frees++;
+            counted->BytesInUse -= requested;
+            return true;
+        }
+
+        /// <summary>
+        /// Under the pool's lock, on processor <paramref name="processor"/>: gives <paramref name="tag"/> a slot among
+        /// the processor's counted tags (the least used one's counts added into the pool's table when all are taken), so
+        /// its next fast operations for that tag can count it.
+        /// </summary>
+        public void CountTagOn(uint processor, uint tag)
+        {
+            if (processor >= _processorCount || tag == 0)
+                return;
+            PoolProcessorCache* part = _processors + processor;
+            if (CountedTag(part, tag) != null)
+                return;
+            int victim = 0;
+            for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
+            {
+                TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[i]);
+                if (slot->Entry == null)
+                {
+                    victim = i;
+                    break;
+                }
+                if (slot->Allocations + slot->Frees < part->Tags[victim].Allocations + part->Tags[victim].Frees)
+                    victim = i;
+            }
+            TagDelta* target = (TagDelta*)Unsafe.AsPointer(ref part->Tags[victim]);
+            FoldTag(target);
+            target->Entry = TagEntry(tag);
+            target->Tag = target->Entry->Tag;
+        }
+
+        /// <summary>
+        /// Every processor's lists back into the pool (coalesced, as <see cref="Flush"/> does with the shared ones) and
+        /// every part's counts into the pool's own. Only when no processor is in the pool (under its lock, others idle).
+        /// </summary>
+        public PoolProblem DrainProcessorCaches<TPages>(ref TPages pages) where TPages : struct, IPoolPages
+        {
+            PoolProblem problem = default;
+            for (uint p = 0; p < _processorCount && problem.IsOk; p++)
+            {
+                PoolProcessorCache* part = _processors + p;
+                for (uint units = 2; units <= LookasideMaxUnits && problem.IsOk; units++)
+                {
+                    ref ProcessorList list = ref part->Lists[(int)units];
+                    while (list.Head != 0 && problem.IsOk)
+                    {
+                        PoolLinks* node = Decode(list.Head);
+                        PoolHeader* header = (PoolHeader*)node - 1;
+                        if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
+                        {
+                            problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
+                            break;
+                        }
+                        list.Head = node->Flink;
+                        list.Depth--;
+                        part->LookasideBlocks--;
+                        Coalesce(ref pages, header, ref problem);
+                    }
+                    list.MaxDepth = ProcessorListDepth;
+                    list.Misses = 0;
+                }
+                Fold(part);
+            }
+            return problem;
+        }
+
+        /// <summary>Adds a processor's part of the counts into the pool's own and clears it (under the lock, the part idle).</summary>
+        private void Fold(PoolProcessorCache* part)
+        {
+            AddPart(ref _counters, part);
+            part->Allocations = part->Frees = part->BytesInUse = part->SmallBlocks = part->LookasideBlocks = part->LookasideHits = 0;
+            for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
+            {
+                TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[i]);
+                FoldTag(slot);
+                *slot = default;
+            }
+        }
+
+        private static void AddPart(ref PoolCounters counters, PoolProcessorCache* part)
+        {
+            counters.Allocations += part->Allocations;
+            counters.Frees += part->Frees;
+            counters.BytesInUse += part->BytesInUse;
+            counters.SmallBlocks += part->SmallBlocks;
+            counters.LookasideBlocks += part->LookasideBlocks;
+            counters.LookasideHits += part->LookasideHits;
+        }
+
+        private static void FoldTag(TagDelta* slot)
+        {
+            if (slot->Entry == null)
+                return;
+            slot->Entry->Allocations += slot->Allocations;
+            slot->Entry->Frees += slot->Frees;
+            slot->Entry->BytesInUse += slot->BytesInUse;
+            slot->Allocations = slot->Frees = slot->BytesInUse = 0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TagDelta* CountedTag(PoolProcessorCache* part, uint tag)
+        {
+            for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
+            {
+                TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[i]);
+                if (slot->Tag == tag && slot->Entry != null)
+                    return slot;
+            }
+            return null;
+        }
+
+        /// <summary>A tag's counts with every processor's part added (what <see cref="TagAt"/> and <see cref="TryGetTag"/> return).</summary>
+        private readonly PoolTagStats WithParts(PoolTagStats stats, PoolTagStats* entry)
+        {
+            for (uint p = 0; p < _processorCount; p++)
+            {
+                for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
+                {
+                    TagDelta slot = _processors[p].Tags[i];
+                    if (slot.Entry == entry)
+                    {
+                        stats.Allocations += slot.Allocations;
+                        stats.Frees += slot.Frees;
+                        stats.BytesInUse += slot.BytesInUse;
+                    }
+                }
+            }
+            return stats;
+        }
+
+        /// <summary>The parked blocks on every processor's lists, for <see cref="Validate"/>: each checked, counted per list.</summary>
+        private readonly PoolProblem ValidateProcessorLists(ref ulong parked)
+        {
+            for (uint p = 0; p < _processorCount; p++)
+            {
+                for (uint units = 2; units <= LookasideMaxUnits; units++)
+                {
+                    ProcessorList list = _processors[p].Lists[(int)units];
+                    PoolProblem problem = ValidateParked(list.Head, list.Depth, units, ref parked);
+                    if (!problem.IsOk)
+                        return problem;
+                }
+            }
+            return default;
+        }
+    }
+}

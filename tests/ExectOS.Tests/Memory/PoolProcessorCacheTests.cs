@@ -1,0 +1,215 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading;
+using ExectOS.Diagnostics;
+using ExectOS.Hosted;
+using ExectOS.Memory;
+using ExectOS.Threading;
+using Xunit;
+
+namespace ExectOS.Tests.Memory;
+
+/// <summary>
+/// The pool's per-processor lists (<see cref="PoolProcessorCache"/>) through <see cref="LockedPool{TLocks}"/>: the common
+/// allocate and free of a hot size take no shared lock, counts stay exact across processors, every check still
+/// catches what it catches without them, and validation and flushing see the blocks parked on them.
+/// </summary>
+public unsafe class PoolProcessorCacheTests
+{
+    private const uint Processors = 4;
+    private static readonly uint Tag = HostPool.Tag("PPct");
+
+    /// <summary>A pool with the processors' lists attached; each test's threads name themselves 0 to 3.</summary>
+    private sealed class CachedPool : IDisposable
+    {
+        public readonly HostPool Host = new(PoolType.NonPaged, initialPages: 256, expansionPages: 1024);
+        private readonly void* _caches;
+
+        public CachedPool()
+        {
+            _caches = NativeMemory.Alloc((nuint)ExectOS.Memory.Pool.ProcessorCacheBytes(Processors));
+            Host.Pool->AttachProcessorCaches(_caches, Processors);
+        }
+
+        public Pool* Pool => Host.Pool;
+
+        public void* Allocate(ulong bytes, out PoolProblem problem) => LockedPool<HostLocks>.Allocate(Host.Pool, ref Host.Pages, bytes, Tag, 0, out problem);
+
+        public PoolProblem Free(void* block) => LockedPool<HostLocks>.Free(Host.Pool, ref Host.Pages, block, Tag);
+
+        public void Dispose()
+        {
+            Host.Dispose();
+            NativeMemory.Free(_caches);
+        }
+    }
+
+    private static void On(uint processor, Action work)
+    {
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            HostLocks.Processor = processor;
+            try
+            {
+                work();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+            throw new InvalidOperationException($"on processor {processor}: {failure.Message}", failure);
+    }
+
+    [Fact]
+    public void AWarmProcessorAllocatesAndFreesWhileAnotherHoldsThePoolsLock()
+    {
+        using var pool = new CachedPool();
+        var blocks = new List<IntPtr>();
+        // Processor 1 warms its list: the first allocations take the lock, the frees park the blocks on its own list.
+        On(1, () =>
+        {
+            for (int i = 0; i < 16; i++)
+                blocks.Add((IntPtr)pool.Allocate(64, out _));
+            foreach (IntPtr block in blocks)
+                Assert.True(pool.Free((void*)block).IsOk);
+        });
+        ulong hits = pool.Pool->Counters.LookasideHits;
+
+        // Processor 0 holds the pool's lock; processor 1's hot-size pairs must not wait for it.
+        using var done = new ManualResetEventSlim();
+        Exception? failure = null;
+        var holder = new Thread(() =>
+        {
+            HostLocks.Processor = 0;
+            LockQueueEntry entry = default;
+            Irql previous = HostLocks.Acquire(&pool.Pool->Lock, &entry);
+            try
+            {
+                // Generous: processor 1 needs microseconds; a wait this long only ends when it is stuck on the lock.
+                if (!done.Wait(TimeSpan.FromSeconds(30)))
+                    failure = new TimeoutException("processor 1 waited for the lock processor 0 holds");
+            }
+            finally
+            {
+                HostLocks.Release(&pool.Pool->Lock, &entry, previous);
+            }
+        });
+        holder.Start();
+        while (!pool.Pool->Lock.IsHeld)
+            Thread.Yield();
+        On(1, () =>
+        {
+            for (int i = 0; i < 1000; i++)
+            {
+                // 49 to 64 bytes: the size class (5 units) the warm-up filled.
+                void* block = pool.Allocate(49 + (ulong)(i % 16), out PoolProblem problem);
+                Assert.True(block != null && problem.IsOk);
+                Assert.True(pool.Pool->Lock.IsHeld, "the lock was let go before processor 1 finished");
+                Assert.True(pool.Free(block).IsOk);
+            }
+            done.Set();
+        });
+        holder.Join();
+        Assert.Null(failure);
+        Assert.Equal(hits + 1000, pool.Pool->Counters.LookasideHits);
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void CountsAddUpAcrossProcessorsAndEveryParkedBlockIsSeenAndFlushed()
+    {
+        using var pool = new CachedPool();
+        var live = new List<(IntPtr Block, ulong Bytes)>();
+        ulong bytesInUse = 0, allocations = 0, frees = 0;
+        var random = new Random(8);
+        // Blocks allocated on one processor and freed on another: each part of the counts may go below zero.
+        for (int round = 0; round < 40; round++)
+        {
+            uint processor = (uint)(round % (int)Processors);
+            On(processor, () =>
+            {
+                for (int i = 0; i < 50; i++)
+                {
+                    if (live.Count > 0 && random.Next(2) == 0)
+                    {
+                        int index = random.Next(live.Count);
+                        var (block, bytes) = live[index];
+                        live.RemoveAt(index);
+                        Assert.True(pool.Free((void*)block).IsOk);
+                        bytesInUse -= bytes;
+                        frees++;
+                    }
+                    else
+                    {
+                        ulong bytes = (ulong)random.Next(1, 500);
+                        void* block = pool.Allocate(bytes, out PoolProblem problem);
+                        Assert.True(block != null && problem.IsOk);
+                        live.Add(((IntPtr)block, bytes));
+                        bytesInUse += bytes;
+                        allocations++;
+                    }
+                }
+            });
+            PoolCounters counters = pool.Pool->Counters;
+            Assert.Equal((bytesInUse, allocations, frees, (ulong)live.Count), (counters.BytesInUse, counters.Allocations, counters.Frees, counters.SmallBlocks));
+            Assert.True(pool.Pool->TryGetTag(Tag, out PoolTagStats stats));
+            Assert.Equal((bytesInUse, allocations, frees), (stats.BytesInUse, stats.Allocations, stats.Frees));
+            PoolProblem valid = pool.Pool->Validate();
+            Assert.True(valid.IsOk, valid.Describe());
+        }
+        Assert.True(pool.Pool->Counters.LookasideHits > 0);
+        Assert.True(pool.Pool->Counters.LookasideBlocks > 0);
+        foreach (var (block, _) in live)
+            On(0, () => Assert.True(pool.Free((void*)block).IsOk));
+        // Flushing takes every processor's parked blocks back: the pool is empty again.
+        Assert.True(LockedPool<HostLocks>.Flush(pool.Pool, ref pool.Host.Pages).IsOk);
+        PoolCounters empty = pool.Pool->Counters;
+        Assert.Equal((0UL, 0UL, 0UL, 0UL), (empty.BytesInUse, empty.SmallBlocks, empty.LookasideBlocks, empty.CommittedPages));
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void TheFastPathLeavesEveryCorruptionToTheLockedOneWhichCatchesIt()
+    {
+        using var pool = new CachedPool();
+        On(2, () =>
+        {
+            // Warm processor 2's list for the size, so the frees below would take the fast path if they could.
+            for (int i = 0; i < 4; i++)
+                Assert.True(pool.Free(pool.Allocate(96, out _)).IsOk);
+
+            // An overrun into the next block's header: 96 bytes fill the block, so no canary; the next header's previous size is hit.
+            byte* overrun = (byte*)pool.Allocate(96, out _);
+            byte* after = (byte*)pool.Allocate(96, out _);
+            Assert.True(after == overrun + 112, "the second block follows the first");
+            ulong saved = *(ulong*)(overrun + 96);
+            *(ulong*)(overrun + 96) = 0x4141414141414141;
+            PoolProblem problem = pool.Free(overrun);
+            Assert.Equal(BugCheckCode.BadPoolHeader, problem.Code);
+            *(ulong*)(overrun + 96) = saved;
+            Assert.True(pool.Free(overrun).IsOk);
+
+            // A double free: the block is parked on processor 2's list, so the second free is refused.
+            problem = pool.Free(after);
+            Assert.True(problem.IsOk);
+            problem = pool.Free(after);
+            Assert.Equal(BugCheckCode.BadPoolCaller, problem.Code);
+            Assert.Equal((ulong)BadPoolCallerCheck.DoubleFree, problem.P1);
+
+            // A wrong tag, and a byte written past a smaller block (its canary).
+            byte* small = (byte*)pool.Allocate(40, out _);
+            Assert.Equal(BugCheckCode.BadPoolCaller, LockedPool<HostLocks>.Free(pool.Pool, ref pool.Host.Pages, small, HostPool.Tag("Othr")).Code);
+            small[40] ^= 0xFF;
+            Assert.Equal(BugCheckCode.BadPoolHeader, pool.Free(small).Code);
+            small[40] ^= 0xFF;
+            Assert.True(pool.Free(small).IsOk);
+        });
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+}
