@@ -91,12 +91,12 @@ public static class StubCatalog
             EarlyFaultStub.X64,
             EarlyFaultStub.X86);
 
-        // Copied by the kernel into the start-up page, never called (amd64 only so far).
+        // Copied by the kernel into the start-up page, never called (i686's has no 64-bit part: padding there).
         yield return new Entry(
             new StubDeclaration("ArProcessorStart", Signature(none, []), HelperContract: null, NoReturn: true,
                 Parts: [new StubPart(0, 16), new StubPart(ProcessorStartLayout.Code32, 32), new StubPart(ProcessorStartLayout.Code64, 64)]),
             ProcessorStartStub.X64,
-            null);
+            ProcessorStartStub.X86);
 
         yield return new Entry(
             new StubDeclaration(

@@ -1,75 +1,26 @@
-using System.Runtime;
-using System.Runtime.CompilerServices;
 using ExectOS.Boot;
 using ExectOS.Hardware;
 using ExectOS.Memory;
 
 namespace ExectOS.Kernel
 {
-    /// <summary>
-    /// amd64's part of starting the other processors: the start-up page (the ArProcessorStart stub and its parameter
-    /// block, see <see cref="ProcessorStartLayout"/>), each processor's tables, and the kernel entry it arrives at.
-    /// </summary>
-    internal static unsafe class ProcessorStart
+    /// <summary>amd64's part of the start-up page: the 64-bit code segment and part, and EFER for long mode.</summary>
+    internal static unsafe partial class ProcessorStart
     {
-        internal static bool IsSupported => true;
-        internal const string NotSupported = "";
-
-        /// <summary>Processors that can have tables of their own.</summary>
-        internal const int MaxProcessors = Traps.MaxProcessors;
-
-        private const uint EferMsr = 0xC0000080, EferActive = 1 << 10;
-
-        [RuntimeImport("ArProcessorStart"), MethodImpl(MethodImplOptions.InternalCall)]
-        private static extern void Code();
+        private const uint EferActive = 1 << 10;
 
         /// <summary>
-        /// Copies the start-up code into <paramref name="page"/> and fills what every processor shares: the GDT and
-        /// its pseudo-descriptor, the far pointers to the 32- and 64-bit parts, and this processor's CR4, page-table
-        /// root, EFER and CR0 (so the others run in the same paging mode, with the same features on).
+        /// The shared part, then the 64-bit segment, the far pointer to the 64-bit part, and this processor's EFER (long
+        /// mode enabled, not yet active), so the others run in the same paging mode with the same features on.
         /// </summary>
         internal static void Prepare<TMemory>(ref TMemory memory, ulong page) where TMemory : struct, IPhysicalMemory
         {
-            byte* code = (byte*)(delegate*<void>)&Code;
-            for (int i = 0; i < ProcessorStartLayout.CodeBytes; i += 4)
-                memory.Write32(new PhysicalAddress(page + (ulong)i), *(uint*)(code + i));
+            PrepareShared(ref memory, page);
             ulong p = page + ProcessorStartLayout.Parameters, gdt = p + ProcessorStartLayout.Gdt;
-            memory.Zero(new PhysicalAddress(p), ProcessorStartLayout.Gdt + ProcessorStartLayout.GdtEntries * 8);
             memory.Write64(new PhysicalAddress(gdt + HandOffLayout.Code64Selector), HandOffLayout.Code64Descriptor);
-            memory.Write64(new PhysicalAddress(gdt + HandOffLayout.Code32Selector), HandOffLayout.Code32Descriptor);
-            memory.Write64(new PhysicalAddress(gdt + HandOffLayout.DataSelector), HandOffLayout.DataDescriptor);
-            // Limit (16 bits) then base (32 bits) at GdtBase = 2: written as two aligned words.
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.GdtLimit), (ProcessorStartLayout.GdtEntries * 8 - 1) | (uint)(gdt << 16));
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.GdtLimit + 4), (uint)(gdt >> 16));
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Jump32), (uint)(page + ProcessorStartLayout.Code32));
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Jump32 + 4), HandOffLayout.Code32Selector);
             memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Jump64), (uint)(page + ProcessorStartLayout.Code64));
             memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Jump64 + 4), HandOffLayout.Code64Selector);
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Cr4), (uint)Cpu.ReadCr4());
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.PageTableRoot), (uint)Cpu.ReadCr3());
             memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Efer), (uint)Cpu.ReadMsr(EferMsr) & ~EferActive);
-            memory.Write32(new PhysicalAddress(p + ProcessorStartLayout.Cr0), (uint)Cpu.ReadCr0());
-        }
-
-        /// <summary>Processor <paramref name="number"/>'s tables, with its double-fault and NMI stacks, before it starts.</summary>
-        internal static void PrepareTables(int number, ulong doubleFaultTop, ulong nmiTop) => Traps.Prepare(number, doubleFaultTop, nmiTop);
-
-        /// <summary>The next processor's stack and number (one processor starts at a time).</summary>
-        internal static void SetProcessor<TMemory>(ref TMemory memory, ulong page, ulong stackTop, int number) where TMemory : struct, IPhysicalMemory
-        {
-            ulong p = page + ProcessorStartLayout.Parameters;
-            memory.Write64(new PhysicalAddress(p + ProcessorStartLayout.StackTop), stackTop);
-            memory.Write64(new PhysicalAddress(p + ProcessorStartLayout.Entry), (ulong)(delegate*<nuint, void>)&Entry);
-            memory.Write64(new PhysicalAddress(p + ProcessorStartLayout.Argument), (ulong)number);
-        }
-
-        /// <summary>Where a started processor enters the kernel, on its own stack: its tables, then it reports and idles.</summary>
-        private static void Entry(nuint number)
-        {
-            Traps.Load((int)number);
-            InterProcessor.PrepareThisProcessor();
-            Processors.Arrived((int)number);
-            Processors.IdleLoop((int)number);
         }
     }
 }

@@ -15,20 +15,24 @@ namespace ExectOS.Kernel
 #pragma warning restore CS0649
 
     /// <summary>
-    /// The i686 kernel's own GDT (the hand-off page's flat code and data selectors, three TSSs and the processor
-    /// block's FS segment) and IDT. A double fault and an NMI arrive through task gates, each on a TSS of its
-    /// own, so a kernel stack overflow into a guard page is handled on a good stack (32-bit x86 has no IST).
-    /// Until the memory manager gives them stacks with guard pages (<see cref="UseExceptionStacks"/>), both run
-    /// on a small early stack in the image. Every
-    /// exception is decoded into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>.
+    /// The i686 kernel's own tables: per processor a GDT (the hand-off page's flat code and data selectors, three TSSs
+    /// and the processor block's FS segment), a TSS, and two more TSSs for double faults and NMIs, which arrive through
+    /// task gates so a kernel stack overflow into a guard page is handled on a good stack (32-bit x86 has no IST); one
+    /// IDT for all (every processor's GDT has those TSSs at the same selectors). Until the memory manager gives them
+    /// stacks with guard pages (<see cref="UseExceptionStacks"/>), the boot processor's run on a small early stack in
+    /// the image. Every exception is decoded into a <see cref="Fault"/>, printed and handed to <see cref="Faults"/>.
     /// </summary>
     internal static unsafe class Traps
     {
+        /// <summary>Processors with tables of their own (the boot processor is 0).</summary>
+        internal const int MaxProcessors = 64;
+
         private const ushort TssSelector = 0x20, DoubleFaultTssSelector = 0x28, ProcessorSelector = 0x30, NmiTssSelector = 0x38;
         private const int GdtEntries = 8;
         private const int TssBytes = 104;
         private const int EarlyStackWords = 4096;
         private const int Nmi = 2, DoubleFault = 8;
+        private const uint InterruptFlag = 1 << 9;
 
         // 32-bit TSS fields (Intel SDM Vol. 3A, figure 8-2).
         private const int TssCr3 = 28, TssEip = 32, TssEflags = 36, TssEsp = 56, TssEs = 72, TssCs = 76, TssSs = 80, TssDs = 84, TssFs = 88, TssGs = 92, TssIoMap = 102;
@@ -56,39 +60,29 @@ namespace ExectOS.Kernel
             public uint Number;
         }
 
+        /// <summary>One processor's GDT (its TSS descriptors are its own: the busy bits), its three TSSs and its block.</summary>
+        private struct ProcessorTables
+        {
+            public GdtTable Gdt;
+            public TaskState Tss;
+            public TaskState DoubleFaultTss;
+            public TaskState NmiTss;
+            public ProcessorBlock Block;
+        }
+
+        [InlineArray(MaxProcessors)]
+        private struct AllTables { private ProcessorTables _element; }
+
 #pragma warning disable CS0649 // written through pointers
-        private static GdtTable s_gdt;
         private static IdtTable s_idt;
-        private static TaskState s_tss;
-        private static TaskState s_doubleFaultTss;
-        private static TaskState s_nmiTss;
         private static EarlyStack s_earlyStack;
-        private static ProcessorBlock s_processor;
+        private static AllTables s_tables;
 #pragma warning restore CS0649
 
+        /// <summary>The boot processor's tables and the IDT every processor shares, loaded.</summary>
         internal static void Initialize()
         {
-            ulong* gdt = (ulong*)Unsafe.AsPointer(ref s_gdt);
-            gdt[0] = 0;
-            gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
-            gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
-            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
-            byte* doubleFaultTss = (byte*)Unsafe.AsPointer(ref s_doubleFaultTss);
-            byte* nmiTss = (byte*)Unsafe.AsPointer(ref s_nmiTss);
-            gdt[TssSelector / 8] = TaskDescriptor((uint)tss);
-            gdt[DoubleFaultTssSelector / 8] = TaskDescriptor((uint)doubleFaultTss);
-            gdt[NmiTssSelector / 8] = TaskDescriptor((uint)nmiTss);
-            s_processor.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
-            s_processor.Self = Unsafe.AsPointer(ref s_processor);
-            s_processor.Number = 0;
-            gdt[ProcessorSelector / 8] = DataDescriptor((uint)s_processor.Self, (uint)sizeof(ProcessorBlock) - 1);
-
             uint entries = (uint)Cpu.TrapEntryTable();
-            *(ushort*)(tss + TssIoMap) = TssBytes;
-            uint earlyTop = ((uint)Unsafe.AsPointer(ref s_earlyStack) + EarlyStackWords * 4) & ~15u;
-            ExceptionTask(doubleFaultTss, entries + DoubleFault * TrapLayout.EntryStride, earlyTop);
-            ExceptionTask(nmiTss, entries + Nmi * TrapLayout.EntryStride, earlyTop);
-
             ulong* idt = (ulong*)Unsafe.AsPointer(ref s_idt);
             for (int vector = 0; vector < TrapLayout.EntryCount; vector++)
             {
@@ -97,16 +91,53 @@ namespace ExectOS.Kernel
                     ? (ulong)(vector == DoubleFault ? DoubleFaultTssSelector : NmiTssSelector) << 16 | 0x85UL << 40 // task gate
                     : (offset & 0xFFFF) | (ulong)Boot.HandOffLayout.Code32Selector << 16 | 0x8EUL << 40 | (ulong)(offset >> 16) << 48;
             }
+            // Until the allocator's stacks are there, double faults and NMIs run on the early stack in the image.
+            uint earlyTop = ((uint)Unsafe.AsPointer(ref s_earlyStack) + EarlyStackWords * 4) & ~15u;
+            Prepare(0, earlyTop, earlyTop);
+            Load(0);
+        }
 
+        /// <summary>
+        /// Fills processor <paramref name="number"/>'s GDT, its TSS, its double-fault and NMI tasks (on those stacks) and
+        /// its block; the processor loads them with <see cref="Load"/>.
+        /// </summary>
+        internal static void Prepare(int number, ulong doubleFaultTop, ulong nmiTop)
+        {
+            ref ProcessorTables tables = ref s_tables[number];
+            ulong* gdt = (ulong*)Unsafe.AsPointer(ref tables.Gdt);
+            gdt[0] = 0;
+            gdt[Boot.HandOffLayout.Code32Selector / 8] = Boot.HandOffLayout.Code32Descriptor;
+            gdt[Boot.HandOffLayout.DataSelector / 8] = Boot.HandOffLayout.DataDescriptor;
+            byte* tss = (byte*)Unsafe.AsPointer(ref tables.Tss);
+            byte* doubleFaultTss = (byte*)Unsafe.AsPointer(ref tables.DoubleFaultTss);
+            byte* nmiTss = (byte*)Unsafe.AsPointer(ref tables.NmiTss);
+            gdt[TssSelector / 8] = TaskDescriptor((uint)tss);
+            gdt[DoubleFaultTssSelector / 8] = TaskDescriptor((uint)doubleFaultTss);
+            gdt[NmiTssSelector / 8] = TaskDescriptor((uint)nmiTss);
+            tables.Block.Dispatcher = (void*)(delegate*<TrapFrame*, void>)&Dispatch;
+            tables.Block.Self = Unsafe.AsPointer(ref tables.Block);
+            tables.Block.Number = (uint)number;
+            gdt[ProcessorSelector / 8] = DataDescriptor((uint)tables.Block.Self, (uint)sizeof(ProcessorBlock) - 1);
+
+            uint entries = (uint)Cpu.TrapEntryTable();
+            *(ushort*)(tss + TssIoMap) = TssBytes;
+            ExceptionTask(doubleFaultTss, entries + DoubleFault * TrapLayout.EntryStride, (uint)doubleFaultTop & ~15u);
+            ExceptionTask(nmiTss, entries + Nmi * TrapLayout.EntryStride, (uint)nmiTop & ~15u);
+        }
+
+        /// <summary>Loads processor <paramref name="number"/>'s GDT, its block (FS), its TSS and the shared IDT, on that processor.</summary>
+        internal static void Load(int number)
+        {
+            ref ProcessorTables tables = ref s_tables[number];
             PseudoDescriptor descriptor = default;
             byte* pseudo = (byte*)&descriptor + 6;
             *(ushort*)pseudo = GdtEntries * 8 - 1;
-            *(uint*)(pseudo + 2) = (uint)gdt;
+            *(uint*)(pseudo + 2) = (uint)Unsafe.AsPointer(ref tables.Gdt);
             Cpu.LoadGdt(pseudo);
             Cpu.LoadFs(ProcessorSelector);
             Cpu.LoadTaskRegister(TssSelector);
             *(ushort*)pseudo = 256 * 8 - 1;
-            *(uint*)(pseudo + 2) = (uint)idt;
+            *(uint*)(pseudo + 2) = (uint)Unsafe.AsPointer(ref s_idt);
             Cpu.LoadIdt(pseudo);
         }
 
@@ -123,11 +154,11 @@ namespace ExectOS.Kernel
             *(ushort*)(task + TssIoMap) = TssBytes;
         }
 
-        /// <summary>Double faults and NMIs from now on run on these stacks (tops; each has a guard page).</summary>
+        /// <summary>The boot processor's double faults and NMIs from now on run on these stacks (tops; each has a guard page).</summary>
         internal static void UseExceptionStacks(ulong doubleFaultTop, ulong nmiTop)
         {
-            *(uint*)((byte*)Unsafe.AsPointer(ref s_doubleFaultTss) + TssEsp) = (uint)doubleFaultTop & ~15u;
-            *(uint*)((byte*)Unsafe.AsPointer(ref s_nmiTss) + TssEsp) = (uint)nmiTop & ~15u;
+            *(uint*)((byte*)Unsafe.AsPointer(ref s_tables[0].DoubleFaultTss) + TssEsp) = (uint)doubleFaultTop & ~15u;
+            *(uint*)((byte*)Unsafe.AsPointer(ref s_tables[0].NmiTss) + TssEsp) = (uint)nmiTop & ~15u;
         }
 
         /// <summary>An available 32-bit TSS descriptor.</summary>
@@ -145,8 +176,12 @@ namespace ExectOS.Kernel
             // Interrupts: a request from another processor, or the APIC's spurious vector; anything else is unexpected.
             if (vector >= TrapLayout.FirstInterrupt && InterProcessor.Dispatch(vector))
                 return;
-            // A double fault or NMI arrives by task switch: the interrupted state is in the main TSS, not on this stack.
-            byte* tss = (byte*)Unsafe.AsPointer(ref s_tss);
+            // A page fault may wait for a lock (demand commit): it answers other processors' requests meanwhile, as
+            // the code it interrupted did. CR2 is read already.
+            if (vector == 14 && (frame->Eflags & InterruptFlag) != 0)
+                Processor.EnableInterrupts();
+            // A double fault or NMI arrives by task switch: the interrupted state is in this processor's main TSS, not on this stack.
+            byte* tss = (byte*)Unsafe.AsPointer(ref s_tables[(int)Processor.Number()].Tss);
             bool task = vector is DoubleFault or Nmi;
             uint eip = task ? *(uint*)(tss + TssEip) : frame->Eip;
             uint esp = task ? *(uint*)(tss + TssEsp) : frame->EspAtEntry + 20;
