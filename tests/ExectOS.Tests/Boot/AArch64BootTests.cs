@@ -1,4 +1,6 @@
 using System;
+using System.IO;
+using ExectOS.Tests.Snapshots;
 using Xunit;
 
 namespace ExectOS.Tests.Boot;
@@ -21,5 +23,25 @@ public sealed class AArch64BootTests
         // Written straight to the UART, so the line is clean (the firmware's console would add escape codes).
         Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (aarch64, ", StringComparison.Ordinal) && l.Contains("; firmware EDK II rev 0x", StringComparison.Ordinal));
         Assert.Equal(@"exectos: FAIL loader: kernel image \EXECTOS\XTOSKRNL.EXE was not found on the boot volume (EFI status 14)", result.LastLine);
+    }
+
+    /// <summary>
+    /// With a stand-in kernel (the loader image itself: an AArch64 PE32+ with relocations, which is all the loader
+    /// checks before the hand-off), the loader goes as far as it can: the UEFI map converted, the 4 KiB granule
+    /// chosen through ID_AA64MMFR0_EL1, the image relocated into the TTBR1 half, the mappings planned by MappingPlan,
+    /// both halves' tables built by the generated walker and checked against the plan; then it stops at the hand-off.
+    /// </summary>
+    [Fact]
+    public void WithAStandInKernelTheLoaderPlansAndBuildsTheTablesAndStopsAtTheHandOff()
+    {
+        string standIn = Path.Combine(Snapshot.RepositoryRoot, "artifacts", "images", "aarch64", "BOOTAA64.EFI");
+        var result = ExectosCommand.Boot(["--arch", "aarch64", "--kernel", standIn]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(result.Lines, l => l.StartsWith(@"XTLDR: loaded \EXECTOS\XTOSKRNL.EXE: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Lines, l => l.StartsWith("XTLDR: paging AArch64Granule4K skipped", StringComparison.Ordinal));
+        string paging = Assert.Single(result.Lines, l => l.StartsWith("XTLDR: paging AArch64Granule4K (4 levels): ", StringComparison.Ordinal));
+        Assert.Matches(@"\d+ mappings, \d+ table pages at 0x[0-9A-F]{8}, hand-off page 0x[0-9A-F]{8}$", paging);
+        Assert.Equal("exectos: FAIL loader: not there yet on aarch64: the hand-off (MAIR/TCR/TTBR0/TTBR1 and the jump to the kernel in the high half)", result.LastLine);
     }
 }
