@@ -52,6 +52,23 @@ public sealed partial class AArch64StubTests
         }
     }
 
+    [Fact]
+    public void Cli_writes_the_llvm_object_and_its_listing()
+    {
+        string directory = Directory.CreateTempSubdirectory("exectos-stubs-").FullName;
+        try
+        {
+            string obj = Path.Combine(directory, "stubs.obj"), listing = Path.Combine(directory, "stubs.txt");
+            Assert.Equal(0, Program.Main(["--arch", LlvmStubs.Architecture, "--out", obj, "--listing", listing]));
+            Assert.Equal(Arm64Machine, CoffObject.Parse(File.ReadAllBytes(obj)).Machine);
+            Assert.StartsWith("Disassembly of section .text:", File.ReadAllText(listing));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [GeneratedRegex("""RuntimeImport\("([A-Za-z0-9]+)"\)""")]
     private static partial Regex RuntimeImport();
 }

@@ -1,4 +1,6 @@
+using ExectOS.Hardware;
 using ExectOS.Memory;
+using ExectOS.Text;
 
 namespace ExectOS.Loader
 {
@@ -16,7 +18,11 @@ namespace ExectOS.Loader
 
         internal static byte* Prepare<TMode>(ulong page, ulong root, ulong entry, ulong stackTop, ulong block) where TMode : struct, IPagingMode
         {
-            LoaderConsole.Error("not there yet on aarch64: the hand-off (MAIR/TCR/TTBR0/TTBR1 and the jump to the kernel in the high half)");
+            // The exception level decides which registers the hand-off sets (EL1's TTBR1, or EL2 with VHE), so say it.
+            TextLine line = default;
+            line.Append("not there yet on aarch64: the hand-off (MAIR/TCR/TTBR0/TTBR1 and the jump to the kernel in the high half); the loader runs at EL");
+            line.AppendDecimal((ulong)Processor.ExceptionLevel);
+            LoaderConsole.Error(line.AsSpan());
             return null;
         }
     }
