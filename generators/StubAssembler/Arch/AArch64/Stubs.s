@@ -112,23 +112,27 @@ ArWrite32:
 
 // The reference-store helpers ilc's arm64 code calls (its own convention, not AAPCS64: destination in x14,
 // reference in x15, x14 advanced by 8 on return; the by-reference copy reads through x13 and advances it too).
-// Without a garbage collector there is no card table to mark, so each is the store alone; they keep every other
+// Without a garbage collector there is no card table to mark, so each is the store alone, a store-release as the
+// runtime's own heap store is (a reference is published only after the object's fields); they keep every other
 // register.
         .globl  RhpAssignRefArm64
         .p2align 4
 RhpAssignRefArm64:
-        str     x15, [x14], #8
+        stlr    x15, [x14]
+        add     x14, x14, #8
         ret
 
         .globl  RhpCheckedAssignRefArm64
         .p2align 4
 RhpCheckedAssignRefArm64:
-        str     x15, [x14], #8
+        stlr    x15, [x14]
+        add     x14, x14, #8
         ret
 
         .globl  RhpByRefAssignRefArm64
         .p2align 4
 RhpByRefAssignRefArm64:
         ldr     x15, [x13], #8
-        str     x15, [x14], #8
+        stlr    x15, [x14]
+        add     x14, x14, #8
         ret
