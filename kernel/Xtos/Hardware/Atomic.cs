@@ -5,9 +5,8 @@ namespace ExectOS.Hardware
     /// <summary>
     /// Atomic operations on pointer-sized words for the locks (hosted tests compile their own <c>Atomic</c> over
     /// .NET's Interlocked, so the same lock code runs under real threads). The read-modify-writes are the
-    /// architecture's stubs (<see cref="Cpu"/>), full barriers on every architecture: x86's locked instructions,
-    /// AArch64's exclusive-access loops followed by dmb ish. A plain aligned load is atomic on both, and a call the
-    /// compiler cannot see into keeps it from being hoisted out of a spin loop.
+    /// architecture's stubs (<see cref="Cpu"/>), each a full barrier on every architecture. A plain aligned load of a
+    /// word is atomic, and a call the compiler cannot see into keeps it from being hoisted out of a spin loop.
     /// </summary>
     public static unsafe class Atomic
     {

@@ -5,7 +5,8 @@ namespace ExectOS.Hardware
 {
     /// <summary>
     /// The stubs every architecture's object has under the same names (the architecture contract); the rest of
-    /// <c>Cpu</c> is in the image's Arch/ folder, and each stub's body in generators/StubAssembler/Arch/.
+    /// <c>Cpu</c> is in the image's Arch/ folder, and each stub's body, with what it is made of, in
+    /// generators/StubAssembler/Arch/.
     /// </summary>
     public static unsafe partial class Cpu
     {
@@ -17,22 +18,22 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArExchange"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern nuint Exchange(nuint* location, nuint value);
 
-        /// <summary>A spin-wait hint (pause, yield).</summary>
+        /// <summary>A spin-wait hint.</summary>
         [RuntimeImport("ArPause"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void Pause();
 
-        /// <summary>Masks maskable interrupts (cli; IRQ and FIQ on AArch64).</summary>
+        /// <summary>Masks the processor's maskable interrupts.</summary>
         [RuntimeImport("ArDisableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void DisableInterrupts();
 
         [RuntimeImport("ArEnableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void EnableInterrupts();
 
-        /// <summary>Waits for an interrupt (hlt, wfi).</summary>
+        /// <summary>Waits for an interrupt.</summary>
         [RuntimeImport("ArHalt"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void Halt();
 
-        /// <summary>Waits for an interrupt without missing one that is already pending (sti; hlt, or wfi then unmask); returns with interrupts on.</summary>
+        /// <summary>Waits for an interrupt without missing one that is already pending; returns with interrupts on.</summary>
         [RuntimeImport("ArWaitForInterrupt"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void WaitForInterrupt();
     }
