@@ -5,7 +5,7 @@ using System.Text;
 
 namespace ExectOS.StubAssembler;
 
-/// <summary>Command line: <c>exectos-stubs --arch x64|x86 --out file.obj [--listing file.txt]</c>.</summary>
+/// <summary>Command line: <c>exectos-stubs --arch x64|x86|arm64 --out file.obj [--listing file.txt]</c>.</summary>
 public static class Program
 {
     private const int Success = 0;
@@ -16,12 +16,24 @@ public static class Program
     {
         if (!TryParse(args, out Options options, out string error))
         {
-            Console.Error.WriteLine($"exectos-stubs: {error} (usage: exectos-stubs --arch x64|x86 --out <file.obj> [--listing <file.txt>])");
+            Console.Error.WriteLine($"exectos-stubs: {error} (usage: exectos-stubs --arch x64|x86|arm64 --out <file.obj> [--listing <file.txt>])");
             return Usage;
         }
 
         try
         {
+            if (options.Llvm)
+            {
+                byte[] coff = LlvmStubs.Assemble();
+                WriteFile(options.Output, coff);
+                if (options.Listing is not null)
+                {
+                    WriteFile(options.Listing, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(LlvmStubs.Disassemble(coff)));
+                }
+
+                return Success;
+            }
+
             StubImage image = StubImage.Build(options.Architecture);
             WriteFile(options.Output, CoffWriter.Write(image));
             if (options.Listing is not null)
@@ -38,7 +50,8 @@ public static class Program
         }
     }
 
-    private sealed record Options(StubArchitecture Architecture, string Output, string? Listing);
+    /// <param name="Llvm">The architecture's stubs come from LLVM's assembler (<see cref="LlvmStubs"/>), not Iced.</param>
+    private sealed record Options(StubArchitecture Architecture, string Output, string? Listing, bool Llvm = false);
 
     private static bool TryParse(string[] args, out Options options, out string error)
     {
@@ -70,6 +83,13 @@ public static class Program
         {
             error = values.ContainsKey("--arch") ? "--out is required" : "--arch is required";
             return false;
+        }
+
+        if (arch == LlvmStubs.Architecture)
+        {
+            options = new Options(default, output, values.GetValueOrDefault("--listing"), Llvm: true);
+            error = "";
+            return true;
         }
 
         if (!StubArchitectures.TryParse(arch, out StubArchitecture architecture))

@@ -325,7 +325,20 @@ namespace ExectOS.Loader
             memory.Zero(root, PageSize);
             var table = new PageTable<TMode>(root);
             var allocator = new RunAllocator(root + PageSize, poolPages - 1, TMode.PageShift);
-            MapStatus status = PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, root);
+            MapStatus status = MapStatus.Done;
+            // A split mode walks each half from a root of its own (TableBound counts both): the high half's is the
+            // pool's next page, where the hand-off finds it.
+            if (TMode.RootCount > 1)
+            {
+                status = allocator.TryAllocate(out PhysicalAddress high) ? MapStatus.Done : MapStatus.OutOfMemory;
+                if (status == MapStatus.Done)
+                {
+                    memory.Zero(high, 1UL << TMode.PageShift);
+                    table = new PageTable<TMode>(root, high);
+                }
+            }
+            if (status == MapStatus.Done)
+                status = PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, root);
             int failed = -1;
             if (status == MapStatus.Done)
                 status = PlanTables.Commit(ref memory, ref allocator, table, plan, out failed);

@@ -14,12 +14,18 @@ public sealed class BootCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     [Fact]
-    public void UnbuiltArchitectureIsAUsageError()
+    public void LoaderOnlyArchitectureBootsWithoutAKernelAndSaysSo()
     {
         (int exitCode, string[] lines) = Run(new BootOptions { Architecture = "aarch64", NoBuild = true });
 
-        Assert.Equal(2, exitCode);
-        Assert.Equal(["exectos: FAIL architecture aarch64 is not built yet"], lines);
+        Assert.Equal(4, exitCode);
+        string expected = Path.Combine(_root, "artifacts", "images", "aarch64", "BOOTAA64.EFI");
+        Assert.Equal(
+            [
+                "exectos: note: no aarch64 kernel image is built yet; the boot volume holds the loader alone",
+                "exectos: FAIL missing image " + expected,
+            ],
+            lines);
     }
 
     [Fact]

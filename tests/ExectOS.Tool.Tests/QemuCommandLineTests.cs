@@ -1,3 +1,4 @@
+using System.Linq;
 using ExectOS.Tool.Boot;
 using ExectOS.Tool.Cli;
 using Xunit;
@@ -23,6 +24,21 @@ public sealed class QemuCommandLineTests
                 "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             ],
             qemu.Arguments);
+    }
+
+    [Fact]
+    public void Aarch64RunsOnTheVirtBoardWithAavmfAndNoDebugExitDevice()
+    {
+        ProcessInvocation amd64 = QemuCommandLine.Build(ArchitectureProfile.Amd64, new BootOptions(), "/tmp/x/vars.fd", "/tmp/x/volume");
+        ProcessInvocation qemu = QemuCommandLine.Build(ArchitectureProfile.Aarch64, new BootOptions { Architecture = "aarch64" }, "/tmp/x/vars.fd", "/tmp/x/volume");
+
+        Assert.Equal("qemu-system-aarch64", qemu.FileName);
+        // The x86 line with the board, the processor and the firmware replaced, and without the isa-debug-exit device.
+        string[] expected = amd64.Arguments.Take(amd64.Arguments.Count - 2)
+            .Select(a => a switch { "q35" => "virt", "qemu64" => "cortex-a72", _ => a.Replace("/OVMF/OVMF_", "/AAVMF/AAVMF_", System.StringComparison.Ordinal) })
+            .ToArray();
+        Assert.Equal(expected, qemu.Arguments);
+        Assert.Contains("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd", qemu.Arguments);
     }
 
     [Fact]

@@ -8,6 +8,7 @@ namespace ExectOS.Boot
         Unknown = 0,
         Amd64 = 1,
         I686 = 2,
+        AArch64 = 3,
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ namespace ExectOS.Images
     {
         I386 = 0x014C,
         Amd64 = 0x8664,
+        Arm64 = 0xAA64,
     }
 
     /// <summary>The facts of a checked PE image that loading and mapping need.</summary>
@@ -109,7 +110,7 @@ namespace ExectOS.Images
                 return ImageProblem.Of(ImageError.HeadersOutOfFile, (ulong)optional + 2, (ulong)file.Length);
             ushort magic = Read16(file, optional);
             info.Is64Bit = magic == Pe32PlusMagic;
-            ushort wanted = info.Machine == PeMachine.Amd64 ? Pe32PlusMagic : Pe32Magic;
+            ushort wanted = info.Machine is PeMachine.Amd64 or PeMachine.Arm64 ? Pe32PlusMagic : Pe32Magic;
             if (magic != wanted)
                 return ImageProblem.Of(ImageError.WrongOptionalHeader, wanted, magic);
 

@@ -4,6 +4,11 @@ using System.Collections.Generic;
 namespace ExectOS.Tool.Boot;
 
 /// <summary>What differs between architectures when booting: emulator, firmware, removable-media file name.</summary>
+/// <param name="IsBuilt">The build makes this architecture's loader image.</param>
+/// <param name="KernelBuilt">The build makes its kernel image too; without one the volume holds the loader alone.</param>
+/// <param name="Board">The QEMU machine it always runs on, or null for the x86 <c>--machine</c> option (q35 or pc).</param>
+/// <param name="Processor">The QEMU processor it always runs on, or null for the x86 <c>--cpu</c> option.</param>
+/// <param name="DebugExitDevice">The board has QEMU's isa-debug-exit, through which the kernel ends the run with its verdict.</param>
 public sealed record ArchitectureProfile(
     string Name,
     string QemuBinary,
@@ -11,7 +16,11 @@ public sealed record ArchitectureProfile(
     string FirmwareVars,
     string BootFileName,
     bool SecureBootFirmware,
-    bool IsBuilt)
+    bool IsBuilt,
+    bool KernelBuilt = true,
+    string? Board = null,
+    string? Processor = null,
+    bool DebugExitDevice = true)
 {
     /// <summary>x86-64 with Debian's plain OVMF.</summary>
     public static readonly ArchitectureProfile Amd64 = new(
@@ -38,7 +47,11 @@ public sealed record ArchitectureProfile(
         SecureBootFirmware: true,
         IsBuilt: true);
 
-    /// <summary>AArch64 with Debian's AAVMF: accepted by the command line, not built yet (issue: a third architecture).</summary>
+    /// <summary>
+    /// AArch64 on QEMU's virt board with Debian's AAVMF (qemu-efi-aarch64): the loader is built, the kernel not yet
+    /// (kernel/Architectures.props, LoaderOnlyArchitectures). The board has no isa-debug-exit; the loader's verdict is
+    /// its error line, as on x86.
+    /// </summary>
     public static readonly ArchitectureProfile Aarch64 = new(
         "aarch64",
         "qemu-system-aarch64",
@@ -46,7 +59,16 @@ public sealed record ArchitectureProfile(
         "/usr/share/AAVMF/AAVMF_VARS.fd",
         "BOOTAA64.EFI",
         SecureBootFirmware: false,
-        IsBuilt: false);
+        IsBuilt: true,
+        KernelBuilt: false,
+        Board: "virt",
+        Processor: "cortex-a72",
+        DebugExitDevice: false);
+
+    /// <summary>The images the build makes for this architecture in <paramref name="imagesDirectory"/>: the loader, and the kernel where it is built.</summary>
+    public string[] Images(string imagesDirectory) => KernelBuilt
+        ? [System.IO.Path.Combine(imagesDirectory, BootFileName), System.IO.Path.Combine(imagesDirectory, BootProtocol.KernelImageName)]
+        : [System.IO.Path.Combine(imagesDirectory, BootFileName)];
 
     /// <summary>Every architecture the command line accepts.</summary>
     public static IReadOnlyList<ArchitectureProfile> All { get; } = [Amd64, I686, Aarch64];

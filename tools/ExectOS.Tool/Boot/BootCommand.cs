@@ -50,15 +50,21 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         }
 
         string imagesDirectory = repo.ImagesDirectory(profile.Name);
-        if (!options.NoBuild && BuildStep.Run(repo, [Path.Combine(imagesDirectory, profile.BootFileName), Path.Combine(imagesDirectory, BootProtocol.KernelImageName)]) is { } buildOutput)
+        if (!options.NoBuild && BuildStep.Run(repo, profile.Images(imagesDirectory)) is { } buildOutput)
         {
             WriteLine(buildOutput);
             return Verdict.Fail("build failed", ExitCodes.BuildFailed);
         }
 
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
-        // "--kernel none" boots a volume without a kernel, to see the loader say so.
-        string? kernel = options.Kernel == BootOptions.NoKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
+        // "--kernel none" boots a volume without a kernel, to see the loader say so; so does an architecture whose kernel is not built yet.
+        bool noKernel = options.Kernel == BootOptions.NoKernel || (options.Kernel is null && !profile.KernelBuilt);
+        if (options.Kernel is null && !profile.KernelBuilt)
+        {
+            WriteLine($"exectos: note: no {profile.Name} kernel image is built yet; the boot volume holds the loader alone");
+        }
+
+        string? kernel = noKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
         string? symbols = options.Debug ? Debugger.SymbolImage(repo, profile, options.Debugger) : null;
         foreach (string? image in (ReadOnlySpan<string?>)[loader, kernel, symbols])
         {

@@ -50,13 +50,14 @@ public static class QemuCommandLine
     /// </param>
     public static ProcessInvocation Build(ArchitectureProfile profile, BootOptions options, string firmwareVars, string volumeDirectory, bool unreservedRam = true)
     {
-        string machine = profile.SecureBootFirmware ? options.Machine + ",smm=on" : options.Machine;
+        string board = profile.Board ?? options.Machine;
+        string machine = profile.SecureBootFirmware ? board + ",smm=on" : board;
         var args = new List<string>
         {
             "-machine", machine,
             "-m", options.Memory,
             "-smp", options.Cpus.ToString(CultureInfo.InvariantCulture),
-            "-cpu", GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).CpuModel,
+            "-cpu", profile.Processor ?? GuestAddressSpace.FitCpu(options.Machine, options.Memory, options.CpuModel).CpuModel,
             "-display", "none",
             "-no-reboot",
             "-serial", "stdio",
@@ -91,10 +92,13 @@ public static class QemuCommandLine
         args.Add("-drive");
         args.Add("if=virtio,format=raw,readonly=on,file=fat:" + EscapeOptionValue(volumeDirectory));
 
-        args.Add("-device");
-        args.Add(string.Create(
-            CultureInfo.InvariantCulture,
-            $"isa-debug-exit,iobase=0x{BootProtocol.DebugExitPort:x},iosize=0x{BootProtocol.DebugExitPortSize:x2}"));
+        if (profile.DebugExitDevice)
+        {
+            args.Add("-device");
+            args.Add(string.Create(
+                CultureInfo.InvariantCulture,
+                $"isa-debug-exit,iobase=0x{BootProtocol.DebugExitPort:x},iosize=0x{BootProtocol.DebugExitPortSize:x2}"));
+        }
 
         if (options.Gdb)
         {

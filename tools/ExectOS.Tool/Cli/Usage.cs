@@ -24,11 +24,11 @@ public static class Usage
                   help    print this text (also --help, -h)
 
                 boot options:
-                  --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64 is not built yet)
+                  --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64: the loader only, on virt, cortex-a72)
                   --memory SIZE      guest memory as <n>M, <n>G or <n>T; not reserved up front (default {defaults.Memory})
                   --smp N            number of CPUs (default {defaults.Cpus})
-                  --machine TYPE     q35 or pc (default {defaults.Machine})
-                  --cpu MODEL        QEMU CPU model (default {defaults.CpuModel})
+                  --machine TYPE     q35 or pc, for amd64 and i686 (default {defaults.Machine})
+                  --cpu MODEL        QEMU CPU model, for amd64 and i686 (default {defaults.CpuModel})
                   --kernel FILE      kernel image to boot, or none (default artifacts/images/<arch>/xtoskrnl.exe)
                   --loader FILE      loader image to boot (default artifacts/images/<arch>/BOOTX64.EFI)
                   --params TEXT      kernel boot parameters, e.g. TEST=BUGCHECK (default none)

@@ -62,11 +62,7 @@ public static partial class TestAssemblies
 
     /// <summary>Every boot image the solution's build makes (the boot tests start them).</summary>
     public static IEnumerable<string> Images(RepositoryLayout repo) =>
-        ArchitectureProfile.All.Where(p => p.IsBuilt).SelectMany(p => new[]
-        {
-            Path.Combine(repo.ImagesDirectory(p.Name), p.BootFileName),
-            Path.Combine(repo.ImagesDirectory(p.Name), BootProtocol.KernelImageName),
-        });
+        ArchitectureProfile.All.Where(p => p.IsBuilt).SelectMany(p => p.Images(repo.ImagesDirectory(p.Name)));
 
     /// <summary>The project paths of a .sln (<c>Project(...) = "name", "path", ...</c>) or .slnx (<c>Path="..."</c>) file.</summary>
     public static IEnumerable<string> Projects(string solution) =>

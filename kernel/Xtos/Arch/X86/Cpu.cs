@@ -3,8 +3,8 @@ using System.Runtime.CompilerServices;
 
 namespace ExectOS.Hardware
 {
-    /// <summary>The privileged instructions, bound to the build-time assembled stubs (generators/StubAssembler).</summary>
-    public static unsafe class Cpu
+    /// <summary>The privileged instructions, bound to the build-time assembled stubs (generators/StubAssembler); those every architecture has are in Hardware/Cpu.cs.</summary>
+    public static unsafe partial class Cpu
     {
         [RuntimeImport("ArInByte"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern byte InByte(ushort port);
@@ -67,22 +67,6 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArReadTimeStampCounter"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern ulong ReadTimeStampCounter();
 
-        [RuntimeImport("ArHalt"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void Halt();
-
-        [RuntimeImport("ArPause"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void Pause();
-
-        [RuntimeImport("ArDisableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void DisableInterrupts();
-
-        [RuntimeImport("ArEnableInterrupts"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void EnableInterrupts();
-
-        /// <summary>sti; hlt (see the stub): waits for an interrupt without missing one that is already pending; returns with interrupts on.</summary>
-        [RuntimeImport("ArWaitForInterrupt"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void WaitForInterrupt();
-
         [RuntimeImport("ArLoadGdt"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void LoadGdt(void* pseudoDescriptor);
 
@@ -99,15 +83,6 @@ namespace ExectOS.Hardware
         /// <summary>The address of the first trap entry (see <see cref="TrapLayout"/>).</summary>
         [RuntimeImport("ArTrapEntryTable"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern nuint TrapEntryTable();
-
-        /// <summary>Calls <paramref name="function"/>(<paramref name="argument"/>) on the stack whose top is <paramref name="stackTop"/>.</summary>
-        /// <summary>Atomically: if *location == comparand, *location = value; returns the old value (lock cmpxchg: a full barrier).</summary>
-        [RuntimeImport("ArCompareExchange"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern nuint CompareExchange(nuint* location, nuint value, nuint comparand);
-
-        /// <summary>Atomically swaps *location and value; returns the old value (xchg: a full barrier).</summary>
-        [RuntimeImport("ArExchange"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern nuint Exchange(nuint* location, nuint value);
 
         /// <summary>This processor's number, from its processor block (GS on x64, FS on x86; see TrapLayout).</summary>
         [RuntimeImport("ArProcessorNumber"), MethodImpl(MethodImplOptions.InternalCall)]

@@ -3,10 +3,10 @@ using System.Runtime.CompilerServices;
 namespace ExectOS.Hardware
 {
     /// <summary>
-    /// Atomic operations on pointer-sized words for the locks (the architecture contract: hosted tests compile their
-    /// own <c>Atomic</c> over .NET's Interlocked, so the same lock code runs under real threads). On x86 the
-    /// read-modify-writes are locked instructions, full barriers; a plain aligned load is atomic, and a call the
-    /// compiler cannot see into keeps it from being hoisted out of a spin loop.
+    /// Atomic operations on pointer-sized words for the locks (hosted tests compile their own <c>Atomic</c> over
+    /// .NET's Interlocked, so the same lock code runs under real threads). The read-modify-writes are the
+    /// architecture's stubs (<see cref="Cpu"/>), each a full barrier on every architecture. A plain aligned load of a
+    /// word is atomic, and a call the compiler cannot see into keeps it from being hoisted out of a spin loop.
     /// </summary>
     public static unsafe class Atomic
     {

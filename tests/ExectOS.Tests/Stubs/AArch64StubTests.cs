@@ -1,0 +1,74 @@
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using ExectOS.StubAssembler;
+using ExectOS.Tests.Snapshots;
+using Xunit;
+
+namespace ExectOS.Tests.Stubs;
+
+/// <summary>
+/// The AArch64 stub object from LLVM's assembler: a COFF ARM64 object with one external symbol for each import of
+/// the AArch64 image's <c>Cpu</c> (its Arch/ part and the shared one) and each helper ilc's arm64 code calls, and
+/// llvm-objdump's listing reviewed.
+/// </summary>
+public sealed partial class AArch64StubTests
+{
+    private const ushort Arm64Machine = 0xAA64;
+    private const byte ClassExternal = 2;
+
+    /// <summary>The reference-store helpers ilc's arm64 code calls, which no C# source imports.</summary>
+    private static readonly string[] CompilerHelpers = ["RhpAssignRefArm64", "RhpCheckedAssignRefArm64", "RhpByRefAssignRefArm64"];
+
+    [Fact]
+    public void Object_is_arm64_coff_with_a_symbol_for_every_import_and_helper()
+    {
+        CoffObject obj = CoffObject.Parse(LlvmStubs.Assemble());
+
+        Assert.Equal(Arm64Machine, obj.Machine);
+        string cpu = File.ReadAllText(Path.Combine(Snapshot.RepositoryRoot, "kernel/Xtos/Arch/AArch64/Cpu.cs"))
+            + File.ReadAllText(Path.Combine(Snapshot.RepositoryRoot, "kernel/Xtos/Hardware/Cpu.cs"));
+        string[] imports = RuntimeImport().Matches(cpu).Select(m => m.Groups[1].Value).ToArray();
+        Assert.NotEmpty(imports);
+        string[] externals = obj.Symbols.Where(s => s.StorageClass == ClassExternal).Select(s => s.Name).ToArray();
+        Assert.Equal(imports.Concat(CompilerHelpers).Order(), externals.Order());
+        CoffSection text = obj.Sections.Single(s => s.Name == ".text");
+        Assert.Equal(0, text.RelocationCount);
+    }
+
+    [Fact]
+    public void Listing_matches_the_approved_snapshot() =>
+        Snapshot.Match("stubs/arm64", LlvmStubs.Disassemble(LlvmStubs.Assemble()));
+
+    [Fact]
+    public void Every_stub_ends_in_a_return_before_its_padding()
+    {
+        string listing = LlvmStubs.Disassemble(LlvmStubs.Assemble());
+        foreach (string stub in listing.Split("\n\n").Where(b => b.Contains(">:\n", System.StringComparison.Ordinal)))
+        {
+            string[] instructions = stub.Split('\n').Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+            string[] code = instructions.Reverse().SkipWhile(l => l.EndsWith("nop", System.StringComparison.Ordinal)).Reverse().ToArray();
+            Assert.EndsWith("ret", code[^1]);
+        }
+    }
+
+    [Fact]
+    public void Cli_writes_the_llvm_object_and_its_listing()
+    {
+        string directory = Directory.CreateTempSubdirectory("exectos-stubs-").FullName;
+        try
+        {
+            string obj = Path.Combine(directory, "stubs.obj"), listing = Path.Combine(directory, "stubs.txt");
+            Assert.Equal(0, Program.Main(["--arch", LlvmStubs.Architecture, "--out", obj, "--listing", listing]));
+            Assert.Equal(Arm64Machine, CoffObject.Parse(File.ReadAllBytes(obj)).Machine);
+            Assert.StartsWith("Disassembly of section .text:", File.ReadAllText(listing));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [GeneratedRegex("""RuntimeImport\("([A-Za-z0-9]+)"\)""")]
+    private static partial Regex RuntimeImport();
+}
