@@ -1,0 +1,301 @@
+using System.Runtime.CompilerServices;
+using ExectOS.Diagnostics;
+using ExectOS.Threading;
+
+namespace ExectOS.Memory
+{
+    /// <summary>Small blocks: carved from pages, free lists per size with split and coalesce, the shared lookaside lists. Part of <see cref="Pool"/>; the fields are in Pool.cs.</summary>
+    public unsafe partial struct Pool
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void* AllocateSmall<TPages>(ref TPages pages, ulong bytes, uint tag, ref PoolProblem problem) where TPages : struct, IPoolPages
+        {
+            uint units = UnitsFor(bytes);
+            if (units <= LookasideMaxUnits)
+            {
+                ref Lookaside list = ref _lookaside[(int)units];
+                if (list.Head != 0)
+                {
+                    PoolHeader* parked = PopLookaside(units, ref problem);
+                    if (parked == null)
+                        return null;
+                    _counters.LookasideHits++;
+                    return Hand(parked, units, bytes, tag);
+                }
+                list.Misses++;
+            }
+
+            PoolHeader* block;
+            uint index = FirstList(units);
+            if (index != 0)
+            {
+                PoolLinks* node = Decode(Head(index)->Flink);
+                if (!CheckFreeNode(node, index, ref problem))
+                    return null;
+                Unlink(node, index);
+                block = (PoolHeader*)node - 1;
+                _counters.FreeBlocks--;
+            }
+            else
+            {
+                byte* page = NewPage(ref pages, ref problem);
+                if (page == null)
+                    return null;
+                block = (PoolHeader*)page;
+                StoreFree(block, 0, _pageUnits, 0);
+            }
+
+            uint size = block->BlockSize;
+            if (size - units >= 2)
+            {
+                // The front is the allocation; the rest goes back as a free block.
+                PoolHeader* rest = block + units;
+                StoreFree(rest, units, size - units, 0);
+                PoolHeader* after = rest + (size - units);
+                if (!IsPageEnd(after))
+                    SetPrevious(after, size - units);
+                Insert(rest, size - units);
+                size = units;
+            }
+            return Hand(block, size, bytes, tag);
+        }
+
+        /// <summary>The top block of a lookaside list, checked (in the pool, parked, its size, sealed) before its link is followed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private PoolHeader* PopLookaside(uint units, ref PoolProblem problem)
+        {
+            ref Lookaside list = ref _lookaside[(int)units];
+            PoolLinks* node = Decode(list.Head);
+            PoolHeader* header = (PoolHeader*)node - 1;
+            if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
+            {
+                problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
+                return null;
+            }
+            list.Head = node->Flink;
+            list.Depth--;
+            _counters.LookasideBlocks--;
+            return header;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void* Hand(PoolHeader* header, uint size, ulong bytes, uint tag)
+        {
+            Store(header, Fields(header->PreviousSize, size, PoolBlockState.Allocated), Tail(tag, (uint)bytes));
+            byte* data = (byte*)(header + 1);
+            if (bytes < ((ulong)size - 1) << UnitShift)
+                data[bytes] = CanaryOf(data);
+            _counters.SmallBlocks++;
+            Account(tag, bytes);
+            return data;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void FreeSmall<TPages>(ref TPages pages, PoolHeader* header, uint tag, ref PoolProblem problem) where TPages : struct, IPoolPages
+        {
+            byte* data = (byte*)(header + 1);
+            ulong offset = ((ulong)header - (ulong)_displacement) & (_pageSize - 1);
+            if (!IsSealed(header))
+            {
+                problem = PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)data, *(ulong*)header, (ulong)_type);
+                return;
+            }
+            if (header->State != PoolBlockState.Allocated)
+            {
+                problem = PoolProblem.Of(BadPoolCallerCheck.DoubleFree, 0, *(ulong*)header, (ulong)data);
+                return;
+            }
+            uint size = header->BlockSize;
+            if (header->PoolType != _type || size < 2 || offset + ((ulong)size << UnitShift) > _pageSize
+                || (ulong)header->PreviousSize << UnitShift > offset || header->Requested > Capacity(header))
+            {
+                problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, 0, size);
+                return;
+            }
+            if (tag != 0 && header->Tag != tag)
+            {
+                problem = PoolProblem.Of(BadPoolCallerCheck.WrongTag, (ulong)data, tag, header->Tag);
+                return;
+            }
+            ulong requested = header->Requested;
+            if (requested < Capacity(header) && data[requested] != CanaryOf(data))
+            {
+                problem = PoolProblem.Of(BadPoolHeaderCheck.DataAfterBlockCorrupt, (ulong)data, requested, data[requested]);
+                return;
+            }
+            if (!CheckNext(header, ref problem))
+                return;
+
+            // A hot size goes to its lookaside list, still carved out: no neighbour is touched.
+            if (size <= LookasideMaxUnits)
+            {
+                ref Lookaside list = ref _lookaside[(int)size];
+                if (list.Depth >= list.MaxDepth && list.MaxDepth < LookasideDepthMax && list.Misses >= list.MaxDepth / 2)
+                {
+                    // Full on frees while allocations keep missing it: the working set is larger than the list.
+                    list.MaxDepth *= 2;
+                    list.Misses = 0;
+                }
+                if (list.Depth < list.MaxDepth)
+                {
+                    Store(header, Fields(header->PreviousSize, size, PoolBlockState.Lookaside), Tail(header->Tag, 0));
+                    PoolLinks* node = (PoolLinks*)data;
+                    node->Flink = list.Head;
+                    node->Blink = 0;
+                    list.Head = Encode(node);
+                    list.Depth++;
+                    _counters.LookasideBlocks++;
+                    _counters.SmallBlocks--;
+                    Release(header->Tag, requested);
+                    return;
+                }
+            }
+            uint owner = header->Tag;
+            if (!Coalesce(ref pages, header, ref problem))
+                return;
+            _counters.SmallBlocks--;
+            Release(owner, requested);
+        }
+
+        /// <summary>The block after <paramref name="header"/> in its page (if any) is sealed and names it as its previous block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool CheckNext(PoolHeader* header, ref PoolProblem problem)
+        {
+            uint size = header->BlockSize;
+            PoolHeader* next = header + size;
+            if (IsPageEnd(next))
+                return true;
+            if (!IsSealed(next) || next->BlockSize < 2)
+            {
+                problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, (ulong)next, size);
+                return false;
+            }
+            if (next->PreviousSize != size)
+            {
+                problem = PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)next);
+                return false;
+            }
+            return true;
+        }
+
+        /// <summary>
+        /// Returns a carved block to the free lists, merged with a free neighbour on either side; a wholly free
+        /// page goes to the page cache or back to the PFN database. Neighbours and links are checked first.
+        /// </summary>
+        private bool Coalesce<TPages>(ref TPages pages, PoolHeader* header, ref PoolProblem problem) where TPages : struct, IPoolPages
+        {
+            uint size = header->BlockSize;
+            if (!CheckNext(header, ref problem))
+                return false;
+            PoolHeader* next = header + size;
+            bool hasNext = !IsPageEnd(next);
+            PoolHeader* previous = null;
+            if (header->PreviousSize != 0)
+            {
+                previous = header - header->PreviousSize;
+                if (!IsSealed(previous) || previous->BlockSize != header->PreviousSize)
+                {
+                    problem = PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)previous);
+                    return false;
+                }
+            }
+            bool mergeNext = hasNext && next->State == PoolBlockState.Free;
+            bool mergePrevious = previous != null && previous->State == PoolBlockState.Free;
+            if (mergeNext && !CheckFreeNode((PoolLinks*)(next + 1), next->BlockSize, ref problem))
+                return false;
+            if (mergePrevious && !CheckFreeNode((PoolLinks*)(previous + 1), previous->BlockSize, ref problem))
+                return false;
+
+            // Checked: now change things. The absorbed headers stay behind marked free, so a second free of
+            // the same address is still seen as one.
+            uint tag = header->Tag;
+            StoreFree(header, header->PreviousSize, size, tag);
+            PoolHeader* block = header;
+            if (mergeNext)
+            {
+                Unlink((PoolLinks*)(next + 1), next->BlockSize);
+                _counters.FreeBlocks--;
+                size += next->BlockSize;
+            }
+            if (mergePrevious)
+            {
+                Unlink((PoolLinks*)(previous + 1), previous->BlockSize);
+                _counters.FreeBlocks--;
+                size += previous->BlockSize;
+                block = previous;
+            }
+            StoreFree(block, block->PreviousSize, size, tag);
+            PoolHeader* after = block + size;
+            if (!IsPageEnd(after))
+                SetPrevious(after, size);
+            if (size == _pageUnits)
+                ReleasePage(ref pages, (byte*)block, ref problem);
+            else
+                Insert(block, size);
+            return true;
+        }
+
+        /// <summary>A free-list node is a sealed free block of the list's size whose neighbours point back at it.</summary>
+        private bool CheckFreeNode(PoolLinks* node, uint size, ref PoolProblem problem)
+        {
+            PoolHeader* header = (PoolHeader*)node - 1;
+            if (IsLive(node) && header->State == PoolBlockState.Free && header->BlockSize == size && IsSealed(header))
+            {
+                PoolLinks* flink = Decode(node->Flink);
+                PoolLinks* blink = Decode(node->Blink);
+                if ((IsLive(flink) || IsHead(flink)) && (IsLive(blink) || IsHead(blink)) && Decode(flink->Blink) == node && Decode(blink->Flink) == node)
+                    return true;
+            }
+            problem = ListProblem(node);
+            return false;
+        }
+
+        /// <summary>BAD_POOL_HEADER 3 for a list node: its decoded links when it is a block in the pool (never read through a forged pointer).</summary>
+        private readonly PoolProblem ListProblem(PoolLinks* node)
+            => IsLive(node)
+                ? PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, node->Flink ^ _cookie, node->Blink ^ _cookie)
+                : PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, 0, 0);
+
+        private void Insert(PoolHeader* block, uint size)
+        {
+            PoolLinks* head = Head(size);
+            PoolLinks* node = (PoolLinks*)(block + 1);
+            PoolLinks* first = Decode(head->Flink);
+            node->Flink = head->Flink;
+            node->Blink = Encode(head);
+            first->Blink = Encode(node);
+            head->Flink = Encode(node);
+            _nonEmpty[(int)(size >> 6)] |= 1UL << (int)(size & 63);
+            _counters.FreeBlocks++;
+        }
+
+        private void Unlink(PoolLinks* node, uint size)
+        {
+            PoolLinks* flink = Decode(node->Flink);
+            PoolLinks* blink = Decode(node->Blink);
+            blink->Flink = node->Flink;
+            flink->Blink = node->Blink;
+            if (flink == blink)
+                _nonEmpty[(int)(size >> 6)] &= ~(1UL << (int)(size & 63));
+        }
+
+        /// <summary>The smallest non-empty list of at least <paramref name="units"/>, or 0.</summary>
+        private readonly uint FirstList(uint units)
+        {
+            int word = (int)(units >> 6);
+            ulong bits = _nonEmpty[word] & (ulong.MaxValue << (int)(units & 63));
+            int words = (int)(_pageUnits >> 6) + 1;
+            while (true)
+            {
+                if (bits != 0)
+                {
+                    uint index = (uint)(word << 6) + (uint)TrailingZeros(bits);
+                    return index <= _pageUnits ? index : 0;
+                }
+                if (++word >= words)
+                    return 0;
+                bits = _nonEmpty[word];
+            }
+        }
+    }
+}
