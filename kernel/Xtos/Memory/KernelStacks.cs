@@ -479,6 +479,8 @@ namespace ExectOS.Memory
             where TMemory : struct, IPhysicalMemory
         {
             problem = default;
+            // Consecutive pages share their tables: each map starts where the last one's walk left off.
+            WalkCache walk = default;
             var tables = new PfnTableAllocator<TMemory> { Database = pfn, Memory = (TMemory*)Unsafe.AsPointer(ref memory) };
             for (ulong i = 0; i < count; i++)
             {
@@ -487,7 +489,7 @@ namespace ExectOS.Memory
                 MapStatus status = MapStatus.OutOfMemory;
                 if (problem.IsOk)
                 {
-                    status = table.Map(ref memory, ref tables, address, page.ToAddress(TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
+                    status = table.Map(ref memory, ref tables, ref walk, address, page.ToAddress(TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
                     flush.Flush<TCache>();
                     if (status == MapStatus.Done)
                         pfn->Entry(page)->PteAddress = PfnBuild<TMode>.EntryOf(address, Leaf);

@@ -54,6 +54,9 @@ namespace ExectOS.Memory
 
         private bool CommitLocked(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
         {
+            // Consecutive pages share their tables: each map starts where the last one's walk left off (the PFN lock,
+            // held throughout, keeps any table from being freed meanwhile).
+            WalkCache walk = default;
             var tables = new PfnTableAllocator<TMemory> { Database = Database, Memory = Memory };
             for (ulong i = 0; i < count; i++)
             {
@@ -62,7 +65,7 @@ namespace ExectOS.Memory
                 MapStatus status = MapStatus.OutOfMemory;
                 if (taken.IsOk)
                 {
-                    status = Table.Map(ref *Memory, ref tables, page, frame.ToAddress(TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
+                    status = Table.Map(ref *Memory, ref tables, ref walk, page, frame.ToAddress(TMode.PageShift), Leaf, PageProtection.Writable, out TlbFlush flush);
                     flush.Flush<TCache>();
                     if (status == MapStatus.Done)
                     {
