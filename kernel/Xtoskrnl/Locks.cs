@@ -54,6 +54,8 @@ namespace ExectOS.Kernel
 
         internal static void Release(SpinLock* spinLock, Irql previous)
         {
+            // Invalidations made under the lock reach the other processors before anyone else can take it.
+            InterProcessor.Complete();
             uint processor = Processor.Number();
             if (SpinLock.Release(spinLock, processor) != LockError.None)
                 BugCheck.Raise(BugCheckCode.SpinLockNotOwned, (ulong)spinLock, processor, (ulong)spinLock->Owner, 0);
@@ -71,6 +73,8 @@ namespace ExectOS.Kernel
 
         internal static void Release(QueuedSpinLock* spinLock, LockQueueEntry* entry, Irql previous)
         {
+            // Invalidations made under the lock reach the other processors before anyone else can take it.
+            InterProcessor.Complete();
             uint processor = Processor.Number();
             if (QueuedSpinLock.Release(spinLock, entry, processor) != LockError.None)
                 BugCheck.Raise(BugCheckCode.SpinLockNotOwned, (ulong)spinLock, processor, 0, 0);

@@ -286,8 +286,9 @@ namespace ExectOS.Kernel
     }
 
     /// <summary>
-    /// The TLBs of every running processor for the kernel's live tables: the address is invalidated here, then on every
-    /// other processor (a shootdown, see <see cref="InterProcessor"/>) before the change counts as done. Every unmap and
+    /// The TLBs of every running processor for the kernel's live tables: the address is invalidated here at once, and on
+    /// every other processor by a shootdown (see <see cref="InterProcessor"/>) sent with this processor's batch, at the
+    /// latest before it lets go of the lock it holds (the PFN lock, for every kernel table edit). Every unmap and
     /// protection change of a kernel mapping hands back a <see cref="TlbFlush"/> that is flushed through this.
     /// </summary>
     internal struct CpuTranslationCache : ITranslationCache
@@ -295,7 +296,7 @@ namespace ExectOS.Kernel
         public static void Invalidate(VirtualAddress address)
         {
             Hardware.Processor.InvalidatePage(address);
-            InterProcessor.FlushOthers(address);
+            InterProcessor.Queue(address);
         }
     }
 }

@@ -8,10 +8,11 @@ namespace ExectOS.Kernel
 {
     /// <summary>
     /// Requests between running processors on x86: one fixed interrupt vector (<see cref="RequestVector"/>, NT's
-    /// IPI vector), sent through the local APIC, that either only wakes an idle processor or carries a TLB
-    /// invalidation. A shootdown (as NT's KeFlushSingleTb) invalidates the address here, marks every other running
-    /// processor, sends each the vector and waits until all have invalidated it too; an interrupt never waits for
-    /// anything, so a processor spinning on a lock (interrupts on) answers while it spins.
+    /// IPI vector), sent through the local APIC, that either only wakes an idle processor or carries TLB
+    /// invalidations. A shootdown (as NT's KeFlushMultipleTb) gathers the addresses a processor unmapped, up to
+    /// <see cref="BatchCapacity"/>, marks every other running processor, sends each the vector and waits until all have
+    /// invalidated them too; an interrupt never waits for anything, so a processor spinning on a lock (interrupts on)
+    /// answers while it spins.
     /// <para>
     /// Interrupts are on only while more than one processor runs: then every processor's APIC lets through vectors
     /// above <see cref="BlockedBelow"/> only (the task priority), the legacy PIC is masked, and the timer and LINT0
@@ -35,12 +36,37 @@ namespace ExectOS.Kernel
 
         private static LocalApic s_apic;
         private static volatile bool s_open;
+        /// <summary>Addresses a processor gathers before it must send them (one request carries them all).</summary>
+        internal const int BatchCapacity = 16;
+
 #pragma warning disable CS0649 // changed through pointers, atomically
         private static SpinLock s_lock;
         private static nuint s_pending;
         private static Flags s_flush;
 #pragma warning restore CS0649
-        private static ulong s_address;
+        // The request being answered: its addresses (the sender's batch, copied under s_lock).
+        private static Addresses s_addresses;
+        private static int s_count;
+        private static Batches s_batches;
+
+        [InlineArray(BatchCapacity)]
+        private struct Addresses
+        {
+            private ulong _element;
+        }
+
+        /// <summary>One processor's invalidations not yet sent to the others.</summary>
+        private struct Batch
+        {
+            public Addresses Addresses;
+            public int Count;
+        }
+
+        [InlineArray(Processors.Capacity)]
+        private struct Batches
+        {
+            private Batch _element;
+        }
         private static ulong s_shootdowns;
 
         [InlineArray(Processors.Capacity)]
@@ -53,7 +79,7 @@ namespace ExectOS.Kernel
 
         private static nuint* FlushFlags => (nuint*)Unsafe.AsPointer(ref s_flush);
 
-        /// <summary>Shootdowns sent so far (each to every other running processor).</summary>
+        /// <summary>Shootdowns sent so far (each one request, for up to <see cref="BatchCapacity"/> addresses, to every other running processor).</summary>
         internal static ulong Shootdowns => s_shootdowns;
 
         /// <summary>Whether requests go out: set once more than one processor runs and interrupts are on.</summary>
@@ -96,7 +122,8 @@ namespace ExectOS.Kernel
             uint me = Processor.Number();
             if (Atomic.Exchange(&FlushFlags[me], 0) != 0)
             {
-                Processor.InvalidatePage(new VirtualAddress(s_address));
+                for (int i = 0; i < s_count; i++)
+                    Processor.InvalidatePage(new VirtualAddress(s_addresses[i]));
                 nuint pending;
                 do
                     pending = Atomic.Read(Pending);
@@ -110,19 +137,47 @@ namespace ExectOS.Kernel
         internal static void Wake(int number) => s_apic.SendFixed(Processors.ApicIdOf(number), RequestVector);
 
         /// <summary>
-        /// <paramref name="address"/> no longer translates as it did on any other running processor once this returns
-        /// (this processor invalidated it already). Nothing to do while one processor runs.
+        /// Adds <paramref name="address"/> (invalidated here already) to this processor's batch for the others; a full
+        /// batch is sent first. The batch goes out at the latest when this processor lets go of a lock
+        /// (<see cref="Complete"/> from <see cref="KernelLocks.Release"/>): every kernel unmap runs under the PFN lock, so
+        /// no frame it freed can be handed out again before every processor has forgotten its old translation.
         /// </summary>
-        internal static void FlushOthers(VirtualAddress address)
+        internal static void Queue(VirtualAddress address)
         {
             if (!s_open)
                 return;
+            ref Batch batch = ref s_batches[(int)Processor.Number()];
+            if (batch.Count == BatchCapacity)
+                Complete();
+            batch.Addresses[batch.Count++] = address.Value;
+        }
+
+        /// <summary>Sends this processor's batch and waits until every other running processor has invalidated it.</summary>
+        internal static void Complete()
+        {
+            if (!s_open)
+                return;
+            ref Batch batch = ref s_batches[(int)Processor.Number()];
+            if (batch.Count == 0)
+                return;
+            FlushOthers(ref batch.Addresses, batch.Count);
+            batch.Count = 0;
+        }
+
+        /// <summary>
+        /// The first <paramref name="count"/> of <paramref name="addresses"/> no longer translate as they did on any
+        /// other running processor once this returns: one request to each, acknowledged.
+        /// </summary>
+        private static void FlushOthers(ref Addresses addresses, int count)
+        {
             uint me = Processor.Number();
             var spinLock = (SpinLock*)Unsafe.AsPointer(ref s_lock);
             if (SpinLock.Acquire(spinLock, me) != LockError.None)
                 BugCheck.Raise(BugCheckCode.SpinLockAlreadyOwned, (ulong)spinLock, me, 0, 0);
             nuint* pending = Pending, flush = FlushFlags;
-            s_address = address.Value;
+            for (int i = 0; i < count; i++)
+                s_addresses[i] = addresses[i];
+            s_count = count;
             nuint targets = 0;
             for (int n = 0; n < Processors.Capacity; n++)
             {
@@ -145,7 +200,7 @@ namespace ExectOS.Kernel
                     int late = 0;
                     while (late < Processors.Capacity && Atomic.Read(&flush[late]) == 0)
                         late++;
-                    BugCheck.Raise(BugCheckCode.ProcessorRequestTimeout, late < Processors.Capacity ? Processors.ApicIdOf(late) : ulong.MaxValue, RequestVector, Atomic.Read(pending), address.Value);
+                    BugCheck.Raise(BugCheckCode.ProcessorRequestTimeout, late < Processors.Capacity ? Processors.ApicIdOf(late) : ulong.MaxValue, RequestVector, Atomic.Read(pending), s_addresses[0]);
                 }
                 Cpu.Pause();
             }
