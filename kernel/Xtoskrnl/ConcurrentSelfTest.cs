@@ -133,7 +133,9 @@ namespace ExectOS.Kernel
             ref Tally tally = ref s_tallies[number];
             tally = default;
             ulong random = 0x9E3779B97F4A7C15 * (ulong)(number + 1);
-            Slots frames = default, stackTops = default, stackBytes = default, blocks = default, blockBytes = default;
+            // What each processor holds, and the stamp each got: a frame, a stack's top and size, a block and its size.
+            Slots frames = default, frameStamps = default, stackTops = default, stackBytes = default, stackStamps = default;
+            Slots blocks = default, blockBytes = default, blockFills = default;
             int frameCount = 0, stackCount = 0, blockCount = 0;
             ulong pageBytes = 1UL << TMode.PageShift;
             for (int i = 0; i < Operations + 3 * Held && tally.FailedStep == 0; i++)
@@ -156,15 +158,16 @@ namespace ExectOS.Kernel
                                 break;
                             }
                             WriteFrame(page, stamp);
-                            frames[frameCount++] = page.Value << 8 | (stamp & 0xFF);
+                            frameStamps[frameCount] = stamp;
+                            frames[frameCount++] = page.Value;
                             tally.Pages++;
                         }
                         else if (!take && frameCount > 0)
                         {
-                            ulong entry = frames[--frameCount];
-                            var page = new PageFrameNumber(entry >> 8);
-                            if ((ReadFrame(page) & 0xFF) != (entry & 0xFF))
-                                Record(ref tally, 2, page.Value, ReadFrame(page));
+                            var page = new PageFrameNumber(frames[--frameCount]);
+                            ulong seen = ReadFrame(page);
+                            if (seen != frameStamps[frameCount])
+                                Record(ref tally, 2, page.Value, seen);
                             MemoryManager.FreePage(page, PageUse.Allocated);
                         }
                         break;
@@ -181,15 +184,16 @@ namespace ExectOS.Kernel
                             *(ulong*)(nuint)(stack.Top.Value - 8) = stamp;
                             *(ulong*)(nuint)stack.Base.Value = ~stamp;
                             stackTops[stackCount] = stack.Top.Value;
-                            stackBytes[stackCount++] = bytes | (stamp & 0xFFF);
+                            stackStamps[stackCount] = stamp;
+                            stackBytes[stackCount++] = bytes;
                             tally.Stacks++;
                         }
                         else if (!take && stackCount > 0)
                         {
                             stackCount--;
-                            ulong top = stackTops[stackCount], bytes = stackBytes[stackCount] & ~0xFFFUL, check = stackBytes[stackCount] & 0xFFF;
+                            ulong top = stackTops[stackCount], bytes = stackBytes[stackCount], check = stackStamps[stackCount];
                             ulong high = *(ulong*)(nuint)(top - 8), low = *(ulong*)(nuint)(top - bytes);
-                            if ((high & 0xFFF) != check || (~low & 0xFFF) != check)
+                            if (high != check || ~low != check)
                                 Record(ref tally, 4, top, high);
                             // Freed stacks are measured from their lowest word that is not zero: the test leaves them as found.
                             *(ulong*)(nuint)(top - bytes) = 0;
@@ -215,15 +219,16 @@ namespace ExectOS.Kernel
                             for (ulong b = 0; b < bytes; b++)
                                 block[b] = fill;
                             blocks[blockCount] = (ulong)block;
-                            blockBytes[blockCount++] = bytes << 8 | fill;
+                            blockFills[blockCount] = fill;
+                            blockBytes[blockCount++] = bytes;
                             tally.Blocks++;
                         }
                         else if (!take && blockCount > 0)
                         {
                             blockCount--;
                             byte* block = (byte*)(nuint)blocks[blockCount];
-                            ulong bytes = blockBytes[blockCount] >> 8;
-                            byte fill = (byte)blockBytes[blockCount];
+                            ulong bytes = blockBytes[blockCount];
+                            byte fill = (byte)blockFills[blockCount];
                             for (ulong b = 0; b < bytes; b++)
                             {
                                 if (block[b] != fill)
@@ -239,13 +244,13 @@ namespace ExectOS.Kernel
             }
             // Whatever a failure left held goes back, so the boot processor's report is about the failure alone.
             while (frameCount > 0)
-                MemoryManager.FreePage(new PageFrameNumber(frames[--frameCount] >> 8), PageUse.Allocated);
+                MemoryManager.FreePage(new PageFrameNumber(frames[--frameCount]), PageUse.Allocated);
             while (blockCount > 0)
                 Pools<TMode>.Free((void*)(nuint)blocks[--blockCount], Tag);
             while (stackCount > 0)
             {
                 stackCount--;
-                ulong bytes = stackBytes[stackCount] & ~0xFFFUL;
+                ulong bytes = stackBytes[stackCount];
                 *(ulong*)(nuint)(stackTops[stackCount] - bytes) = 0;
                 *(ulong*)(nuint)(stackTops[stackCount] - 8) = 0;
                 Stacks<TMode>.Free(new VirtualAddress(stackTops[stackCount]), bytes);

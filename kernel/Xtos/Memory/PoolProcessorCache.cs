@@ -39,7 +39,6 @@ namespace ExectOS.Memory
         public uint Depth;
         public uint MaxDepth;
         public uint Misses;
-        public uint Reserved;
     }
 
     /// <summary>A processor's part of one tag's counts; <see cref="Entry"/> is the tag's slot in the pool's table.</summary>
@@ -57,9 +56,6 @@ namespace ExectOS.Memory
 
         /// <summary>Bytes <see cref="AttachProcessorCaches"/> needs for <paramref name="processors"/> processors.</summary>
         public static ulong ProcessorCacheBytes(uint processors) => (ulong)processors * (ulong)sizeof(PoolProcessorCache);
-
-        /// <summary>Processors with a part of their own (0 until <see cref="AttachProcessorCaches"/>).</summary>
-        public readonly uint ProcessorCount => _processorCount;
 
         /// <summary>
         /// Gives processors 0 to <paramref name="processors"/> - 1 a part of their own, in <paramref name="memory"/>
@@ -173,8 +169,8 @@ namespace ExectOS.Memory
             if (requested < Capacity(header) && data[requested] != CanaryOf(data))
                 return false;
             PoolHeader* next = header + size;
-            // The next header's low word: its previous size is this block's for as long as this block is allocated.
-            if (!IsPageEnd(next) && (ushort)*(uint*)next != size)
+            // Its previous size is this block's for as long as this block is allocated (a single aligned read).
+            if (!IsPageEnd(next) && next->PreviousSize != size)
                 return false;
             PoolProcessorCache* part = _processors + processor;
             ref ProcessorList list = ref part->Lists[(int)size];

@@ -294,9 +294,16 @@ public sealed class BootTests : IDisposable
 
         // The kernel reads the start of its layout's SystemCache region, which nothing maps yet.
         string address = $"0x{SystemCacheStart():X16}";
+        AssertPageFaultAt(result, address);
+        Assert.StartsWith($"exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA ({address}, 0x0000000000000000, 0xFFFFF80000", result.LastLine);
+    }
+
+    /// <summary>A boot that ended in the trap handler's line for a page fault at <paramref name="address"/> (CR2) and PAGE_FAULT_IN_NONPAGED_AREA naming it.</summary>
+    internal static void AssertPageFaultAt(ExectosCommand.Result result, string address)
+    {
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #PF page fault (vector 14) at RIP ", StringComparison.Ordinal) && l.EndsWith($", CR2 {address}", StringComparison.Ordinal));
-        Assert.StartsWith($"exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA ({address}, 0x0000000000000000, 0xFFFFF80000", result.LastLine);
+        Assert.StartsWith($"exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA ({address}, 0x0000000000000000, ", result.LastLine);
     }
 
     [Fact]

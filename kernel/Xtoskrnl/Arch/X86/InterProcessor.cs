@@ -82,9 +82,6 @@ namespace ExectOS.Kernel
         /// <summary>Shootdowns sent so far (each one request, for up to <see cref="BatchCapacity"/> addresses, to every other running processor).</summary>
         internal static ulong Shootdowns => s_shootdowns;
 
-        /// <summary>Whether requests go out: set once more than one processor runs and interrupts are on.</summary>
-        internal static bool IsOpen => s_open;
-
         /// <summary>
         /// Readies the processor it runs on (its APIC in the boot processor's mode, the masks, the task priority): each
         /// processor calls it on itself before interrupts go on.
@@ -95,9 +92,6 @@ namespace ExectOS.Kernel
                 LocalApic.SwitchToX2Apic();
             s_apic.PrepareForInterrupts(BlockedBelow);
         }
-
-        /// <summary>Whether the processors' APICs run in x2APIC mode.</summary>
-        internal static bool X2Apic => s_apic.X2Apic;
 
         /// <summary>The local APIC (mapped) every processor's requests go through: set before the others start.</summary>
         internal static void Attach(in LocalApic apic) => s_apic = apic;

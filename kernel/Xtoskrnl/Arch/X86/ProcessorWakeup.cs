@@ -68,9 +68,6 @@ namespace ExectOS.Kernel
             return false;
         }
 
-        /// <summary>The boot processor's local APIC (mapped, or in x2APIC mode); the running processors' requests go through it.</summary>
-        internal readonly LocalApic Apic => _apic;
-
         /// <summary>What the processors line says of the interrupt controllers' mode, or null (xAPIC, the usual).</summary>
         internal readonly string? ModeNote => _apic.X2Apic ? "local APICs in x2APIC mode" : null;
 
