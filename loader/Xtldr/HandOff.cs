@@ -327,7 +327,7 @@ namespace ExectOS.Loader
             var allocator = new RunAllocator(root + PageSize, poolPages - 1, TMode.PageShift);
             MapStatus status = MapStatus.Done;
             // A split mode walks each half from a root of its own (TableBound counts both): the high half's is the
-            // pool's next page, where the hand-off finds it.
+            // pool's next page. No hand-off reads it yet (the loader block carries one root; AArch64's hand-off is to come).
             if (TMode.RootCount > 1)
             {
                 status = allocator.TryAllocate(out PhysicalAddress high) ? MapStatus.Done : MapStatus.OutOfMemory;
