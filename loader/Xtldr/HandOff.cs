@@ -338,7 +338,7 @@ namespace ExectOS.Loader
                 }
             }
             if (status == MapStatus.Done)
-                status = PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, root);
+                status = PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table);
             int failed = -1;
             if (status == MapStatus.Done)
                 status = PlanTables.Commit(ref memory, ref allocator, table, plan, out failed);

@@ -57,8 +57,9 @@ internal sealed partial class ModeBinder
             Report(D.Duplicate, $"mode '{name.Text}' already has a level named '{level.Name.Text}'", level.Name);
 
         int selfMap = ModeModel.NoSelfMap, selfMapLevels = 1;
-        if (draft.SelfMap is Token mapped && draft.Split is Token split)
-            Report(D.SplitAddresses, $"mode '{name.Text}' splits its addresses into two halves (line {split.Span.Line + 1}); a self-map in a split mode is not supported yet", mapped);
+        // A split mode's self-map is a slot of the high half's root (the kernel's half): it shows that half's tables only.
+        if (draft.SelfMap is Token mapped && draft.Split is Token split && draft.SelfMapLevels is Token across && across.Value != 1)
+            Report(D.SplitAddresses, $"mode '{name.Text}' splits its addresses into two halves (line {split.Span.Line + 1}); its self-map is one slot of the high half's root, not one across {across.Text} levels", across);
         else if (draft.SelfMap is Token slot)
         {
             selfMapLevels = draft.SelfMapLevels is Token merged ? (int)merged.Value : 1;
@@ -85,7 +86,8 @@ internal sealed partial class ModeBinder
             LevelTokens[name.Text] = draft.Levels.Select(l => l.Name).ToList();
         return _diagnostics.Count != errors ? null : new ModeModel(
             name.Text, name.Span.Line + 1, virtualBits, draft.Canonical, draft.Split is not null, physicalBits, pageShift, entryWidth,
-            levels.ToEquatableArray(), selfMap, selfMapLevels, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text));
+            levels.ToEquatableArray(), selfMap, selfMapLevels, draft.Requirements.ToEquatableArray(), ModeId(_architecture, name.Text),
+            selfMap != ModeModel.NoSelfMap && draft.SelfMapPageAttributes);
     }
 
     private void CheckLevel(string mode, LevelDraft level, int shift, bool last, int entryWidth, int physicalBits, int pageShift)

@@ -183,20 +183,27 @@ internal sealed partial class ModeBinder
                     }
                     break;
                 case "self-map":
-                    // self-map INDEX [levels N]: INDEX counts entries across the top N levels taken as one table.
-                    if (Arguments(item, 1, 3, "self-map INDEX [levels N]") && Number(a[0], 0, 1UL << 20, "self-map index", D.SelfMap))
+                    // self-map INDEX [levels N] [page-attributes]: INDEX counts entries across the top N levels taken as
+                    // one table; page-attributes: table entries carry a page's attributes in the bits tables ignore.
+                    if (Arguments(item, 1, 4, "self-map INDEX [levels N] [page-attributes]") && Number(a[0], 0, 1UL << 20, "self-map index", D.SelfMap))
                     {
-                        if (a.Count == 1)
+                        int count = a.Count;
+                        bool attributes = count > 1 && a[count - 1].Text == "page-attributes";
+                        if (attributes)
+                            count--;
+                        if (count == 1)
                         {
                             draft.SelfMap = a[0];
                             draft.SelfMapLevels = null;
+                            draft.SelfMapPageAttributes = attributes;
                         }
-                        else if (a.Count == 2)
-                            Report(D.Syntax, "expected 'self-map INDEX [levels N]'", a[1]);
+                        else if (count == 2)
+                            Report(D.Syntax, "expected 'self-map INDEX [levels N] [page-attributes]'", a[1]);
                         else if (Word(a[1], "levels") && Number(a[2], 1, 2, "self-map levels", D.SelfMap))
                         {
                             draft.SelfMap = a[0];
                             draft.SelfMapLevels = a[2];
+                            draft.SelfMapPageAttributes = attributes;
                         }
                     }
                     break;
@@ -301,6 +308,7 @@ internal sealed partial class ModeBinder
         public Token? Entry;
         public Token? SelfMap;
         public Token? SelfMapLevels;
+        public bool SelfMapPageAttributes;
         public List<LevelDraft> Levels = new();
         public List<FeatureModel> Requirements = new();
 
@@ -314,6 +322,7 @@ internal sealed partial class ModeBinder
             Entry = Entry,
             SelfMap = SelfMap,
             SelfMapLevels = SelfMapLevels,
+            SelfMapPageAttributes = SelfMapPageAttributes,
             Levels = new List<LevelDraft>(Levels),
             Requirements = new List<FeatureModel>(Requirements),
         };

@@ -55,12 +55,12 @@ internal static class EntryOperationsEmitter
             if (level.Table is not null)
             {
                 w.Line();
-                Builder(w, $"{level.Model.Name}Table", "table", level.Table, forPage: false);
+                Builder(w, $"{level.Model.Name}Table", "table", level.Table, forPage: false, SelfMapBits(mode, level.Table, levels.Count - 1));
             }
             if (level.Page is not null)
             {
                 w.Line();
-                Builder(w, $"{level.Model.Name}Page", "page", level.Page, forPage: true);
+                Builder(w, $"{level.Model.Name}Page", "page", level.Page, forPage: true, null);
             }
             w.Line();
             DecodeProtection(w, level);
@@ -99,7 +99,22 @@ internal static class EntryOperationsEmitter
         ? $"IsTable{l.Index}(entry) ? {l.Model.Name}TableProtection(entry) : {l.Model.Name}PageProtection(entry)"
         : l.Table is not null ? $"{l.Model.Name}TableProtection(entry)" : $"{l.Model.Name}PageProtection(entry)";
 
-    private static void Builder(CodeWriter w, string name, string parameter, FormatModel format, bool forPage)
+    /// <summary>
+    /// Through the self-map the walk ends one level early, on a table entry read as a last-level page. A mode whose
+    /// table entries would not make valid pages says `self-map INDEX page-attributes`: where the table format ignores
+    /// bits (its software fields), each table entry then carries what the last level's page format says for a global,
+    /// writable, non-executable kernel page (AArch64: the access flag, shareability, memory type and both no-execute
+    /// bits). x86 tables keep their attributes where pages do and do not ask. Null when nothing is added.
+    /// </summary>
+    private static string? SelfMapBits(ModeModel mode, FormatModel table, int last)
+    {
+        if (!mode.SelfMapPageAttributes)
+            return null;
+        ulong ignored = table.Fields.Where(f => f.Kind == FieldKind.Software).Aggregate(0UL, (mask, f) => mask | FormatEmitter.FieldMask(f));
+        return ignored == 0 ? null : $"(MakePage({last}, default, PageProtection.Writable | PageProtection.Global) & {FormatEmitter.Hex(ignored, table.Width)})";
+    }
+
+    private static void Builder(CodeWriter w, string name, string parameter, FormatModel format, bool forPage, string? also)
     {
         w.Open($"private static ulong {name}(PhysicalAddress {parameter}, PageProtection protection)");
         w.Line($"{format.Name} entry = {format.Name}.Empty.With{Frame(format).Name}({parameter});");
@@ -125,7 +140,7 @@ internal static class EntryOperationsEmitter
             if (value is not null)
                 w.Line($"entry = entry.With{field.Name}({(field.Inverted ? Negate(value) : value)});");
         }
-        w.Line("return entry.Value;");
+        w.Line(also is null ? "return entry.Value;" : $"return entry.Value | {also};");
         w.Close();
     }
 

@@ -71,7 +71,8 @@ internal sealed record ModeModel(
     int SelfMap,
     int SelfMapLevels,
     EquatableArray<FeatureModel> Requirements,
-    uint Id)
+    uint Id,
+    bool SelfMapPageAttributes = false)
 {
     public const int NoSelfMap = -1;
 }

@@ -55,7 +55,7 @@ namespace ExectOS.Memory
             table = new PageTable<TMode>(root, high);
             if (selfMap)
             {
-                status = InstallSelfMap(ref memory, ref allocator, root);
+                status = InstallSelfMap(ref memory, ref allocator, table);
                 if (status != MapStatus.Done)
                     return status;
             }
@@ -80,17 +80,21 @@ namespace ExectOS.Memory
         /// <summary>A self-map slot's entry: the table it shows, writable, never executable (page tables are data).</summary>
         public static ulong SelfMapEntry(PhysicalAddress table) => TMode.MakeTable(SelfMap<TMode>.SlotLevel, table, PageProtection.Writable);
 
+        /// <summary>The root the self-map slots are in: a split mode's high half's (the kernel's), else the one root.</summary>
+        public PhysicalAddress SelfMapRoot => TMode.RootCount > 1 ? HighRoot : Root;
+
         /// <summary>
         /// Writes the mode's self-map slots, where it has them. In the root, one slot pointing at the root. Across two
         /// levels (PAE), every root entry first gets its table (allocated when missing: the root's entries are then
         /// fixed for good, as PAE's page-directory pointers must be), and slot k points at the k-th of those tables.
         /// </summary>
-        public static MapStatus InstallSelfMap<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, PhysicalAddress root)
+        public static MapStatus InstallSelfMap<TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, PageTable<TMode> table)
             where TMemory : struct, IPhysicalMemory
             where TAllocator : struct, IFrameAllocator
         {
             if (TMode.SelfMapIndex < 0)
                 return MapStatus.Done;
+            PhysicalAddress root = table.SelfMapRoot;
             int level = SelfMap<TMode>.SlotLevel;
             if (level == 0)
             {
@@ -130,7 +134,7 @@ namespace ExectOS.Memory
                 return false;
             int level = SelfMap<TMode>.SlotLevel;
             if (level == 0)
-                return Shows(ReadEntry(ref memory, Slot(Root, TMode.SelfMapIndex)), 0, Root);
+                return Shows(ReadEntry(ref memory, Slot(SelfMapRoot, TMode.SelfMapIndex)), 0, SelfMapRoot);
             int count = SelfMap<TMode>.SlotCount, bits = TMode.LevelIndexBits(1);
             for (int k = 0; k < count; k++)
             {

@@ -146,7 +146,7 @@ namespace ExectOS.Memory
 
         /// <summary>The entry that maps a frame at <paramref name="level"/> covering <paramref name="address"/>, where the self-map reaches it (else 0).</summary>
         public static ulong EntryOf(VirtualAddress address, int level)
-            => SelfMap<TMode>.Reaches(level) ? SelfMap<TMode>.EntryAddress(address, level).Value : 0;
+            => SelfMap<TMode>.Reaches(address, level) ? SelfMap<TMode>.EntryAddress(address, level).Value : 0;
 
         private struct TableAccounting : ITableVisitor
         {

@@ -6,7 +6,8 @@ namespace ExectOS.Memory
     /// the root; PAE: the four page directories, mapped through four consecutive directory slots). Then the
     /// last-level entry of any address lies at a fixed base plus the address's index bits times the entry
     /// size: how the kernel edits its own tables without a map of physical memory. Valid for modes with a
-    /// self-map (<see cref="IPagingMode.SelfMapIndex"/> at least 0).
+    /// self-map (<see cref="IPagingMode.SelfMapIndex"/> at least 0). A split mode's self-map is a slot of the high half's
+    /// root: it shows the high half's tables (the kernel's), and the low half's are not reached through it.
     /// </summary>
     public static class SelfMap<TMode> where TMode : struct, IPagingMode
     {
@@ -28,8 +29,14 @@ namespace ExectOS.Memory
         /// <summary>The first address the slots cover (the layout's page-table region).</summary>
         public static VirtualAddress Base
         {
-            get { return new VirtualAddress(SignExtend((ulong)TMode.SelfMapIndex << TMode.LevelShift(SlotLevel))); }
+            get { return new VirtualAddress(SignExtend((ulong)TMode.SelfMapIndex << TMode.LevelShift(SlotLevel)) | HalfBase); }
         }
+
+        /// <summary>The first address of the half the self-map lives in: a split mode's high half, else 0.</summary>
+        private static ulong HalfBase => TMode.RootCount > 1 ? ulong.MaxValue << TMode.VirtualBits : 0;
+
+        /// <summary>Whether the tables that translate <paramref name="address"/> are those the self-map shows (a split mode: the high half's).</summary>
+        public static bool Shows(VirtualAddress address) => TMode.SelfMapIndex >= 0 && TMode.RootOf(address) == TMode.RootCount - 1;
 
         /// <summary>The bytes of address space the slots cover.</summary>
         public static ulong Size => (ulong)SlotCount << TMode.LevelShift(SlotLevel);
@@ -60,6 +67,9 @@ namespace ExectOS.Memory
         /// slot itself (level -1), for a slot in the root; not the root's for a self-map across two levels (PAE).
         /// </summary>
         public static bool Reaches(int level) => TMode.SelfMapIndex >= 0 && level >= (SlotLevel == 0 ? -1 : SlotLevel);
+
+        /// <summary>Whether the entry at <paramref name="level"/> that maps <paramref name="address"/> has a self-map address (<see cref="EntryAddress"/>).</summary>
+        public static bool Reaches(VirtualAddress address, int level) => Reaches(level) && Shows(address);
 
         /// <summary>
         /// The virtual address of the entry at <paramref name="level"/> that maps <paramref name="address"/>

@@ -43,13 +43,35 @@ public class AArch64EncodingTests
         Assert.Equal(0x0060_0000_4000_4703UL, AArch64Granule16K.MakePage(AArch64Granule16K.L3Level, new PhysicalAddress(0x4000_4000), KernelData));
         Assert.Equal(0x0060_0000_4001_0703UL, AArch64Granule64K.MakePage(AArch64Granule64K.L3Level, new PhysicalAddress(0x4001_0000), KernelData));
         // Tables: the next table's address and bits 1:0 = 11; no hierarchical limit (APTable, UXNTable, PXNTable zero).
-        Assert.Equal(0x0000_0000_4000_1003UL, AArch64Granule4K.MakeTable(0, new PhysicalAddress(0x4000_1000), PageProtection.Writable | PageProtection.Executable));
+        // The self-mapped granules' tables also carry a kernel data page's attributes where a table descriptor ignores
+        // bits (UXN, PXN, AF, SH = inner shareable, AttrIndx 0): 0x0060_0000_0000_0700.
+        Assert.Equal(0x0060_0000_4000_1703UL, AArch64Granule4K.MakeTable(0, new PhysicalAddress(0x4000_1000), PageProtection.Writable | PageProtection.Executable));
         Assert.Equal(0x0000_0000_4000_4003UL, AArch64Granule16K.MakeTable(0, new PhysicalAddress(0x4000_4000), PageProtection.Writable | PageProtection.Executable | PageProtection.User));
-        Assert.Equal(0x0000_0000_4001_0003UL, AArch64Granule64K.MakeTable(0, new PhysicalAddress(0x4001_0000), PageProtection.Writable | PageProtection.Executable));
+        Assert.Equal(0x0060_0000_4001_0703UL, AArch64Granule64K.MakeTable(0, new PhysicalAddress(0x4001_0000), PageProtection.Writable | PageProtection.Executable));
         // Frames hold output address bits 47 down to the granule: bit 48 and a misaligned frame are refused.
         Assert.False(AArch64Granule4K.CanHoldPage(AArch64Granule4K.L3Level, new PhysicalAddress(1UL << 48)));
         Assert.True(AArch64Granule64K.CanHoldPage(AArch64Granule64K.L3Level, new PhysicalAddress(0xFFFF_FFFF_0000)));
         Assert.False(AArch64Granule16K.CanHoldTable(1, new PhysicalAddress(0x4000_1000)));
+    }
+
+    /// <summary>
+    /// Through the self-map the processor reads a table descriptor as a level 3 page: it must be a valid page with the
+    /// access flag (or the first access faults), global, writable at EL1 only, executable nowhere; and the page attributes must
+    /// not limit the table's own walk (the hierarchical limits stay zero), so a table still grants what its leaves say.
+    /// </summary>
+    [Fact]
+    public void ATableDescriptorReadThroughTheSelfMapIsAWritableNonExecutableKernelPage()
+    {
+        ulong table = AArch64Granule4K.MakeTable(1, new PhysicalAddress(0x4000_2000), PageProtection.Writable | PageProtection.Executable | PageProtection.User);
+        Assert.Equal(EntryKind.Table, AArch64Granule4K.Classify(1, table));
+        Assert.Equal(EntryKind.Page, AArch64Granule4K.Classify(3, table));
+        Assert.Equal(0x4000_2000UL, AArch64Granule4K.PageAddress(3, table).Value);
+        Assert.Equal(PageProtection.Read | PageProtection.Writable | PageProtection.Global, AArch64Granule4K.Protection(3, table));
+        Assert.Equal(1UL << 10, table & (1UL << 10));        // AF
+        Assert.Equal(0UL, table & (0x1FUL << 59));            // NSTable, APTable, UXNTable, PXNTable
+        Assert.Equal(PageProtection.Read | PageProtection.Writable | PageProtection.Executable | PageProtection.User, AArch64Granule4K.Protection(1, table));
+        // The 16 KiB granule has no self-map: its tables are plain.
+        Assert.Equal(0UL, AArch64Granule16K.MakeTable(1, new PhysicalAddress(0x4000_4000), PageProtection.Writable) & 0xFFFF_0000_0000_0FFCUL);
     }
 
     [Fact]

@@ -80,7 +80,7 @@ internal static unsafe class Machines
         var m = new Machine<TMode, TLayout> { Memory = new EmulatedMemory(new SparseMemory()), Scenario = s, Plan = plan };
         var tables = TrackingAllocator.For<TMode>(s.Root + page);
         m.Table = Entries.Tables<TMode>(ref m.Memory, ref tables, s.Root);
-        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref m.Memory, ref tables, m.Table.Root));
+        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref m.Memory, ref tables, m.Table));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref m.Memory, ref tables, m.Table, plan, out _));
         m.LoaderTables = (ulong)tables.Live.Count + 1;
 

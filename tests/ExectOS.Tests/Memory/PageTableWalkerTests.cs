@@ -236,13 +236,18 @@ public class PageTableWalkerTests
         Assert.True(table.HasSelfMap(ref memory));
         // Through the slots, each level's table holding an address's entry shows at that entry's self-map address:
         // one root slot shows every level; across two levels (PAE) every level but the root.
-        var address = new VirtualAddress(Canonical<TMode>(0x12345UL << TMode.PageShift));
+        // A split mode's self-map shows the high half's tables (the kernel's), never the low half's.
+        ulong half = TMode.RootCount > 1 ? ulong.MaxValue << TMode.VirtualBits : 0;
+        var address = new VirtualAddress(Canonical<TMode>(0x12345UL << TMode.PageShift) | half);
+        Assert.Equal(TMode.RootCount > 1 ? table.HighRoot : table.Root, table.SelfMapRoot);
+        Assert.Equal(TMode.RootCount == 1, ExectOS.Memory.SelfMap<TMode>.Shows(new VirtualAddress(0x12345UL << TMode.PageShift)));
+        Assert.True(ExectOS.Memory.SelfMap<TMode>.Shows(address));
         Assert.Equal(MapStatus.Done, table.Map(ref memory, ref allocator, address, new PhysicalAddress(0x200000), TMode.LevelCount - 1, PageProtection.Writable, out _));
         var path = new ulong[TMode.LevelCount];
         Assert.Equal(TMode.LevelCount, table.ReadPath(ref memory, address, path));
         for (int level = ExectOS.Memory.SelfMap<TMode>.SlotLevel; level < TMode.LevelCount; level++)
         {
-            PhysicalAddress holder = level == 0 ? table.Root : TMode.TableAddress(level - 1, path[level - 1]);
+            PhysicalAddress holder = level == 0 ? table.RootOf(address) : TMode.TableAddress(level - 1, path[level - 1]);
             VirtualAddress entry = ExectOS.Memory.SelfMap<TMode>.EntryAddress(address, level);
             Assert.True(ExectOS.Memory.SelfMap<TMode>.Reaches(level));
             Assert.True(table.Translate(ref memory, entry, out Translation translation), $"level {level}: {entry.Value:X} is not mapped");

@@ -101,7 +101,7 @@ public unsafe class PfnDatabaseTests
         {
             PfnEntry* entry = db.Entry(FrameOf<TMode>(frame));
             Assert.Equal(PageUse.PageTable, entry->Use);
-            AssertEntryMaps(m, entry->PteAddress, frame, level, table: true);
+            AssertEntryMaps(m, entry->PteAddress, frame, level, first, table: true);
         }
 
         // Mapped frames carry the address of their entry; the kernel image's frames are its own.
@@ -113,7 +113,7 @@ public unsafe class PfnDatabaseTests
             Assert.Equal(PageUse.KernelImage, entry->Use);
             // Without a self-map no entry has a virtual address, and the build records none.
             Assert.Equal(TMode.SelfMapIndex >= 0 ? SelfMap<TMode>.LeafEntry(new VirtualAddress(image.VirtualBase + i * page)).Value : 0, entry->PteAddress);
-            AssertEntryMaps(m, entry->PteAddress, image.PhysicalBase + i * page, leaf, table: false);
+            AssertEntryMaps(m, entry->PteAddress, image.PhysicalBase + i * page, leaf, image.VirtualBase + i * page, table: false);
         }
         Mapping stack = m.Plan.First(p => p.Kind == MappingKind.KernelStack);
         Assert.Equal(PageUse.BootStack, db.Entry(FrameOf<TMode>(stack.PhysicalBase))->Use);
@@ -329,23 +329,25 @@ public unsafe class PfnDatabaseTests
         foreach (Mapping mapping in m.Plan.Where(p => p.HasOwnEntries))
         {
             var address = new VirtualAddress(mapping.VirtualBase);
-            PhysicalAddress table = m.Table.Root;
+            PhysicalAddress table = m.Table.RootOf(address);
             for (int level = 0; level < TMode.LevelCount; level++)
             {
                 PhysicalAddress slot = Entries.Slot<TMode>(table, TMode.Index(level, address));
-                // Every level the self-map reaches (all of them, or all but PAE's root) shows the walker's slot.
+                // Every level the self-map reaches (all of them, or all but PAE's root) shows the walker's slot; in a
+                // split mode, for the high half's addresses.
                 Assert.Equal(level >= SelfMap<TMode>.SlotLevel, SelfMap<TMode>.Reaches(level));
-                if (SelfMap<TMode>.Reaches(level))
+                Assert.Equal(SelfMap<TMode>.Reaches(level) && (TMode.RootCount == 1 || TMode.RootOf(address) == 1), SelfMap<TMode>.Reaches(address, level));
+                if (SelfMap<TMode>.Reaches(address, level))
                 {
                     Assert.True(m.Table.Translate(ref m.Memory, SelfMap<TMode>.EntryAddress(address, level), out Translation t));
                     Assert.Equal(slot, t.Address);
                 }
                 table = TMode.TableAddress(level, Entries.Read<TMode>(m.Memory, slot));
             }
-            if (SelfMap<TMode>.SlotLevel == 0)
+            if (SelfMap<TMode>.SlotLevel == 0 && SelfMap<TMode>.Shows(address))
             {
                 Assert.True(m.Table.Translate(ref m.Memory, SelfMap<TMode>.EntryAddress(address, -1), out Translation self));
-                Assert.Equal(Entries.Slot<TMode>(m.Table.Root, TMode.SelfMapIndex), self.Address);
+                Assert.Equal(Entries.Slot<TMode>(m.Table.SelfMapRoot, TMode.SelfMapIndex), self.Address);
             }
         }
     }
@@ -380,12 +382,13 @@ public unsafe class PfnDatabaseTests
     /// <summary>
     /// That the entry at <paramref name="pteAddress"/> (a self-map address) is the one mapping <paramref name="frame"/>:
     /// for a table of <paramref name="level"/>, the table entry one level up (the root's: the self-map slot); for a
-    /// page, the leaf. Where the self-map does not reach that entry (no self-map; PAE's root entries) no address is recorded.
+    /// page, the leaf. Where the self-map does not reach that entry (no self-map; PAE's root entries; a split mode's low
+    /// half, whose first address <paramref name="address"/> is) no address is recorded.
     /// </summary>
-    private static void AssertEntryMaps<TMode, TLayout>(Machine<TMode, TLayout> m, ulong pteAddress, ulong frame, int level, bool table)
+    private static void AssertEntryMaps<TMode, TLayout>(Machine<TMode, TLayout> m, ulong pteAddress, ulong frame, int level, ulong address, bool table)
         where TMode : struct, IPagingMode where TLayout : struct, ILayout
     {
-        if (!SelfMap<TMode>.Reaches(table ? level - 1 : level))
+        if (!SelfMap<TMode>.Reaches(new VirtualAddress(address), table ? level - 1 : level))
         {
             Assert.Equal(0UL, pteAddress);
             return;
@@ -396,7 +399,7 @@ public unsafe class PfnDatabaseTests
         Assert.Equal(table ? EntryKind.Table : EntryKind.Page, TMode.Classify(entryLevel, entry));
         Assert.Equal(frame, (table ? TMode.TableAddress(entryLevel, entry) : TMode.PageAddress(entryLevel, entry)).Value);
         if (table && level == 0)
-            Assert.Equal(Entries.Slot<TMode>(m.Table.Root, TMode.SelfMapIndex), slot.Address);
+            Assert.Equal(Entries.Slot<TMode>(m.Table.SelfMapRoot, TMode.SelfMapIndex), slot.Address);
     }
 
     private struct TableCollector : ITableVisitor

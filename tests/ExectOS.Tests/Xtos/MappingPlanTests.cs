@@ -179,7 +179,7 @@ public class MappingPlanTests
             var memory = new EmulatedMemory(new SparseMemory());
             var allocator = TrackingAllocator.For<TMode>(TablePool);
             var table = Entries.Tables<TMode>(ref memory, ref allocator, s.Root);
-            Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
+            Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table));
             Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out _));
             change(table, memory, allocator);
             return PlanTables.Verify(ref memory, table, plan, out _).Error;
@@ -207,7 +207,7 @@ public class MappingPlanTests
     private static PhysicalAddress SelfMapSlot<TMode>(PageTable<TMode> table, EmulatedMemory memory) where TMode : struct, IPagingMode
     {
         if (SelfMap<TMode>.SlotLevel == 0)
-            return Entries.Slot<TMode>(table.Root, TMode.SelfMapIndex);
+            return Entries.Slot<TMode>(table.SelfMapRoot, TMode.SelfMapIndex);
         int bits = TMode.LevelIndexBits(1);
         ulong holder = Entries.Read<TMode>(memory, Entries.Slot<TMode>(table.Root, TMode.SelfMapIndex >> bits));
         return Entries.Slot<TMode>(TMode.TableAddress(0, holder), TMode.SelfMapIndex & ((1 << bits) - 1));
@@ -223,10 +223,14 @@ public class MappingPlanTests
         var memory = new EmulatedMemory(new SparseMemory());
         var allocator = TrackingAllocator.For<TMode>(TablePool);
         var table = Entries.Tables<TMode>(ref memory, ref allocator, s.Root);
-        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
+        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, list.AsSpan(0, count), out _));
         Assert.Equal(s.Windows.SelfMap.Start, SelfMap<TMode>.Base);
-        foreach (Mapping m in list[..count].Where(m => m.HasOwnEntries))
+        // A split mode's self-map shows the high half's entries only (the low half holds the hand-off's identity page).
+        Mapping[] shown = list[..count].Where(m => m.HasOwnEntries && SelfMap<TMode>.Shows(new VirtualAddress(m.VirtualBase))).ToArray();
+        Assert.Equal(TMode.RootCount == 1, shown.Length == list[..count].Count(m => m.HasOwnEntries));
+        Assert.Contains(shown, m => m.Kind == MappingKind.KernelImage);
+        foreach (Mapping m in shown)
         {
             foreach (ulong address in new[] { m.VirtualBase, m.VirtualBase + (m.PageCount - 1) * page })
             {
@@ -592,7 +596,7 @@ public class MappingPlanTests
         var allocator = TrackingAllocator.For<TMode>(TablePool);
         var table = Entries.Tables<TMode>(ref memory, ref allocator, s.Root);
         memory.Zero(table.Root, page);
-        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table.Root));
+        Assert.Equal(MapStatus.Done, PageTable<TMode>.InstallSelfMap(ref memory, ref allocator, table));
         Assert.Equal(MapStatus.Done, PlanTables.Commit(ref memory, ref allocator, table, plan, out int failed));
         Assert.Equal(-1, failed);
         Assert.True((ulong)allocator.Live.Count + 1 <= MappingPlan.TableBound<TMode>(plan), $"{allocator.Live.Count + 1} tables, bound {MappingPlan.TableBound<TMode>(plan)}");
