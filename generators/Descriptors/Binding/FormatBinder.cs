@@ -11,7 +11,7 @@ internal sealed class FormatBinder
 {
     public static readonly HashSet<string> Roles = new()
     {
-        "present", "writable", "readable", "executable", "noexecute", "noexecute-privileged", "noexecute-user", "user", "global", "accessed", "dirty", "large",
+        "present", "writable", "readable", "executable", "noexecute", "noexecute-privileged", "noexecute-user", "user", "global", "accessed", "dirty", "large", "device",
     };
 
     /// <summary>Roles a bit may stand for inverted (`role not R`: set means not R); the others have no useful opposite.</summary>

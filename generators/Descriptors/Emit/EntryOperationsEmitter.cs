@@ -132,6 +132,8 @@ internal static class EntryOperationsEmitter
                 ("noexecute-user", true) => $"(protection & (PageProtection.Executable | PageProtection.User)) != (PageProtection.Executable | PageProtection.User)",
                 ("user", _) => Has("User"),
                 ("global", true) => Has("Global"),
+                // Device registers: the memory type that is never cached, merged or read speculatively.
+                ("device", true) => Has("Device"),
                 // Set up front so the processor never has to (RISC-V may fault on A/D clear).
                 ("accessed", true) => "true",
                 ("dirty", true) => Has("Writable"),
@@ -163,7 +165,10 @@ internal static class EntryOperationsEmitter
                 Decode(w, format, "executable", null, "Executable");
             Decode(w, format, "user", null, "User");
             if (kind == "Page")
+            {
                 DecodeOnly(w, format, "global", "Global");
+                DecodeOnly(w, format, "device", "Device");
+            }
             w.Line("return protection;");
             w.Close();
         }

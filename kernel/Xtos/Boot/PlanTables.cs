@@ -19,7 +19,7 @@ namespace ExectOS.Boot
     /// </summary>
     public static unsafe class PlanTables
     {
-        private const PageProtection Compared = PageProtection.Writable | PageProtection.Executable | PageProtection.User;
+        private const PageProtection Compared = PageProtection.Writable | PageProtection.Executable | PageProtection.User | PageProtection.Device;
 
         /// <summary>Maps every mapping of <paramref name="plan"/> with base pages; <paramref name="failed"/> names the one that could not be.</summary>
         public static MapStatus Commit<TMode, TMemory, TAllocator>(ref TMemory memory, ref TAllocator allocator, PageTable<TMode> table, ReadOnlySpan<Mapping> plan, out int failed)

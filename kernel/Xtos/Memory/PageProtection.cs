@@ -10,6 +10,13 @@ namespace ExectOS.Memory
         Executable = 2,
         User = 4,
         Global = 8,
+
+        /// <summary>
+        /// Device registers: a memory type that is never cached, merged or read ahead, where the mode's leaf format has
+        /// a <c>device</c> role (AArch64: MAIR attribute 1, Device-nGnRnE). A mode without one maps device memory as
+        /// any other (x86: the MTRRs make MMIO uncached), and reading such an entry back never says Device.
+        /// </summary>
+        Device = 16,
     }
 
     /// <summary>What a raw entry is at its level.</summary>

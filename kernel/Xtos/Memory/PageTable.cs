@@ -196,7 +196,7 @@ namespace ExectOS.Memory
                     ulong offset = address.Value & ((1UL << TMode.LevelShift(level)) - 1);
                     translation.Address = TMode.PageAddress(level, entry) + offset;
                     translation.Level = level;
-                    translation.Protection = (combined & Inherited) | (own & PageProtection.Global);
+                    translation.Protection = (combined & Inherited) | (own & (PageProtection.Global | PageProtection.Device));
                     return true;
                 }
                 table = TMode.TableAddress(level, entry);
@@ -371,7 +371,7 @@ namespace ExectOS.Memory
                 PageProtection combined = inherited & (own | ~Inherited);
                 if (kind == EntryKind.Page)
                 {
-                    if (!visitor.Visit(new VirtualAddress(address), TMode.PageAddress(level, entry), level, (combined & Inherited) | (own & PageProtection.Global)))
+                    if (!visitor.Visit(new VirtualAddress(address), TMode.PageAddress(level, entry), level, (combined & Inherited) | (own & (PageProtection.Global | PageProtection.Device))))
                         return false;
                 }
                 else if (!Visit(ref memory, ref visitor, TMode.TableAddress(level, entry), level + 1, address, combined))
