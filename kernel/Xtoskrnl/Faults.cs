@@ -143,7 +143,7 @@ namespace ExectOS.Kernel
             Path path = default;
             var entries = System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.CompilerServices.Unsafe.As<Path, ulong>(ref path), 8);
             var memory = MemoryManager<TMode>.Physical();
-            int levels = new PageTable<TMode>(Processor.PageTableRoot(TMode.PageShift)).ReadPath(ref memory, address, entries);
+            int levels = new PageTable<TMode>(Processor.PageTableRoot(TMode.PageShift), Processor.HighPageTableRoot(TMode.PageShift)).ReadPath(ref memory, address, entries);
             memory.Release();
             TextLine line = default;
             line.Append("XTOSKRNL: tables for ");

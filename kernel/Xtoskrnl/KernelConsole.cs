@@ -1,14 +1,18 @@
 using System;
+using ExectOS.Boot;
 using ExectOS.Hardware;
 
 namespace ExectOS.Kernel
 {
-    /// <summary>The kernel's log: COM1, written directly (no firmware after hand-off).</summary>
-    internal static class KernelConsole
+    /// <summary>
+    /// The kernel's log: the architecture's console UART, written directly (no firmware after hand-off). Where its
+    /// registers are memory-mapped, through the loader's console-device mapping (<see cref="LoaderBlock.ConsoleRegisters"/>).
+    /// </summary>
+    internal static unsafe class KernelConsole
     {
         private static SerialConsole s_port;
 
-        internal static void Initialize() => s_port = SerialConsole.Open();
+        internal static void Initialize(LoaderBlock* block) => s_port = SerialConsole.OpenAt(LoaderBlock.ConsoleRegisters(block, SerialPort.ConsoleRegisters));
 
         internal static void WriteLine(ReadOnlySpan<char> text) => s_port.WriteLine(text);
 

@@ -22,7 +22,7 @@ namespace ExectOS.Kernel
         private static void Start(LoaderBlock* loaderBlock)
         {
             RuntimeHost.Initialize(&EarlyHeap.Allocate, &BugCheck.FromFailFast);
-            KernelConsole.Initialize();
+            KernelConsole.Initialize(loaderBlock);
             PrintBanner();
             Traps.Initialize();
             ArithmeticCheck.Run();

@@ -24,6 +24,7 @@ namespace ExectOS.Kernel
         internal static ulong s_backingPages;
         internal static StackSpace s_stacks;
         internal static PhysicalAddress s_root;
+        internal static PhysicalAddress s_highRoot;
         internal static ulong s_layoutChecksum;
         internal static LayoutRegions.Storage s_regions;
 
@@ -31,6 +32,9 @@ namespace ExectOS.Kernel
         internal static LayoutRegion Region(int index) => s_regions[index];
 
         internal static PhysicalAddress Root => s_root;
+
+        /// <summary>A split mode's high-half root (the kernel's half), default for modes with one root.</summary>
+        internal static PhysicalAddress HighRoot => s_highRoot;
 
         /// <summary>The kernel stacks and the system PTE slots they take.</summary>
         internal static StackSpace* Stacks => (StackSpace*)Unsafe.AsPointer(ref s_stacks);
@@ -73,6 +77,9 @@ namespace ExectOS.Kernel
     /// </summary>
     internal static unsafe class MemoryManager<TMode> where TMode : struct, IPagingMode
     {
+        /// <summary>The live tables: the loader's root (and a split mode's high-half root), which the kernel keeps.</summary>
+        internal static PageTable<TMode> Table => new PageTable<TMode>(MemoryManager.Root, MemoryManager.HighRoot);
+
         internal static void Initialize<TLayout>(LoaderBlock* block) where TLayout : struct, ILayout
         {
             int pfnRegion = KernelLayout.Require<TLayout>("PfnDatabase"), systemPtes = KernelLayout.Require<TLayout>("SystemPtes");
@@ -107,8 +114,9 @@ namespace ExectOS.Kernel
             MemoryManager.s_layoutChecksum = checksum;
 
             var memory = new HyperspaceMemory<TMode>(MemoryManager.s_hyperspace);
-            var table = new PageTable<TMode>(new PhysicalAddress(block->PageTableRoot));
             MemoryManager.s_root = new PhysicalAddress(block->PageTableRoot);
+            MemoryManager.s_highRoot = TMode.RootCount > 1 ? new PhysicalAddress(block->HighPageTableRoot) : default;
+            PageTable<TMode> table = Table;
             PfnDatabase* pfn = MemoryManager.Pfn;
             PfnBuildReport report = PfnBuild<TMode>.Build(ref memory, table, map, MemoryManager.s_pfnRegion, (PfnEntry*)MemoryManager.s_pfnRegion.Start.Value, pfn);
             memory.Release();
@@ -176,7 +184,7 @@ namespace ExectOS.Kernel
         internal static bool Translate(VirtualAddress address, out PhysicalAddress physical)
         {
             var memory = Physical();
-            bool mapped = new PageTable<TMode>(MemoryManager.Root).Translate(ref memory, address, out Translation translation);
+            bool mapped = MemoryManager<TMode>.Table.Translate(ref memory, address, out Translation translation);
             memory.Release();
             physical = translation.Address;
             return mapped;
@@ -249,7 +257,7 @@ namespace ExectOS.Kernel
             if (reserved != StackError.None)
                 return false;
             VirtualAddress address = MemoryManager.Stacks->Ptes.AddressOf(slot);
-            if (!Map(address, physical & ~(pageBytes - 1), PageProtection.Writable))
+            if (!Map(address, physical & ~(pageBytes - 1), PageProtection.Writable | PageProtection.Device))
                 return false;
             registers = (byte*)(nuint)(address.Value + (physical & (pageBytes - 1)));
             return true;
@@ -264,7 +272,7 @@ namespace ExectOS.Kernel
             var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
             LockQueueEntry entry = default;
             Irql previous = KernelLocks.Acquire(&MemoryManager.Pfn->Lock, &entry);
-            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Unmap(ref memory, ref tables, new VirtualAddress(page), out _, out _, out TlbFlush flush);
+            MapStatus status = MemoryManager<TMode>.Table.Unmap(ref memory, ref tables, new VirtualAddress(page), out _, out _, out TlbFlush flush);
             flush.Flush<CpuTranslationCache>();
             KernelLocks.Release(&MemoryManager.Pfn->Lock, &entry, previous);
             memory.Release();
@@ -277,7 +285,7 @@ namespace ExectOS.Kernel
             var tables = new PfnTableAllocator<HyperspaceMemory<TMode>> { Database = MemoryManager.Pfn, Memory = &memory };
             LockQueueEntry entry = default;
             Irql previous = KernelLocks.Acquire(&MemoryManager.Pfn->Lock, &entry);
-            MapStatus status = new PageTable<TMode>(MemoryManager.Root).Map(ref memory, ref tables, address, new PhysicalAddress(physical), TMode.LevelCount - 1, protection, out TlbFlush flush);
+            MapStatus status = MemoryManager<TMode>.Table.Map(ref memory, ref tables, address, new PhysicalAddress(physical), TMode.LevelCount - 1, protection, out TlbFlush flush);
             flush.Flush<CpuTranslationCache>();
             KernelLocks.Release(&MemoryManager.Pfn->Lock, &entry, previous);
             memory.Release();

@@ -20,6 +20,10 @@ namespace ExectOS.Kernel
             ulong root = Processor.PageTableRoot(TMode.PageShift).Value;
             if (root != block->PageTableRoot || block->PagingLevels != (uint)TMode.LevelCount)
                 BugCheck.Raise(MemoryManagementCheck.TableRootMismatch, root, block->PageTableRoot, block->PagingLevels);
+            // A split mode's high half (the kernel's) has a root of its own, which the loader block names too.
+            ulong highRoot = Processor.HighPageTableRoot(TMode.PageShift).Value;
+            if (TMode.RootCount > 1 && (highRoot == 0 || highRoot != block->HighPageTableRoot))
+                BugCheck.Raise(MemoryManagementCheck.TableRootMismatch, highRoot, block->HighPageTableRoot, block->PagingLevels);
 
             var plan = new ReadOnlySpan<Mapping>((void*)block->Mappings, (int)block->MappingCount);
             var memoryMap = new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount);
@@ -36,7 +40,7 @@ namespace ExectOS.Kernel
             {
                 Mapping mapping = plan[i];
                 bool inWindow = mapping.VirtualBase >= windows.Window.Start.Value && mapping.VirtualBase - windows.Window.Start.Value < windows.Window.Size;
-                if ((mapping.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime) != inWindow
+                if ((mapping.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime or MappingKind.ConsoleDevice) != inWindow
                     || (mapping.Kind == MappingKind.Hyperspace && mapping.VirtualBase != windows.Hyperspace.Start.Value)
                     || (mapping.Kind == MappingKind.SelfMap && mapping.VirtualBase != windows.SelfMap.Start.Value))
                     BugCheck.Raise(MemoryManagementCheck.MappingOutsideWindow, (ulong)mapping.Kind, mapping.VirtualBase, (ulong)i);
@@ -49,7 +53,7 @@ namespace ExectOS.Kernel
                 BugCheck.Raise(MemoryManagementCheck.PlanIncomplete, (ulong)handOff, (ulong)hyperspaceIndex, code);
 
             var memory = new HyperspaceMemory<TMode>(new VirtualAddress(plan[hyperspaceIndex].VirtualBase));
-            problem = PlanTables.Verify(ref memory, new PageTable<TMode>(new PhysicalAddress(root)), plan, out PlanCensus census);
+            problem = PlanTables.Verify(ref memory, new PageTable<TMode>(new PhysicalAddress(root), new PhysicalAddress(highRoot)), plan, out PlanCensus census);
             memory.Release();
             if (!problem.IsOk)
                 Fail(MemoryManagementCheck.TablesDifferFromPlan, problem);

@@ -269,7 +269,7 @@ namespace ExectOS.Kernel
         public bool Commit(VirtualAddress address, ulong count, bool pageable, ref PoolProblem problem)
         {
             var memory = MemoryManager<TMode>.Physical();
-            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache, KernelLocks>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
+            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache, KernelLocks>(MemoryManager<TMode>.Table, MemoryManager.Pfn, &memory);
             bool done = pages.Commit(address, count, pageable, ref problem);
             memory.Release();
             return done;
@@ -278,7 +278,7 @@ namespace ExectOS.Kernel
         public bool IsCommitted(VirtualAddress address)
         {
             var memory = MemoryManager<TMode>.Physical();
-            bool mapped = LockedPfn<KernelLocks>.Translate(MemoryManager.Pfn, ref memory, new PageTable<TMode>(MemoryManager.Root), address, out _);
+            bool mapped = LockedPfn<KernelLocks>.Translate(MemoryManager.Pfn, ref memory, MemoryManager<TMode>.Table, address, out _);
             memory.Release();
             return mapped;
         }
@@ -286,7 +286,7 @@ namespace ExectOS.Kernel
         public ulong Decommit(VirtualAddress address, ulong count, bool sparse, ref PoolProblem problem)
         {
             var memory = MemoryManager<TMode>.Physical();
-            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache, KernelLocks>(new PageTable<TMode>(MemoryManager.Root), MemoryManager.Pfn, &memory);
+            var pages = new PoolPages<TMode, HyperspaceMemory<TMode>, CpuTranslationCache, KernelLocks>(MemoryManager<TMode>.Table, MemoryManager.Pfn, &memory);
             ulong done = pages.Decommit(address, count, sparse, ref problem);
             memory.Release();
             return done;

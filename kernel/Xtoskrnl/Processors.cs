@@ -144,8 +144,9 @@ namespace ExectOS.Kernel
                 }
                 line.Append("), ");
                 line.AppendDecimal(s_madt.OnlineCapable);
-                line.Append(" online-capable, local APIC at ");
-                line.AppendHexPrefixed(s_madt.LocalApicAddress, 8);
+                // Arm's MADT has GIC entries and no local APIC (its header's address is 0).
+                line.Append(s_madt.GicEntries != 0 ? " online-capable, GIC distributor at " : " online-capable, local APIC at ");
+                line.AppendHexPrefixed(s_madt.GicEntries != 0 ? s_madt.GicDistributorAddress : s_madt.LocalApicAddress, 8);
                 if (s_madt.X2ApicEntries != 0)
                     line.Append(", x2APIC entries");
                 KernelConsole.WriteLine(line.AsSpan());

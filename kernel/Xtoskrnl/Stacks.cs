@@ -13,7 +13,7 @@ namespace ExectOS.Kernel
     /// </summary>
     internal static unsafe class Stacks<TMode> where TMode : struct, IPagingMode
     {
-        private static PageTable<TMode> Table => new PageTable<TMode>(MemoryManager.Root);
+        private static PageTable<TMode> Table => MemoryManager<TMode>.Table;
 
         /// <summary>A fixed stack of <paramref name="bytes"/> (rounded up to pages) with a guard page below.</summary>
         internal static StackError Allocate(ulong bytes, out KernelStack stack) => Allocate(StackRequest.Fixed(bytes), out stack);

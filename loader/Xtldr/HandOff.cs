@@ -257,6 +257,7 @@ namespace ExectOS.Loader
                     BootDataPages = allocations.BootDataPages,
                     HyperspacePage = new PhysicalAddress(allocations.Hyperspace),
                     HandOff = new PhysicalAddress(allocations.HandOff),
+                    ConsoleDevice = new PhysicalAddress(SerialPort.ConsoleRegisters),
                 };
                 MappingProblem problem = MappingPlan.Build<TMode>(in request, plan, out count);
                 if (!problem.IsOk)
@@ -280,28 +281,31 @@ namespace ExectOS.Loader
                 return EfiStatus.LoadError;
             }
 
-            nuint built = BuildTables<TMode>(bs, plan.Slice(0, count), pool, poolPages, ref allocations);
+            nuint built = BuildTables<TMode>(bs, plan.Slice(0, count), pool, poolPages, ref allocations, out ulong highRoot);
             if (EfiStatus.IsError(built))
                 return built;
             PrintPlan<TMode>(plan.Slice(0, count), in allocations);
 
-            ulong stackTop = 0, bootData = 0;
+            ulong stackTop = 0, bootData = 0, console = 0;
             for (int i = 0; i < count; i++)
             {
                 if (plan[i].Kind == MappingKind.KernelStack)
-                    stackTop = plan[i].VirtualBase + plan[i].PageCount * PageSize;
+                    stackTop = plan[i].VirtualBase + (plan[i].PageCount << TMode.PageShift);
                 else if (plan[i].Kind == MappingKind.BootData)
                     bootData = plan[i].VirtualBase;
+                else if (plan[i].Kind == MappingKind.ConsoleDevice)
+                    console = plan[i].VirtualBase + (SerialPort.ConsoleRegisters - plan[i].PhysicalBase);
             }
             block->KernelStackBase = stackTop - KernelStackSize;
             block->PageTableRoot = pool;
+            block->HighPageTableRoot = highRoot;
             block->Mappings = bootData + MappingListOffset;
             block->MappingCount = (uint)count;
             block->PagingLevels = (uint)TMode.LevelCount;
             block->PagingMode = TMode.Id;
             block->MemoryDescriptors = bootData + PageSize;
 
-            byte* parameters = HandOffPage.Prepare<TMode>(allocations.HandOff, pool, kernel.Entry, stackTop, bootData);
+            byte* parameters = HandOffPage.Prepare<TMode>(allocations.HandOff, pool, highRoot, kernel.Entry, stackTop, bootData, console);
             if (parameters == null)
                 return EfiStatus.LoadError;
 
@@ -317,9 +321,10 @@ namespace ExectOS.Loader
         }
 
         /// <summary>Commits the plan into tables from the pool, checks them against the plan, and gives back the pages not used.</summary>
-        private static nuint BuildTables<TMode>(EfiBootServices* bs, ReadOnlySpan<Mapping> plan, ulong pool, ulong poolPages, ref LoaderAllocations allocations)
+        private static nuint BuildTables<TMode>(EfiBootServices* bs, ReadOnlySpan<Mapping> plan, ulong pool, ulong poolPages, ref LoaderAllocations allocations, out ulong highRoot)
             where TMode : struct, IPagingMode
         {
+            highRoot = 0;
             var memory = new IdentityMappedMemory();
             var root = new PhysicalAddress(pool);
             memory.Zero(root, PageSize);
@@ -327,7 +332,7 @@ namespace ExectOS.Loader
             var allocator = new RunAllocator(root + PageSize, poolPages - 1, TMode.PageShift);
             MapStatus status = MapStatus.Done;
             // A split mode walks each half from a root of its own (TableBound counts both): the high half's is the
-            // pool's next page. No hand-off reads it yet (the loader block carries one root; AArch64's hand-off is to come).
+            // pool's next page; the loader block and the hand-off carry it (AArch64: TTBR1_EL1).
             if (TMode.RootCount > 1)
             {
                 status = allocator.TryAllocate(out PhysicalAddress high) ? MapStatus.Done : MapStatus.OutOfMemory;
@@ -335,6 +340,7 @@ namespace ExectOS.Loader
                 {
                     memory.Zero(high, 1UL << TMode.PageShift);
                     table = new PageTable<TMode>(root, high);
+                    highRoot = high.Value;
                 }
             }
             if (status == MapStatus.Done)

@@ -27,15 +27,17 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
-    public void Aarch64RunsOnTheVirtBoardWithAavmfAndNoDebugExitDevice()
+    public void Aarch64RunsOnTheVirtBoardWithAavmfAndSemihostingInsteadOfTheDebugExitDevice()
     {
         ProcessInvocation amd64 = QemuCommandLine.Build(ArchitectureProfile.Amd64, new BootOptions(), "/tmp/x/vars.fd", "/tmp/x/volume");
         ProcessInvocation qemu = QemuCommandLine.Build(ArchitectureProfile.Aarch64, new BootOptions { Architecture = "aarch64" }, "/tmp/x/vars.fd", "/tmp/x/volume");
 
         Assert.Equal("qemu-system-aarch64", qemu.FileName);
-        // The x86 line with the board, the processor and the firmware replaced, and without the isa-debug-exit device.
+        // The x86 line with the board, the processor and the firmware replaced, and semihosting (the kernel's SYS_EXIT)
+        // where the isa-debug-exit device was.
         string[] expected = amd64.Arguments.Take(amd64.Arguments.Count - 2)
             .Select(a => a switch { "q35" => "virt", "qemu64" => "cortex-a72", _ => a.Replace("/OVMF/OVMF_", "/AAVMF/AAVMF_", System.StringComparison.Ordinal) })
+            .Concat(["-semihosting-config", "enable=on,target=native"])
             .ToArray();
         Assert.Equal(expected, qemu.Arguments);
         Assert.Contains("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd", qemu.Arguments);

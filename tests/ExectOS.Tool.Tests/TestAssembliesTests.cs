@@ -82,9 +82,9 @@ public sealed class TestAssembliesTests() : TemporaryTree("exectos-test-assembli
         Assert.Equal(
             ["ExectOS.Tests.dll", "ExectOS.Tool.Tests.dll"],
             TestAssemblies.Find(repo)!.Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        // Loader and kernel for amd64 and i686; the AArch64 loader alone (no kernel image for it yet).
+        // Loader and kernel for amd64, i686 and AArch64.
         Assert.Equal(
-            ["aarch64/BOOTAA64.EFI", "amd64/BOOTX64.EFI", "amd64/xtoskrnl.exe", "i686/BOOTIA32.EFI", "i686/xtoskrnl.exe"],
+            ["aarch64/BOOTAA64.EFI", "aarch64/xtoskrnl.exe", "amd64/BOOTX64.EFI", "amd64/xtoskrnl.exe", "i686/BOOTIA32.EFI", "i686/xtoskrnl.exe"],
             TestAssemblies.Images(repo).Select(p => Path.GetRelativePath(Path.Combine(repo.Root, "artifacts", "images"), p)).Order(StringComparer.Ordinal));
     }
 }

@@ -21,7 +21,7 @@ namespace ExectOS.Boot
     {
         public const uint ExpectedSignature = 0x424C5458; // "XTLB"
         public const ushort CurrentMajorVersion = 1;
-        public const ushort CurrentMinorVersion = 5;
+        public const ushort CurrentMinorVersion = 6;
 
         public uint Signature;
         public ushort MajorVersion;
@@ -88,6 +88,9 @@ namespace ExectOS.Boot
         /// <summary>A page below 1 MiB the loader reserved (typed LoaderMemoryData) for the other processors' start-up code, 0 when none.</summary>
         public ulong ProcessorStartPage;
 
+        /// <summary>A split mode's high-half root (AArch64 TTBR1_EL1, where the kernel lives), 0 for modes with one root (minor version 6).</summary>
+        public ulong HighPageTableRoot;
+
         /// <summary>Fills in the header fields of a block built by this loader version.</summary>
         public static unsafe void InitializeHeader(LoaderBlock* block, BootArchitecture architecture)
         {
@@ -96,6 +99,25 @@ namespace ExectOS.Boot
             block->MinorVersion = CurrentMinorVersion;
             block->Size = (uint)sizeof(LoaderBlock);
             block->Architecture = architecture;
+        }
+
+        /// <summary>
+        /// The virtual address of the console's registers (physical <paramref name="registers"/>) in the block's mapping
+        /// list, for the kernel's first line: 0 when the registers are not memory-mapped (0), or when the block is not
+        /// one this version reads or has no such mapping (the kernel then writes nothing until it bug-checks).
+        /// </summary>
+        public static unsafe ulong ConsoleRegisters(LoaderBlock* block, ulong registers)
+        {
+            if (registers == 0 || block == null || block->Signature != ExpectedSignature || block->MajorVersion != CurrentMajorVersion || block->Size < (uint)sizeof(LoaderBlock))
+                return 0;
+            Mapping* mappings = (Mapping*)block->Mappings;
+            for (uint i = 0; mappings != null && i < block->MappingCount && i < 1024; i++)
+            {
+                // Pages are at least 4 KiB in every mode: the range is checked in those.
+                if (mappings[i].Kind == MappingKind.ConsoleDevice && registers >= mappings[i].PhysicalBase && registers - mappings[i].PhysicalBase < mappings[i].PageCount << 12)
+                    return mappings[i].VirtualBase + (registers - mappings[i].PhysicalBase);
+            }
+            return 0;
         }
 
         /// <summary>Checks a block received at kernel entry before any other field is trusted.</summary>

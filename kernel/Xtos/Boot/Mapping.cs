@@ -21,6 +21,11 @@ namespace ExectOS.Boot
         FirmwareRuntime = 6,
         /// <summary>The root's self-map slot: every page table, at the layout's page-table region.</summary>
         SelfMap = 7,
+        /// <summary>
+        /// The console UART's registers where they are memory-mapped (AArch64's PL011), as device memory in the loader
+        /// window, so the kernel's first line and its bug checks have a console before its memory manager runs.
+        /// </summary>
+        ConsoleDevice = 8,
     }
 
     /// <summary>
@@ -57,6 +62,7 @@ namespace ExectOS.Boot
             MappingKind.Hyperspace => "hyperspace page",
             MappingKind.FirmwareRuntime => "firmware runtime region",
             MappingKind.SelfMap => "page-table self-map",
+            MappingKind.ConsoleDevice => "console registers",
             _ => "mapping",
         };
     }

@@ -25,6 +25,8 @@ namespace ExectOS.Boot
         public ulong BootDataPages;
         public PhysicalAddress HyperspacePage;
         public PhysicalAddress HandOff;
+        /// <summary>The console UART's registers (<see cref="Hardware.SerialPort.ConsoleRegisters"/>), or 0 where they are not memory-mapped.</summary>
+        public PhysicalAddress ConsoleDevice;
     }
 
     /// <summary>The three layout regions a plan uses, computed the same way by loader and kernel.</summary>
@@ -110,6 +112,9 @@ namespace ExectOS.Boot
                 // The map counts firmware pages; the mapping counts the mode's.
                 problem = Place(list, ref count, ref cursor, in request, MappingKind.FirmwareRuntime, run.BasePage << FirmwarePage.Shift, (run.PageCount << FirmwarePage.Shift) >> shift, protection, page);
             }
+            // Device registers: their page, after the firmware's regions (the registers' offset in it is the kernel's to add).
+            if (problem.IsOk && request.ConsoleDevice.Value != 0)
+                problem = Place(list, ref count, ref cursor, in request, MappingKind.ConsoleDevice, request.ConsoleDevice.Value & ~(page - 1), 1, Data | PageProtection.Device, page);
             if (problem.IsOk)
                 problem = Add(list, ref count, new Mapping(MappingKind.Hyperspace, request.HyperspaceRegion.Start.Value, request.HyperspacePage.Value, 1, Data));
             if (problem.IsOk && request.SelfMapRegion.Size != 0)
@@ -140,6 +145,12 @@ namespace ExectOS.Boot
                 Mapping mapping = plan[i];
                 if (!mapping.HasOwnEntries)
                     continue;
+                if (mapping.Kind == MappingKind.ConsoleDevice)
+                {
+                    if (!OutsideMemory(memory, mapping.PhysicalBase, mapping.PageCount << TMode.PageShift))
+                        return MappingProblem.Of(MappingError.TypeMismatch, mapping.Kind, detail: mapping.PhysicalBase);
+                    continue;
+                }
                 if (mapping.Kind == MappingKind.FirmwareRuntime)
                 {
                     runtimeMapped++;
@@ -239,6 +250,9 @@ namespace ExectOS.Boot
             // The identity-mapped page must be the loader's own: firmware memory is never identity-mapped.
             if (!Covered(request.Memory, request.HandOff.Value, 1UL << shift, MappingKind.HandOff, carved: false))
                 return MappingProblem.Of(MappingError.NotLoaderMemory, MappingKind.HandOff, detail: request.HandOff.Value);
+            // Device registers are not memory: a console "device" in RAM would be RAM mapped twice, once uncached.
+            if (request.ConsoleDevice.Value != 0 && !OutsideMemory(request.Memory, request.ConsoleDevice.Value & ~((1UL << shift) - 1), 1UL << shift))
+                return MappingProblem.Of(MappingError.TypeMismatch, MappingKind.ConsoleDevice, detail: request.ConsoleDevice.Value);
             return MappingProblem.Ok;
         }
 
@@ -292,7 +306,7 @@ namespace ExectOS.Boot
                 Mapping mapping = plan[i];
                 if (mapping.HasOwnEntries && mapping.Kind != MappingKind.KernelImage && Intersects(mapping.PhysicalBase >> TMode.PageShift, mapping.PageCount, imageFirst, imagePages))
                     return MappingProblem.Of(MappingError.PhysicalOverlap, MappingKind.KernelImage, mapping.Kind, mapping.PhysicalBase);
-                bool windowed = mapping.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime;
+                bool windowed = mapping.Kind is MappingKind.KernelImage or MappingKind.KernelStack or MappingKind.BootData or MappingKind.FirmwareRuntime or MappingKind.ConsoleDevice;
                 if (windowed && (mapping.VirtualBase < request.Window.Start.Value || mapping.VirtualBase - request.Window.Start.Value > request.Window.Size
                     || (request.Window.Size - (mapping.VirtualBase - request.Window.Start.Value)) >> TMode.PageShift < mapping.PageCount))
                     return MappingProblem.Of(MappingError.OutsideWindow, mapping.Kind, detail: mapping.VirtualBase);
@@ -377,6 +391,18 @@ namespace ExectOS.Boot
         /// before carving (the firmware's loader types), the kind's own type after.
         /// </summary>
         /// <summary>Whether <paramref name="bytes"/> from <paramref name="physical"/> are memory of the kind's types (the map counts firmware pages).</summary>
+        /// <summary>Whether no run of the memory map holds any of these bytes (device registers lie outside memory).</summary>
+        private static bool OutsideMemory(ReadOnlySpan<LoaderMemoryDescriptor> memory, ulong physical, ulong bytes)
+        {
+            ulong first = physical >> FirmwarePage.Shift, end = (physical + bytes + FirmwarePage.Size - 1) >> FirmwarePage.Shift;
+            for (int i = 0; i < memory.Length; i++)
+            {
+                if (memory[i].BasePage < end && first < memory[i].EndPage)
+                    return false;
+            }
+            return true;
+        }
+
         private static bool Covered(ReadOnlySpan<LoaderMemoryDescriptor> memory, ulong physical, ulong bytes, MappingKind kind, bool carved)
         {
             ulong basePage = physical >> FirmwarePage.Shift, pages = (bytes + FirmwarePage.Size - 1) >> FirmwarePage.Shift;

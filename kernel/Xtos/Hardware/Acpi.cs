@@ -94,6 +94,10 @@ namespace ExectOS.Hardware
         public uint OnlineCapable;
         /// <summary>Entries given as x2APIC processors.</summary>
         public uint X2ApicEntries;
+        /// <summary>Processors given as GIC CPU interfaces (Arm: GICC entries, their ids the MPIDR affinities).</summary>
+        public uint GicEntries;
+        /// <summary>The GIC distributor's registers (a GICD entry), 0 without one.</summary>
+        public ulong GicDistributorAddress;
         /// <summary>Dual 8259 PICs present (the MADT's PCAT_COMPAT flag).</summary>
         public bool LegacyPics;
         private ApicIds _ids;
@@ -206,7 +210,11 @@ namespace ExectOS.Hardware
             return AcpiProblem.Of(AcpiError.NotFound, root.RootTable, signature);
         }
 
-        /// <summary>The processors of a checked MADT (see <see cref="Find"/>): local APIC and x2APIC entries, the address override.</summary>
+        /// <summary>
+        /// The processors of a checked MADT (see <see cref="Find"/>): local APIC and x2APIC entries, the address override;
+        /// on Arm, GIC CPU interface entries (GICC, ACPI 6.0 and later: flags at 12, MPIDR at 68), whose ids are the
+        /// MPIDR's affinity fields packed as Aff3:Aff2:Aff1:Aff0, and the GIC distributor (GICD, base at 8).
+        /// </summary>
         public static AcpiProblem ReadMadt<TMemory>(ref TMemory memory, in AcpiTable madt, out MadtInfo info)
             where TMemory : struct, IPhysicalMemory
         {
@@ -221,16 +229,22 @@ namespace ExectOS.Hardware
                     return AcpiProblem.Of(AcpiError.BadEntry, madt.Address, MadtSignature, offset);
                 byte type = Read8(ref memory, madt.Address + offset);
                 byte length = Read8(ref memory, madt.Address + offset + 1);
-                byte needed = type switch { 0 => 8, 5 => 12, 9 => 16, _ => 2 };
+                byte needed = type switch { 0 => 8, 5 => 12, 9 => 16, 0x0B => 76, 0x0C => 16, _ => 2 };
                 if (length < needed || length > madt.Length - offset)
                     return AcpiProblem.Of(AcpiError.BadEntry, madt.Address, MadtSignature, offset);
                 ulong entry = madt.Address + offset;
-                if (type is 0 or 9)
+                if (type is 0 or 9 or 0x0B)
                 {
-                    uint apicId = type == 0 ? Read8(ref memory, entry + 3) : Read32(ref memory, entry + 4);
-                    uint flags = Read32(ref memory, entry + (type == 0 ? 4UL : 8UL));
+                    uint apicId = type switch { 0 => Read8(ref memory, entry + 3), 9 => Read32(ref memory, entry + 4), _ => Affinity(Read64(ref memory, entry + 68)) };
+                    uint flags = Read32(ref memory, entry + type switch { 0 => 4UL, 9 => 8UL, _ => 12UL });
                     if (type == 9)
                         info.X2ApicEntries++;
+                    if (type == 0x0B)
+                    {
+                        info.GicEntries++;
+                        // GICC's online-capable flag is bit 3 (ACPI 6.5); bit 1 is its performance-interrupt mode.
+                        flags = (flags & 1) | ((flags >> 2) & 2);
+                    }
                     if ((flags & 1) != 0)
                     {
                         if (info.Holds(apicId))
@@ -246,10 +260,17 @@ namespace ExectOS.Hardware
                 {
                     info.LocalApicAddress = Read64(ref memory, entry + 4);
                 }
+                else if (type == 0x0C)
+                {
+                    info.GicDistributorAddress = Read64(ref memory, entry + 8);
+                }
                 offset += length;
             }
             return default;
         }
+
+        /// <summary>MPIDR_EL1's affinity fields as one id: Aff3 (bits 39:32) above Aff2:Aff1:Aff0 (bits 23:0).</summary>
+        public static uint Affinity(ulong mpidr) => (uint)(mpidr & 0xFF_FFFF) | (uint)((mpidr >> 32) & 0xFF) << 24;
 
         /// <summary>A table's header checked: in firmware memory, a sane length, a zero checksum.</summary>
         private static AcpiProblem CheckTable<TMemory, TRanges>(ref TMemory memory, in TRanges ranges, ulong address, out AcpiTable table)

@@ -9,6 +9,9 @@ namespace ExectOS.Hardware
 
         public static SerialConsole Open() => new SerialConsole { _port = SerialPort.OpenConsole() };
 
+        /// <summary>The console through a mapping of its registers at <paramref name="registers"/> (see <see cref="SerialPort.ConsoleRegisters"/>).</summary>
+        public static SerialConsole OpenAt(ulong registers) => new SerialConsole { _port = SerialPort.OpenConsoleAt(registers) };
+
         public readonly void Write(ReadOnlySpan<char> text)
         {
             for (int i = 0; i < text.Length; i++)

@@ -36,7 +36,7 @@ public sealed class BootTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Output);
         Assert.Contains(result.Lines, l => l.StartsWith("XTLDR: ExectOS boot loader 0.1.0 (amd64", StringComparison.Ordinal));
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: ExectOS kernel 0.1.0 (amd64", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.5, 416 bytes;", StringComparison.Ordinal));
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: loader block v1.6, 424 bytes;", StringComparison.Ordinal));
         // The memory map reached the kernel: nearly all RAM free, the loader's allocations typed as such.
         string map = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: memory map: ", StringComparison.Ordinal));
         int freeMegabytes = int.Parse(map.Split(" free (")[1].Split(' ')[0]);
@@ -202,11 +202,7 @@ public sealed class BootTests : IDisposable
         Assert.Contains("XTOSKRNL: overflowing a 16 KiB kernel stack (TEST=STACK-OVERFLOW)", result.Lines);
         // The push into the guard page cannot deliver its page fault on that stack: a double fault, on its own IST stack.
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #DF double fault (vector 8) at RIP 0xFFFFF80000", StringComparison.Ordinal));
-        string overflow = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: kernel stack overflow: ", StringComparison.Ordinal));
-        var match = System.Text.RegularExpressions.Regex.Match(overflow, "^XTOSKRNL: kernel stack overflow: 0x([0-9A-F]{16}) is the guard page below the stack at 0x([0-9A-F]{16})$");
-        Assert.True(match.Success, overflow);
-        ulong address = Convert.ToUInt64(match.Groups[1].Value, 16), stackBase = Convert.ToUInt64(match.Groups[2].Value, 16);
-        Assert.InRange(address, stackBase - 4096, stackBase - 1);
+        (ulong address, ulong stackBase) = AssertGuardPageOverflow(result);
         Assert.InRange(stackBase, 0xFFFFF88000000000UL, 0xFFFFF89FFFFFFFFFUL);
         Assert.Matches($"^exectos: FAIL bug check 0x0000007F UNEXPECTED_KERNEL_MODE_TRAP \\(0x0000000000000008, 0x{address:X16}, 0x{stackBase:X16}, 0xFFFFF80000[0-9A-F]{{6}}\\)$", result.LastLine);
     }
@@ -296,6 +292,20 @@ public sealed class BootTests : IDisposable
         string address = $"0x{SystemCacheStart():X16}";
         AssertPageFaultAt(result, address);
         Assert.StartsWith($"exectos: FAIL bug check 0x00000050 PAGE_FAULT_IN_NONPAGED_AREA ({address}, 0x0000000000000000, 0xFFFFF80000", result.LastLine);
+    }
+
+    /// <summary>
+    /// The one "kernel stack overflow" line of a boot, naming an address in the guard page just below a stack's base:
+    /// that address and that base.
+    /// </summary>
+    internal static (ulong Address, ulong StackBase) AssertGuardPageOverflow(ExectosCommand.Result result)
+    {
+        string overflow = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: kernel stack overflow: ", StringComparison.Ordinal));
+        var match = System.Text.RegularExpressions.Regex.Match(overflow, "^XTOSKRNL: kernel stack overflow: 0x([0-9A-F]{16}) is the guard page below the stack at 0x([0-9A-F]{16})$");
+        Assert.True(match.Success, overflow);
+        ulong address = Convert.ToUInt64(match.Groups[1].Value, 16), stackBase = Convert.ToUInt64(match.Groups[2].Value, 16);
+        Assert.InRange(address, stackBase - 4096, stackBase - 1);
+        return (address, stackBase);
     }
 
     /// <summary>A boot that ended in the trap handler's line for a page fault at <paramref name="address"/> (CR2) and PAGE_FAULT_IN_NONPAGED_AREA naming it.</summary>

@@ -116,11 +116,7 @@ public sealed class StackBootTests
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: trap #DF double fault (vector 8) at ", StringComparison.Ordinal));
-        string overflow = Assert.Single(result.Lines, l => l.StartsWith("XTOSKRNL: kernel stack overflow: ", StringComparison.Ordinal));
-        Match match = Regex.Match(overflow, "^XTOSKRNL: kernel stack overflow: 0x([0-9A-F]{16}) is the guard page below the stack at 0x([0-9A-F]{16})$");
-        Assert.True(match.Success, overflow);
-        ulong address = Convert.ToUInt64(match.Groups[1].Value, 16), stackBase = Convert.ToUInt64(match.Groups[2].Value, 16);
-        Assert.InRange(address, stackBase - 4096, stackBase - 1);
+        (ulong address, ulong stackBase) = BootTests.AssertGuardPageOverflow(result);
         // The double-fault path knows which stack it was: the third segment of the chain, the current one.
         Assert.Contains(result.Lines, l => Regex.IsMatch(l, "^XTOSKRNL: it is a callout segment stack with 17 of 17 reserved pages committed, top 0x[0-9A-F]{16}; the current stack is that one, 3 callout segments deep$"));
         Assert.StartsWith($"exectos: FAIL bug check 0x0000007F UNEXPECTED_KERNEL_MODE_TRAP (0x0000000000000008, 0x{address:X16}, 0x{stackBase:X16}, ", result.LastLine);

@@ -40,16 +40,54 @@ public sealed partial class AArch64StubTests
     public void Listing_matches_the_approved_snapshot() =>
         Snapshot.Match("stubs/arm64", LlvmStubs.Disassemble(LlvmStubs.Assemble()));
 
+    /// <summary>
+    /// No stub runs on into its padding: each ends in a return, or in a jump that never comes back (the hand-off's br
+    /// into the kernel, the trap return's eret, a halt loop's b, a vector entry's b to the common part).
+    /// </summary>
     [Fact]
-    public void Every_stub_ends_in_a_return_before_its_padding()
+    public void Every_stub_ends_in_a_return_or_a_jump_before_its_padding()
     {
         string listing = LlvmStubs.Disassemble(LlvmStubs.Assemble());
+        var endings = new System.Collections.Generic.Dictionary<string, string>();
         foreach (string stub in listing.Split("\n\n").Where(b => b.Contains(">:\n", System.StringComparison.Ordinal)))
         {
+            string name = Regex.Match(stub, "<([A-Za-z0-9]+)>:").Groups[1].Value;
             string[] instructions = stub.Split('\n').Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-            string[] code = instructions.Reverse().SkipWhile(l => l.EndsWith("nop", System.StringComparison.Ordinal)).Reverse().ToArray();
-            Assert.EndsWith("ret", code[^1]);
+            // Padding: nops, and the zeros llvm-objdump folds into "...".
+            string[] code = instructions.Reverse().SkipWhile(l => l.EndsWith("nop", System.StringComparison.Ordinal) || l == "...").Reverse().ToArray();
+            string last = Regex.Match(code[^1], @"\t([a-z.]+)(\t|$)").Groups[1].Value;
+            endings[name] = last;
         }
+        // The early handler's two strings are data, not code.
+        string[] data = ["ArEarlyAt", "ArEarlyEnd"];
+        var jumps = new System.Collections.Generic.Dictionary<string, string>
+        {
+            ["ArHandOff"] = "br",
+            ["ArTrapCommon"] = "eret",
+            ["ArHaltForever"] = "b",
+            ["ArVectorTable"] = "b",
+            ["ArEarlyFault"] = "b",
+            ["ArEarlyVectors"] = "b",
+        };
+        Assert.All(endings.Where(e => !jumps.ContainsKey(e.Key) && !data.Contains(e.Key)), e => Assert.Equal("ret", e.Value));
+        Assert.All(jumps, j => Assert.Equal(j.Value, endings[j.Key]));
+    }
+
+    /// <summary>
+    /// The hand-off stub fits the room the hand-off page gives it before its parameters: AArch64's HandOffLayout.CodeBytes,
+    /// read from its source (the hosted build compiles x86's).
+    /// </summary>
+    [Fact]
+    public void The_hand_off_stub_fits_before_its_parameter_block()
+    {
+        string listing = LlvmStubs.Disassemble(LlvmStubs.Assemble());
+        string stub = listing.Split("\n\n").Single(b => b.Contains("<ArHandOff>:", System.StringComparison.Ordinal));
+        int instructions = stub.Split('\n').Skip(1).Count(l => l.Trim().Length > 0 && l.Trim() != "..." && !l.TrimEnd().EndsWith("nop", System.StringComparison.Ordinal));
+        string layout = File.ReadAllText(Path.Combine(Snapshot.RepositoryRoot, "kernel/Xtos/Arch/AArch64/HandOffLayout.cs"));
+        int room = System.Convert.ToInt32(Regex.Match(layout, @"const int CodeBytes = 0x([0-9A-F]+);").Groups[1].Value, 16);
+        int parameters = System.Convert.ToInt32(Regex.Match(layout, @"const int Parameters = 0x([0-9A-F]+);").Groups[1].Value, 16);
+        Assert.InRange(instructions * 4, 4, room);
+        Assert.True(room <= parameters);
     }
 
     [Fact]

@@ -136,6 +136,42 @@ public unsafe class AcpiTests
         Assert.Equal([0u, 1u, 300u], Ids(madt));
     }
 
+    /// <summary>A GICC entry (ACPI 6.0, 80 bytes): flags at 12, MPIDR at 68.</summary>
+    private static byte[] Gicc(ulong mpidr, uint flags)
+    {
+        var entry = new byte[80];
+        entry[0] = 0x0B;
+        entry[1] = 80;
+        BitConverter.GetBytes(flags).CopyTo(entry, 12);
+        BitConverter.GetBytes(mpidr).CopyTo(entry, 68);
+        return entry;
+    }
+
+    [Fact]
+    public void ArmProcessorsAreTheGicCpuInterfacesByTheirAffinities()
+    {
+        byte[] distributor = [0x0C, 24, 0, 0, 0, 0, 0, 0, .. BitConverter.GetBytes(0x0800_0000UL), 0, 0, 0, 0, 3, 0, 0, 0];
+        // QEMU virt's layout: MPIDR 0x80000000 (the U bit clear, bit 31 RES1) for processor 0; Aff1 and Aff3 used further on.
+        var firmware = new Firmware(madt: Firmware.MadtBody(Gicc(0x8000_0000, 1), Gicc(0x8000_0001, 1), Gicc(0x01_8000_0100, 1), Gicc(0x8000_0002, 0), Gicc(0x8000_0003, 8), distributor));
+        AcpiProblem problem = firmware.Parse(out _, out MadtInfo madt);
+
+        Assert.True(problem.IsOk, $"{problem.Error} at {problem.Address:X}");
+        Assert.Equal([0u, 1u, 0x0100_0100u], Ids(madt));
+        // A disabled one left out; online-capable is GICC's bit 3.
+        Assert.Equal((3u, 1u, 5u, 0u), (madt.Enabled, madt.OnlineCapable, madt.GicEntries, madt.X2ApicEntries));
+        Assert.Equal(0x0800_0000UL, madt.GicDistributorAddress);
+        Assert.Equal(0x0100_0100u, Acpi.Affinity(0x01_8000_0100));
+    }
+
+    [Fact]
+    public void ACutShortGicEntryIsABadEntry()
+    {
+        byte[] shortEntry = Gicc(0x8000_0000, 1)[..40];
+        shortEntry[1] = 40;
+        var firmware = new Firmware(madt: Firmware.MadtBody(shortEntry));
+        Assert.Equal(AcpiError.BadEntry, firmware.Parse(out _, out _).Error);
+    }
+
     [Fact]
     public void TheLocalApicAddressOverrideWins()
     {

@@ -57,9 +57,11 @@ public unsafe class LoaderBlockTests
     public void LayoutIsFixedWidth()
     {
         // Both architectures read the same block: no pointer-sized fields may creep in.
-        Assert.Equal(80 + KernelParameters.Capacity + 16 + 16 + 8 + 24 + 16, sizeof(LoaderBlock));
+        Assert.Equal(80 + KernelParameters.Capacity + 16 + 16 + 8 + 24 + 16 + 8, sizeof(LoaderBlock));
         Assert.Equal(80 + KernelParameters.Capacity + 32, (int)Marshal.OffsetOf<LoaderBlock>(nameof(LoaderBlock.PagingMode)));
         Assert.Equal(80 + KernelParameters.Capacity + 64, (int)Marshal.OffsetOf<LoaderBlock>(nameof(LoaderBlock.AcpiRootPointer)));
+        // Minor version 6 added the high-half root at the end.
+        Assert.Equal(sizeof(LoaderBlock) - 8, (int)Marshal.OffsetOf<LoaderBlock>(nameof(LoaderBlock.HighPageTableRoot)));
         Assert.Equal(32, sizeof(Mapping));
     }
 }

@@ -5,10 +5,10 @@ namespace ExectOS.Tool.Boot;
 
 /// <summary>What differs between architectures when booting: emulator, firmware, removable-media file name.</summary>
 /// <param name="IsBuilt">The build makes this architecture's loader image.</param>
-/// <param name="KernelBuilt">The build makes its kernel image too; without one the volume holds the loader alone.</param>
 /// <param name="Board">The QEMU machine it always runs on, or null for the x86 <c>--machine</c> option (q35 or pc).</param>
 /// <param name="Processor">The QEMU processor it always runs on, or null for the x86 <c>--cpu</c> option.</param>
 /// <param name="DebugExitDevice">The board has QEMU's isa-debug-exit, through which the kernel ends the run with its verdict.</param>
+/// <param name="Semihosting">The kernel ends the run through semihosting's SYS_EXIT instead (QEMU <c>-semihosting-config enable=on,target=native</c>), with the same statuses.</param>
 public sealed record ArchitectureProfile(
     string Name,
     string QemuBinary,
@@ -17,10 +17,10 @@ public sealed record ArchitectureProfile(
     string BootFileName,
     bool SecureBootFirmware,
     bool IsBuilt,
-    bool KernelBuilt = true,
     string? Board = null,
     string? Processor = null,
-    bool DebugExitDevice = true)
+    bool DebugExitDevice = true,
+    bool Semihosting = false)
 {
     /// <summary>x86-64 with Debian's plain OVMF.</summary>
     public static readonly ArchitectureProfile Amd64 = new(
@@ -48,9 +48,8 @@ public sealed record ArchitectureProfile(
         IsBuilt: true);
 
     /// <summary>
-    /// AArch64 on QEMU's virt board with Debian's AAVMF (qemu-efi-aarch64): the loader is built, the kernel not yet
-    /// (kernel/Architectures.props, LoaderOnlyArchitectures). The board has no isa-debug-exit; the loader's verdict is
-    /// its error line, as on x86.
+    /// AArch64 on QEMU's virt board (cortex-a72) with Debian's AAVMF (qemu-efi-aarch64). The board has no
+    /// isa-debug-exit: the kernel gives its verdict through semihosting's SYS_EXIT, with x86's statuses (2v+1).
     /// </summary>
     public static readonly ArchitectureProfile Aarch64 = new(
         "aarch64",
@@ -60,15 +59,14 @@ public sealed record ArchitectureProfile(
         "BOOTAA64.EFI",
         SecureBootFirmware: false,
         IsBuilt: true,
-        KernelBuilt: false,
         Board: "virt",
         Processor: "cortex-a72",
-        DebugExitDevice: false);
+        DebugExitDevice: false,
+        Semihosting: true);
 
-    /// <summary>The images the build makes for this architecture in <paramref name="imagesDirectory"/>: the loader, and the kernel where it is built.</summary>
-    public string[] Images(string imagesDirectory) => KernelBuilt
-        ? [System.IO.Path.Combine(imagesDirectory, BootFileName), System.IO.Path.Combine(imagesDirectory, BootProtocol.KernelImageName)]
-        : [System.IO.Path.Combine(imagesDirectory, BootFileName)];
+    /// <summary>The images the build makes for this architecture in <paramref name="imagesDirectory"/>: the loader and the kernel.</summary>
+    public string[] Images(string imagesDirectory) =>
+        [System.IO.Path.Combine(imagesDirectory, BootFileName), System.IO.Path.Combine(imagesDirectory, BootProtocol.KernelImageName)];
 
     /// <summary>Every architecture the command line accepts.</summary>
     public static IReadOnlyList<ArchitectureProfile> All { get; } = [Amd64, I686, Aarch64];

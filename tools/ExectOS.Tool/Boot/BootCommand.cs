@@ -57,12 +57,8 @@ public sealed class BootCommand(RepositoryLayout repo, TextWriter output)
         }
 
         string loader = Path.GetFullPath(options.Loader ?? Path.Combine(imagesDirectory, profile.BootFileName));
-        // "--kernel none" boots a volume without a kernel, to see the loader say so; so does an architecture whose kernel is not built yet.
-        bool noKernel = options.Kernel == BootOptions.NoKernel || (options.Kernel is null && !profile.KernelBuilt);
-        if (options.Kernel is null && !profile.KernelBuilt)
-        {
-            WriteLine($"exectos: note: no {profile.Name} kernel image is built yet; the boot volume holds the loader alone");
-        }
+        // "--kernel none" boots a volume without a kernel, to see the loader say so.
+        bool noKernel = options.Kernel == BootOptions.NoKernel;
 
         string? kernel = noKernel ? null : Path.GetFullPath(options.Kernel ?? Path.Combine(imagesDirectory, BootProtocol.KernelImageName));
         string? symbols = options.Debug ? Debugger.SymbolImage(repo, profile, options.Debugger) : null;

@@ -100,6 +100,13 @@ public static class QemuCommandLine
                 $"isa-debug-exit,iobase=0x{BootProtocol.DebugExitPort:x},iosize=0x{BootProtocol.DebugExitPortSize:x2}"));
         }
 
+        if (profile.Semihosting)
+        {
+            // target=native: the guest's SYS_EXIT ends QEMU with its status; no other semihosting call is made.
+            args.Add("-semihosting-config");
+            args.Add("enable=on,target=native");
+        }
+
         if (options.Gdb)
         {
             args.Add("-s");

@@ -24,7 +24,7 @@ public static class Usage
                   help    print this text (also --help, -h)
 
                 boot options:
-                  --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64: the loader only, on virt, cortex-a72)
+                  --arch ARCH        architecture: amd64, i686 or aarch64 (default {defaults.Architecture}; aarch64: on virt, cortex-a72)
                   --memory SIZE      guest memory as <n>M, <n>G or <n>T; not reserved up front (default {defaults.Memory})
                   --smp N            number of CPUs (default {defaults.Cpus})
                   --machine TYPE     q35 or pc, for amd64 and i686 (default {defaults.Machine})

@@ -3,11 +3,48 @@ using ExectOS.Memory;
 namespace ExectOS.Hardware
 {
     /// <summary>
-    /// What architecture-neutral code may ask of the processor (the architecture contract): on AArch64 so far the
-    /// loader's part, feature probes for the descriptors' <c>requires</c>, the cycle counter and halting.
+    /// What architecture-neutral code may ask of the processor (the architecture contract): on AArch64 the two
+    /// halves' roots, TLB invalidation, feature probes for the descriptors' <c>requires</c>, the processor's ids, the
+    /// counter and random numbers, stacks and halting.
     /// </summary>
     public static unsafe class Processor
     {
+        // TTBRn_EL1.BADDR: bits 47:1 (bit 0 is CnP); a table is at least 4 KiB aligned, and the page shift masks the rest.
+        private const ulong TableBaseMask = 0x0000_FFFF_FFFF_FFFE;
+
+        /// <summary>The low half's root (TTBR0_EL1 without its ASID and CnP).</summary>
+        public static PhysicalAddress PageTableRoot(int pageShift) => new PhysicalAddress(Cpu.ReadTtbr0() & TableBaseMask & ~((1UL << pageShift) - 1));
+
+        /// <summary>The high half's root, where the kernel lives (TTBR1_EL1).</summary>
+        public static PhysicalAddress HighPageTableRoot(int pageShift) => new PhysicalAddress(Cpu.ReadTtbr1() & TableBaseMask & ~((1UL << pageShift) - 1));
+
+        /// <summary>Drops one page's translations: on every processor (AArch64 broadcasts TLB maintenance in hardware).</summary>
+        public static void InvalidatePage(VirtualAddress address) => Cpu.InvalidatePage((void*)(nuint)address.Value);
+
+        /// <summary>This processor's affinity (MPIDR_EL1 Aff3 and Aff2:Aff0), as the MADT's GICC entries list it.</summary>
+        public static uint InterruptControllerId() => Acpi.Affinity(Cpu.ReadMpidr());
+
+        /// <summary>What boot lines call the processors' ids.</summary>
+        public const string InterruptControllerIdName = "MPIDR affinities";
+
+        /// <summary>This processor's number in the kernel's numbering (0 for the boot processor), from its block (TPIDR_EL1).</summary>
+        public static uint Number() => (uint)Cpu.ProcessorNumber();
+
+        /// <summary>What boot lines call the random-number register.</summary>
+        public const string RandomSource = "RNDR";
+
+        /// <summary>A random number from RNDR (FEAT_RNG: ID_AA64ISAR0_EL1.RNDR, bits 63:60, at least 1); false without one.</summary>
+        public static bool TryReadRandom(out ulong value)
+        {
+            value = 0;
+            if ((Cpu.ReadIdAa64Isar0() >> 60) == 0)
+                return false;
+            value = Cpu.ReadRandom();
+            return value != 0;
+        }
+
+        /// <summary>Calls <paramref name="function"/>(<paramref name="argument"/>) on the stack whose top is <paramref name="stackTop"/>.</summary>
+        public static void CallOnStack(void* stackTop, void* function, nuint argument) => Cpu.CallOnStack(stackTop, function, argument);
         /// <summary>The register probes' register the descriptors name (descriptors/aarch64/paging.xd).</summary>
         private const string MemoryModelFeatures = "ID_AA64MMFR0_EL1";
 
@@ -52,13 +89,6 @@ namespace ExectOS.Hardware
         public static void Pause() => Cpu.Pause();
 
         /// <summary>Stops this processor for good: interrupts masked, wfi in a loop.</summary>
-        public static void HaltForever()
-        {
-            while (true)
-            {
-                Cpu.DisableInterrupts();
-                Cpu.Halt();
-            }
-        }
+        public static void HaltForever() => Cpu.HaltForever();
     }
 }

@@ -12,6 +12,9 @@ namespace ExectOS.Hardware
         /// <summary>The physical address of the page-table root in use (CR3 without its flag bits).</summary>
         public static PhysicalAddress PageTableRoot(int pageShift) => new PhysicalAddress((ulong)Cpu.ReadCr3() & ~((1UL << pageShift) - 1));
 
+        /// <summary>A split mode's high-half root: x86 modes have one root, so none.</summary>
+        public static PhysicalAddress HighPageTableRoot(int pageShift) => default;
+
         /// <summary>Drops one page's translation from this processor's TLB.</summary>
         public static void InvalidatePage(VirtualAddress address) => Cpu.InvalidatePage((void*)(nuint)address.Value);
 

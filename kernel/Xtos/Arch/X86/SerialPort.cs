@@ -1,12 +1,15 @@
 namespace ExectOS.Hardware
 {
     /// <summary>
-    /// The console UART (architecture contract: <c>OpenConsole</c>, <c>WriteByte</c>): on x86 a 16550-compatible
-    /// UART driven by port I/O, COM1.
+    /// The console UART (architecture contract: <c>ConsoleRegisters</c>, <c>OpenConsole</c>, <c>OpenConsoleAt</c>,
+    /// <c>WriteByte</c>): on x86 a 16550-compatible UART driven by port I/O, COM1.
     /// </summary>
     public struct SerialPort
     {
         public const ushort Com1 = 0x3F8;
+
+        /// <summary>The console's registers are I/O ports, not memory: nothing for the loader to map.</summary>
+        public const ulong ConsoleRegisters = 0;
 
         private const int Data = 0, InterruptEnable = 1, FifoControl = 2, LineControl = 3, ModemControl = 4, LineStatus = 5, Scratch = 7;
         private const byte TransmitHoldingEmpty = 0x20;
@@ -22,6 +25,9 @@ namespace ExectOS.Hardware
 
         /// <summary>The UART the loader's and kernel's log goes to.</summary>
         public static SerialPort OpenConsole() => Open(Com1);
+
+        /// <summary>The console through a mapping of its registers: port I/O needs none, so COM1.</summary>
+        public static SerialPort OpenConsoleAt(ulong registers) => Open(Com1);
 
         /// <summary>Programs 115200 baud, 8N1, FIFOs on; reports whether a UART answered the scratch-register probe.</summary>
         public static SerialPort Open(ushort basePort)

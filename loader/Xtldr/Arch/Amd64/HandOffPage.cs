@@ -18,7 +18,7 @@ namespace ExectOS.Loader
         internal const ulong TableLimit = 0xFFFFFFFF;
 
         /// <summary>The hand-off page for <typeparamref name="TMode"/>: a fifth level of tables is what CR4.LA57 turns on.</summary>
-        internal static byte* Prepare<TMode>(ulong page, ulong root, ulong entry, ulong stackTop, ulong block) where TMode : struct, IPagingMode
+        internal static byte* Prepare<TMode>(ulong page, ulong root, ulong highRoot, ulong entry, ulong stackTop, ulong block, ulong console) where TMode : struct, IPagingMode
             => HandOffStub.Prepare(page, root, entry, stackTop, block, TMode.LevelCount == 5 ? HandOffLayout.FiveLevel : 0, HandOffLayout.Code64Descriptor);
     }
 }

@@ -19,7 +19,7 @@ namespace ExectOS.Loader
         internal const ulong TableLimit = 0xFFFFFFFF;
 
         /// <summary>The hand-off page for <typeparamref name="TMode"/>: 32-bit code and data segments, no 64-bit one.</summary>
-        internal static byte* Prepare<TMode>(ulong page, ulong root, ulong entry, ulong stackTop, ulong block) where TMode : struct, IPagingMode
+        internal static byte* Prepare<TMode>(ulong page, ulong root, ulong highRoot, ulong entry, ulong stackTop, ulong block, ulong console) where TMode : struct, IPagingMode
             => HandOffStub.Prepare(page, root, entry, stackTop, block, Flags<TMode>(), code64: 0);
 
         /// <summary>
