@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using ExectOS.Threading;
 
 namespace ExectOS.Hosted
@@ -25,6 +26,7 @@ namespace ExectOS.Hosted
         /// <summary>The running thread's processor number.</summary>
         public static uint Processor
         {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
             get
             {
                 ulong named = t_named;
@@ -35,7 +37,11 @@ namespace ExectOS.Hosted
 
         public static Irql CurrentIrql => t_irql;
 
-        public static uint CurrentProcessor => Processor;
+        public static uint CurrentProcessor
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Processor;
+        }
 
         public static Irql Acquire(QueuedSpinLock* spinLock, LockQueueEntry* entry)
         {

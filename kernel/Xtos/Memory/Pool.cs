@@ -111,6 +111,9 @@ namespace ExectOS.Memory
         private long _displacement;
         private uint _specialTag;
         private bool _demand;
+        // Derived once for the hot paths: the page offset mask, and the pool type where it sits in a header's first word.
+        private ulong _pageMask;
+        private ulong _typeBits;
         // The regions' bounds (virtual), for one-compare range checks on the hot paths.
         private ulong _initialStart, _initialBytes, _expansionStart, _expansionBytes, _specialStart, _specialBytes;
         // The last tag accounted and its entry: most runs of operations use one tag.
@@ -163,6 +166,8 @@ namespace ExectOS.Memory
             _displacement = config.Displacement;
             _specialTag = config.SpecialTag;
             _demand = config.DemandCommit;
+            _pageMask = _pageSize - 1;
+            _typeBits = (ulong)_type << 40;
             // A region larger than the slot bitmaps can track is used up to what they track.
             if (_initial.Initialize(config.InitialStart, Min(config.InitialPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
                 || _expansion.Initialize(config.ExpansionStart, Min(config.ExpansionPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
@@ -269,7 +274,7 @@ namespace ExectOS.Memory
                 return PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, (ulong)_type);
             if (!space->IsUsed(slot))
                 return PoolProblem.Of(BadPoolCallerCheck.PageNotAllocated, (ulong)address, (ulong)_type);
-            if ((virtualAddress & (_pageSize - 1)) == 0)
+            if ((virtualAddress & _pageMask) == 0)
                 return FreeBig(ref pages, space, slot, (byte*)address, tag);
             if ((virtualAddress & (UnitSize - 1)) != 0)
                 return PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)address, 0, (ulong)_type);
@@ -333,7 +338,7 @@ namespace ExectOS.Memory
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly bool IsPageEnd(PoolHeader* header) => (((ulong)header - (ulong)_displacement) & (_pageSize - 1)) == 0;
+        private readonly bool IsPageEnd(PoolHeader* header) => (((ulong)header - (ulong)_displacement) & _pageMask) == 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Encode(void* node) => (ulong)node ^ _cookie;
@@ -405,7 +410,7 @@ namespace ExectOS.Memory
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Fields(uint previous, uint size, PoolBlockState state)
-            => previous | (ulong)size << 16 | (ulong)state << 32 | (ulong)_type << 40;
+            => previous | (ulong)size << 16 | (ulong)state << 32 | _typeBits;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong Tail(uint tag, uint requested) => tag | (ulong)requested << 32;
@@ -442,9 +447,9 @@ namespace ExectOS.Memory
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ushort CheckOf(PoolHeader* header, ulong fields, ulong tail)
         {
-            // One multiply spreads any changed bit of either word (folded with the address and cookie) into the top 16.
+            // One multiply by an odd constant carries any changed bit of either word (folded with the address and cookie)
+            // into bits at or above its own, and so into the top 16: a change there always shows, one lower nearly always.
             ulong x = ((fields & 0xFFFFFFFFUL) ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41));
-            x ^= x >> 29;
             x *= 0xBF58476D1CE4E5B9UL;
             return (ushort)((x >> 48) ^ (fields >> 32));
         }

@@ -46,7 +46,7 @@ namespace ExectOS.Memory
 
         /// <summary>Bits 16 to 47 of a parked block's first header word: its size, the parked state, the pool type.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly ulong ParkedShape(uint units) => units | (ulong)PoolBlockState.Lookaside << 16 | (ulong)_type << 24;
+        private readonly ulong ParkedShape(uint units) => units | (ulong)PoolBlockState.Lookaside << 16 | _typeBits >> 16;
 
         /// <summary>The top block of <paramref name="list"/> handed out for <paramref name="bytes"/> of <paramref name="tag"/>; null with a problem when the list is corrupt.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -118,13 +118,13 @@ namespace ExectOS.Memory
         private readonly PoolHeader* ParkableBlock(void* address, uint tag, bool sealedNext, out ulong first, out ulong second)
         {
             first = second = 0;
-            if ((((ulong)address - (ulong)_displacement) & (_pageSize - 1)) == 0 || !IsLive(address))
+            if ((((ulong)address - (ulong)_displacement) & _pageMask) == 0 || !IsLive(address))
                 return null;
             PoolHeader* header = (PoolHeader*)address - 1;
             first = *(ulong*)header;
             second = ((ulong*)header)[1];
             uint size = (ushort)(first >> 16);
-            if (!SealOf(header, first, second) || (PoolBlockState)(byte)(first >> 32) != PoolBlockState.Allocated
+            if (!SealOf(header, first, second) || ((first >> 32) & 0xFF) != (ulong)PoolBlockState.Allocated
                 || size > LookasideMaxUnits || !IsWellFormed(header, first, second) || (tag != 0 && (uint)second != tag))
                 return null;
             ulong requested = second >> 32;
@@ -147,9 +147,9 @@ namespace ExectOS.Memory
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsWellFormed(PoolHeader* header, ulong first, ulong second)
         {
-            ulong offset = ((ulong)header - (ulong)_displacement) & (_pageSize - 1);
+            ulong offset = ((ulong)header - (ulong)_displacement) & _pageMask;
             ulong size = (ushort)(first >> 16);
-            return (PoolType)(byte)(first >> 40) == _type && size >= 2 && offset + (size << UnitShift) <= _pageSize
+            return (first & (0xFFUL << 40)) == _typeBits && size >= 2 && offset + (size << UnitShift) <= _pageSize
                 && (ulong)(ushort)first << UnitShift <= offset && second >> 32 <= (size - 1) << UnitShift;
         }
 
