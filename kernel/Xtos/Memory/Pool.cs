@@ -63,8 +63,8 @@ namespace ExectOS.Memory
     /// <para>Not synchronised: callers on several processors go through <see cref="LockedPool{TLocks}"/>, which holds <see cref="Lock"/>.</para>
     /// <para>
     /// One concept a file: this one holds the fields, the configuration and the entry points; PoolSmallBlocks.cs,
-    /// PoolRegionPages.cs, PoolBigAllocations.cs, PoolSpecial.cs, PoolTags.cs, PoolValidation.cs and
-    /// PoolProcessorCache.cs (each processor's own lists) the rest.
+    /// PoolLookaside.cs (the lookaside fast path and its counts), PoolRegionPages.cs, PoolBigAllocations.cs,
+    /// PoolSpecial.cs, PoolTags.cs, PoolValidation.cs and PoolProcessorCache.cs (each processor's own lists) the rest.
     /// </para>
     /// </summary>
     public unsafe partial struct Pool

@@ -109,8 +109,9 @@ namespace ExectOS.Memory
         /// <summary>
         /// The header of the small block at <paramref name="address"/> when it is one a free may park at once: in a
         /// small-block page of the pool, sealed, allocated, of a hot size, well formed, of <paramref name="tag"/> (0: any),
-        /// its canary intact, and the next header's previous size its own (with <paramref name="sealedNext"/>, the next
-        /// header sealed too; a processor's fast free leaves that header to its own processor). Null when anything is
+        /// its canary intact, and the next header's previous size its own (with <paramref name="sealedNext"/>, under the
+        /// pool's lock, the page found in use and the next header sealed too; a processor's fast free leaves that header
+        /// to its own processor and takes the address's place in a region as the old fast free did). Null when anything is
         /// not so: the free then takes the path that names the problem. <paramref name="first"/> and
         /// <paramref name="second"/> are the header's words as checked.
         /// </summary>
@@ -118,14 +119,16 @@ namespace ExectOS.Memory
         private readonly PoolHeader* ParkableBlock(void* address, uint tag, bool sealedNext, out ulong first, out ulong second)
         {
             first = second = 0;
-            if ((((ulong)address - (ulong)_displacement) & _pageMask) == 0 || !IsLive(address))
+            ulong virtualAddress = (ulong)address - (ulong)_displacement;
+            if ((virtualAddress & _pageMask) == 0 || (sealedNext ? !IsLive(address) : !IsSmallBlockAddress(virtualAddress)))
                 return null;
             PoolHeader* header = (PoolHeader*)address - 1;
             first = *(ulong*)header;
             second = ((ulong*)header)[1];
             uint size = (ushort)(first >> 16);
-            if (!SealOf(header, first, second) || ((first >> 32) & 0xFF) != (ulong)PoolBlockState.Allocated
-                || size > LookasideMaxUnits || !IsWellFormed(header, first, second) || (tag != 0 && (uint)second != tag))
+            // The size first: a block of no hot size is no block to park, and its free checks it once, on its own path.
+            if (size > LookasideMaxUnits || !SealOf(header, first, second) || ((first >> 32) & 0xFF) != (ulong)PoolBlockState.Allocated
+                || !IsWellFormed(header, first, second) || (tag != 0 && (uint)second != tag))
                 return null;
             ulong requested = second >> 32;
             if (requested < ((ulong)size - 1) << UnitShift && ((byte*)address)[requested] != CanaryOf((byte*)address))
@@ -138,6 +141,12 @@ namespace ExectOS.Memory
                 return null;
             return header;
         }
+
+        /// <summary>A 16-byte aligned address (virtual) in one of the regions small-block pages come from.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool IsSmallBlockAddress(ulong virtualAddress)
+            => (virtualAddress & (UnitSize - 1)) == 0
+                && (virtualAddress - _initialStart < _initialBytes || virtualAddress - _expansionStart < _expansionBytes);
 
         /// <summary>
         /// An allocated block's header words (sealed: the pool wrote them) also agree with where the block is: this
