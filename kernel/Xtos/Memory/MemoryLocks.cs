@@ -213,8 +213,13 @@ namespace ExectOS.Memory
             where TPages : struct, IPoolPages
         {
             uint processor = TLocks.CurrentProcessor;
-            if (alignment <= Pool.UnitSize && pool->TryAllocateFast(processor, bytes, tag, out void* fast, out problem))
-                return fast;
+            problem = default;
+            if (alignment <= Pool.UnitSize)
+            {
+                void* fast = pool->TryAllocateFast(processor, bytes, tag, ref problem);
+                if (fast != null || !problem.IsOk)
+                    return fast;
+            }
             return AllocateLocked(pool, ref pages, processor, bytes, tag, alignment, out problem);
         }
 

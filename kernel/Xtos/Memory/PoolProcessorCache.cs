@@ -89,30 +89,28 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// The fast allocate: a block of <paramref name="bytes"/> for <paramref name="tag"/> from processor
-        /// <paramref name="processor"/>'s own list, without the pool's lock. False when it cannot serve the request (no
+        /// <paramref name="processor"/>'s own list, without the pool's lock. Null when it cannot serve the request (no
         /// part, not a small hot size, its list empty, the tag not among its counted ones): the caller then takes the lock
-        /// and calls <see cref="Allocate"/>. A list found corrupt is true with <paramref name="problem"/> set.
+        /// and calls <see cref="Allocate"/>. A list found corrupt is null with <paramref name="problem"/> set (it is
+        /// written only then: the caller cleared it).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryAllocateFast(uint processor, ulong bytes, uint tag, out void* result, out PoolProblem problem)
+        public void* TryAllocateFast(uint processor, ulong bytes, uint tag, ref PoolProblem problem)
         {
-            result = null;
-            problem = default;
             if (processor >= _processorCount || bytes > LookasideMaxBytes || tag == 0 || _specialTag != 0)
-                return false;
+                return null;
             uint units = UnitsFor(bytes);
             PoolProcessorCache* part = _processors + processor;
             ref Lookaside list = ref Unsafe.Add(ref part->Lists[0], (int)units);
             if (list.Head == 0)
             {
                 list.Misses++;
-                return false;
+                return null;
             }
             ulong* counts = CountedTag(part, tag);
             if (counts == null)
-                return false;
-            result = PopParked(ref list, units, bytes, tag, counts, ref problem);
-            return true;
+                return null;
+            return PopParked(ref list, units, bytes, tag, counts, ref problem);
         }
 
         /// <summary>
