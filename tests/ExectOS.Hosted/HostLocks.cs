@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using ExectOS.Threading;
 
 namespace ExectOS.Hosted
@@ -17,24 +18,30 @@ namespace ExectOS.Hosted
     /// </summary>
     public unsafe struct HostLocks : ILockPolicy
     {
-        [ThreadStatic] private static uint t_processor;
-        [ThreadStatic] private static bool t_named;
+        // The processor number plus one when a test named the thread (0: not named): one thread-local read, as the
+        // kernel's processor number is one read of its processor block.
+        [ThreadStatic] private static ulong t_named;
         [ThreadStatic] private static Irql t_irql;
 
         /// <summary>The running thread's processor number.</summary>
         public static uint Processor
         {
-            get => t_named ? t_processor : (uint)Environment.CurrentManagedThreadId;
-            set
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get
             {
-                t_processor = value;
-                t_named = true;
+                ulong named = t_named;
+                return named != 0 ? (uint)(named - 1) : (uint)Environment.CurrentManagedThreadId;
             }
+            set => t_named = (ulong)value + 1;
         }
 
         public static Irql CurrentIrql => t_irql;
 
-        public static uint CurrentProcessor => Processor;
+        public static uint CurrentProcessor
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => Processor;
+        }
 
         public static Irql Acquire(QueuedSpinLock* spinLock, LockQueueEntry* entry)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ExectOS.Hosted;
 using ExectOS.Memory;
@@ -11,9 +12,11 @@ namespace ExectOS.Bench;
 /// The pool's allocate-and-free throughput against glibc's malloc/free and .NET's NativeMemory (which
 /// calls malloc underneath, plus its own checks), on the same patterns in the same run: batches of a
 /// fixed size (16 to 4096 bytes) allocated then freed in allocation order, and a mix of random sizes
-/// freed in random order. The pool runs on host memory (<see cref="HostPool"/> without page protection),
-/// so what is measured is the allocator, not the kernel's page mapping; its per-boot checks (sealed
-/// headers, encoded links, canary, neighbour checks, tag statistics) are all on.
+/// freed in random order. The pool is taken the way kernel callers take it: <see cref="LockedPool{TLocks}"/>
+/// on processor 0 with its own lookaside lists attached (the pool's lock for what they cannot serve), one
+/// call per operation as <c>Pools.Allocate</c> and <c>Pools.Free</c> are. It runs on host memory
+/// (<see cref="HostPool"/> without page protection), so what is measured is the allocator, not the kernel's
+/// page mapping; its checks (sealed headers, encoded links, canary, neighbour checks, tag statistics) are all on.
 /// </summary>
 internal static unsafe class PoolBenchmarks
 {
@@ -24,6 +27,8 @@ internal static unsafe class PoolBenchmarks
     public static Benchmark[] Build()
     {
         var pool = new HostPool(PoolType.NonPaged, initialPages: 16384, expansionPages: 32768, protect: false);
+        // Processor 0's own lists, as the kernel attaches them at boot (never freed: the bench's process ends).
+        pool.Pool->AttachProcessorCaches(NativeMemory.Alloc((nuint)ExectOS.Memory.Pool.ProcessorCacheBytes(1)), 1);
         var slots = new IntPtr[Batch];
         var benchmarks = new List<Benchmark>();
         foreach (int size in new[] { 16, 64, 256, 1024, 4096 })
@@ -53,14 +58,27 @@ internal static unsafe class PoolBenchmarks
 
     private static void PoolFixed(HostPool pool, IntPtr[] slots, ulong size)
     {
-        Pool* p = pool.Pool;
         for (int r = 0; r < Repeats; r++)
         {
             for (int i = 0; i < Batch; i++)
-                slots[i] = (IntPtr)p->Allocate(ref pool.Pages, size, Tag, 0, out _);
+                slots[i] = (IntPtr)Allocate(pool, size);
             for (int i = 0; i < Batch; i++)
-                Check(p->Free(ref pool.Pages, (void*)slots[i], Tag));
+                Free(pool, (void*)slots[i]);
         }
+    }
+
+    /// <summary>An allocation as a kernel caller makes it (<c>Pools.Allocate</c>: a call, the locked pool inside).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* Allocate(HostPool pool, ulong bytes)
+        => LockedPool<OneProcessorLocks>.Allocate(pool.Pool, ref pool.Pages, bytes, Tag, 0, out _);
+
+    /// <summary>A free as a kernel caller makes it (<c>Pools.Free</c>), every refusal an exception.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Free(HostPool pool, void* address)
+    {
+        PoolProblem problem = LockedPool<OneProcessorLocks>.Free(pool.Pool, ref pool.Pages, address, Tag);
+        if (!problem.IsOk)
+            Fail(problem);
     }
 
     private static void MallocFixed(IntPtr[] slots, nuint size)
@@ -87,13 +105,12 @@ internal static unsafe class PoolBenchmarks
 
     private static void PoolMixed(HostPool pool, IntPtr[] slots, int[] sizes, int[] order)
     {
-        Pool* p = pool.Pool;
         for (int r = 0; r < Repeats; r++)
         {
             for (int i = 0; i < Batch; i++)
-                slots[i] = (IntPtr)p->Allocate(ref pool.Pages, (ulong)sizes[i], Tag, 0, out _);
+                slots[i] = (IntPtr)Allocate(pool, (ulong)sizes[i]);
             for (int i = 0; i < Batch; i++)
-                Check(p->Free(ref pool.Pages, (void*)slots[order[i]], Tag));
+                Free(pool, (void*)slots[order[i]]);
         }
     }
 
@@ -122,8 +139,11 @@ internal static unsafe class PoolBenchmarks
     private static void Check(PoolProblem problem)
     {
         if (!problem.IsOk)
-            throw new InvalidOperationException($"pool refused a benchmark free: 0x{(uint)problem.Code:X}/0x{problem.P1:X}");
+            Fail(problem);
     }
+
+    private static void Fail(PoolProblem problem)
+        => throw new InvalidOperationException($"pool refused a benchmark free: 0x{(uint)problem.Code:X}/0x{problem.P1:X}");
 
     /// <summary>
     /// Bytes reserved per byte requested once a randomized workload (mixed sizes, 5% big, allocations and

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ExectOS.Threading;
 
 // Points at the caller's physical-memory struct, as PfnTableAllocator does (see KernelStacks.cs).
@@ -207,12 +208,36 @@ namespace ExectOS.Memory
     /// </summary>
     public static unsafe class LockedPool<TLocks> where TLocks : struct, ILockPolicy
     {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void* Allocate<TPages>(Pool* pool, ref TPages pages, ulong bytes, uint tag, ulong alignment, out PoolProblem problem)
             where TPages : struct, IPoolPages
         {
             uint processor = TLocks.CurrentProcessor;
-            if (alignment <= Pool.UnitSize && pool->TryAllocateFast(processor, bytes, tag, out void* fast, out problem))
-                return fast;
+            problem = default;
+            if (alignment <= Pool.UnitSize)
+            {
+                void* fast = pool->TryAllocateFast(processor, bytes, tag, ref problem);
+                if (fast != null || !problem.IsOk)
+                    return fast;
+            }
+            return AllocateLocked(pool, ref pages, processor, bytes, tag, alignment, out problem);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static PoolProblem Free<TPages>(Pool* pool, ref TPages pages, void* address, uint tag)
+            where TPages : struct, IPoolPages
+        {
+            uint processor = TLocks.CurrentProcessor;
+            if (pool->TryFreeFast(processor, address, tag))
+                return default;
+            return FreeLocked(pool, ref pages, processor, address, tag);
+        }
+
+        /// <summary>An allocation the processor's own lists could not serve, under the pool's lock.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void* AllocateLocked<TPages>(Pool* pool, ref TPages pages, uint processor, ulong bytes, uint tag, ulong alignment, out PoolProblem problem)
+            where TPages : struct, IPoolPages
+        {
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
             void* result = pool->Allocate(ref pages, bytes, tag, alignment, out problem);
@@ -222,12 +247,11 @@ namespace ExectOS.Memory
             return result;
         }
 
-        public static PoolProblem Free<TPages>(Pool* pool, ref TPages pages, void* address, uint tag)
+        /// <summary>A free the processor's own lists could not take, under the pool's lock.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static PoolProblem FreeLocked<TPages>(Pool* pool, ref TPages pages, uint processor, void* address, uint tag)
             where TPages : struct, IPoolPages
         {
-            uint processor = TLocks.CurrentProcessor;
-            if (pool->TryFreeFast(processor, address, tag))
-                return default;
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
             PoolProblem problem = pool->Free(ref pages, address, tag);

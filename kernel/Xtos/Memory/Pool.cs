@@ -63,8 +63,8 @@ namespace ExectOS.Memory
     /// <para>Not synchronised: callers on several processors go through <see cref="LockedPool{TLocks}"/>, which holds <see cref="Lock"/>.</para>
     /// <para>
     /// One concept a file: this one holds the fields, the configuration and the entry points; PoolSmallBlocks.cs,
-    /// PoolRegionPages.cs, PoolBigAllocations.cs, PoolSpecial.cs, PoolTags.cs, PoolValidation.cs and
-    /// PoolProcessorCache.cs (each processor's own lists) the rest.
+    /// PoolLookaside.cs (the lookaside fast path and its counts), PoolRegionPages.cs, PoolBigAllocations.cs,
+    /// PoolSpecial.cs, PoolTags.cs, PoolValidation.cs and PoolProcessorCache.cs (each processor's own lists) the rest.
     /// </para>
     /// </summary>
     public unsafe partial struct Pool
@@ -111,6 +111,9 @@ namespace ExectOS.Memory
         private long _displacement;
         private uint _specialTag;
         private bool _demand;
+        // Derived once for the hot paths: the page offset mask, and the pool type where it sits in a header's first word.
+        private ulong _pageMask;
+        private ulong _typeBits;
         // The regions' bounds (virtual), for one-compare range checks on the hot paths.
         private ulong _initialStart, _initialBytes, _expansionStart, _expansionBytes, _specialStart, _specialBytes;
         // The last tag accounted and its entry: most runs of operations use one tag.
@@ -163,6 +166,8 @@ namespace ExectOS.Memory
             _displacement = config.Displacement;
             _specialTag = config.SpecialTag;
             _demand = config.DemandCommit;
+            _pageMask = _pageSize - 1;
+            _typeBits = (ulong)_type << 40;
             // A region larger than the slot bitmaps can track is used up to what they track.
             if (_initial.Initialize(config.InitialStart, Min(config.InitialPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
                 || _expansion.Initialize(config.ExpansionStart, Min(config.ExpansionPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
@@ -193,6 +198,22 @@ namespace ExectOS.Memory
             where TPages : struct, IPoolPages
         {
             problem = default;
+            // The common case inline: a hot size for an ordinary tag while its lookaside list holds a block.
+            if (bytes <= LookasideMaxBytes && tag != 0 && alignment <= UnitSize && (alignment & (alignment - 1)) == 0 && _specialTag == 0)
+            {
+                uint units = UnitsFor(bytes);
+                ref Lookaside list = ref SharedList(units);
+                if (list.Head != 0)
+                    return PopParked(ref list, units, bytes, tag, TagCounts(tag), ref problem);
+            }
+            return AllocateAny(ref pages, bytes, tag, alignment, ref problem);
+        }
+
+        /// <summary>Everything <see cref="Allocate"/> does but its inline case.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private void* AllocateAny<TPages>(ref TPages pages, ulong bytes, uint tag, ulong alignment, ref PoolProblem problem)
+            where TPages : struct, IPoolPages
+        {
             if (tag == 0)
             {
                 problem = PoolProblem.Of(BadPoolCallerCheck.ZeroTag, 0, bytes, (ulong)_type);
@@ -226,6 +247,25 @@ namespace ExectOS.Memory
         public PoolProblem Free<TPages>(ref TPages pages, void* address, uint tag)
             where TPages : struct, IPoolPages
         {
+            // The common case inline: a hot size that passes every check, parked on its shared lookaside list.
+            PoolHeader* header = ParkableBlock(address, tag, sealedNext: true, out ulong first, out ulong second);
+            if (header != null)
+            {
+                ref Lookaside list = ref SharedList((ushort)(first >> 16));
+                if (CanPark(ref list))
+                {
+                    Park(ref list, header, first, second >> 32, TagCounts((uint)second));
+                    return default;
+                }
+            }
+            return FreeAny(ref pages, address, tag);
+        }
+
+        /// <summary>Everything <see cref="Free"/> does but its inline case, and every problem named.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private PoolProblem FreeAny<TPages>(ref TPages pages, void* address, uint tag)
+            where TPages : struct, IPoolPages
+        {
             PoolProblem problem = default;
             ulong virtualAddress = (ulong)address - (ulong)_displacement;
             if (virtualAddress - _specialStart < _specialBytes)
@@ -234,7 +274,7 @@ namespace ExectOS.Memory
                 return PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, (ulong)_type);
             if (!space->IsUsed(slot))
                 return PoolProblem.Of(BadPoolCallerCheck.PageNotAllocated, (ulong)address, (ulong)_type);
-            if ((virtualAddress & (_pageSize - 1)) == 0)
+            if ((virtualAddress & _pageMask) == 0)
                 return FreeBig(ref pages, space, slot, (byte*)address, tag);
             if ((virtualAddress & (UnitSize - 1)) != 0)
                 return PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)address, 0, (ulong)_type);
@@ -298,13 +338,17 @@ namespace ExectOS.Memory
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly bool IsPageEnd(PoolHeader* header) => (((ulong)header - (ulong)_displacement) & (_pageSize - 1)) == 0;
+        private readonly bool IsPageEnd(PoolHeader* header) => (((ulong)header - (ulong)_displacement) & _pageMask) == 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Encode(void* node) => (ulong)node ^ _cookie;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly PoolLinks* Decode(ulong link) => (PoolLinks*)(link ^ _cookie);
+
+        /// <summary>The shared lookaside list of <paramref name="units"/> (2 to <see cref="LookasideMaxUnits"/>, the caller's check).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ref Lookaside SharedList(uint units) => ref Unsafe.AsRef<Lookaside>((Lookaside*)Unsafe.AsPointer(ref _lookaside[0]) + units);
 
         private PoolLinks* Head(uint size) => (PoolLinks*)Unsafe.AsPointer(ref _lists[(int)size]);
 
@@ -366,7 +410,7 @@ namespace ExectOS.Memory
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Fields(uint previous, uint size, PoolBlockState state)
-            => previous | (ulong)size << 16 | (ulong)state << 32 | (ulong)_type << 40;
+            => previous | (ulong)size << 16 | (ulong)state << 32 | _typeBits;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong Tail(uint tag, uint requested) => tag | (ulong)requested << 32;
@@ -388,35 +432,30 @@ namespace ExectOS.Memory
             => Store(header, (*(ulong*)header & FieldsMask & ~0xFFFFUL) | previous, ((ulong*)header)[1]);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly bool IsSealed(PoolHeader* header)
-        {
-            ulong first = *(ulong*)header;
-            return (ushort)(first >> 48) == CheckOf(header, first & FieldsMask, ((ulong*)header)[1]);
-        }
+        private readonly bool IsSealed(PoolHeader* header) => SealOf(header, *(ulong*)header, ((ulong*)header)[1]);
 
-        /// <summary>A 16-bit hash of the header's other fields, its address and the cookie: an overrun or a stray write shows.</summary>
+        /// <summary>Whether a header's two words, as read, are sealed for its address.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool SealOf(PoolHeader* header, ulong first, ulong second)
+            => (ushort)(first >> 48) == CheckOf(header, first & FieldsMask, second);
+
+        /// <summary>
+        /// A 16-bit hash of the header's sizes and second word, its address and the cookie, with the state and pool type
+        /// bytes laid over it unhashed: an overrun or a stray write shows, a changed state or type always. A block parked
+        /// or handed back changes its state and its seal by the same bits, with no new hash (see <see cref="ParkFlip"/>).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ushort CheckOf(PoolHeader* header, ulong fields, ulong tail)
         {
-            // One multiply spreads any changed bit of either word (folded with the address and cookie) into the top 16.
-            ulong x = (fields ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41));
-            x ^= x >> 29;
+            // One multiply by an odd constant carries any changed bit of either word (folded with the address and cookie)
+            // into bits at or above its own, and so into the top 16: a change there always shows, one lower nearly always.
+            ulong x = ((fields & 0xFFFFFFFFUL) ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41));
             x *= 0xBF58476D1CE4E5B9UL;
-            return (ushort)(x >> 48);
+            return (ushort)((x >> 48) ^ (fields >> 32));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly byte CanaryOf(byte* data) => (byte)((_cookie >> 24) ^ ((ulong)data >> 4) ^ 0x5A);
-
-        private struct Lookaside
-        {
-            public ulong Head;
-            public uint Depth;
-            public uint MaxDepth;
-            /// <summary>Allocations that found the list empty since its depth last grew.</summary>
-            public uint Misses;
-            public uint Reserved;
-        }
 
         [InlineArray(ListCount)]
         private struct ListHeads

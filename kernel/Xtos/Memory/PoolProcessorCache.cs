@@ -5,8 +5,9 @@ namespace ExectOS.Memory
 {
     /// <summary>
     /// One processor's part of a pool (NT's per-processor lookaside lists): a list of parked small blocks per hot size,
-    /// which only that processor pushes and pops, so its common allocate and free take no shared lock; and its part of
-    /// the pool's counts, kept apart and added in whenever the counts are read.
+    /// which only that processor pushes and pops, so its common allocate and free take no shared lock. Each list keeps
+    /// its share of the pool's counts (<see cref="Lookaside"/>), and up to four tags' counts are kept here apart; both
+    /// are added in whenever the counts are read.
     /// </summary>
     public unsafe struct PoolProcessorCache
     {
@@ -17,13 +18,11 @@ namespace ExectOS.Memory
 #pragma warning disable CS0649 // written through pointers to its elements
         internal TagDeltas Tags;
 #pragma warning restore CS0649
-        // This processor's part of the counts (wrapping: a processor may free more than it allocated).
-        internal ulong Allocations, Frees, BytesInUse, SmallBlocks, LookasideBlocks, LookasideHits;
 
         [InlineArray((int)Pool.LookasideMaxUnits + 1)]
         internal struct ProcessorLists
         {
-            private ProcessorList _element;
+            private Lookaside _element;
         }
 
         [InlineArray(TagSlots)]
@@ -33,15 +32,10 @@ namespace ExectOS.Memory
         }
     }
 
-    internal struct ProcessorList
-    {
-        public ulong Head;
-        public uint Depth;
-        public uint MaxDepth;
-        public uint Misses;
-    }
-
-    /// <summary>A processor's part of one tag's counts; <see cref="Entry"/> is the tag's slot in the pool's table.</summary>
+    /// <summary>
+    /// A processor's part of one tag's counts; <see cref="Entry"/> is the tag's slot in the pool's table. The counts are
+    /// side by side as in <see cref="PoolTagStats"/>, so the fast path updates either through one pointer.
+    /// </summary>
     internal unsafe struct TagDelta
     {
         public PoolTagStats* Entry;
@@ -82,60 +76,41 @@ namespace ExectOS.Memory
             get
             {
                 PoolCounters total = _counters;
+                for (int units = 2; units <= LookasideMaxUnits; units++)
+                    AddList(ref total, in _lookaside[units]);
                 for (uint p = 0; p < _processorCount; p++)
-                    AddPart(ref total, _processors + p);
+                {
+                    for (int units = 2; units <= LookasideMaxUnits; units++)
+                        AddList(ref total, in _processors[p].Lists[units]);
+                }
                 return total;
             }
         }
 
         /// <summary>
         /// The fast allocate: a block of <paramref name="bytes"/> for <paramref name="tag"/> from processor
-        /// <paramref name="processor"/>'s own list, without the pool's lock. False when it cannot serve the request (no
+        /// <paramref name="processor"/>'s own list, without the pool's lock. Null when it cannot serve the request (no
         /// part, not a small hot size, its list empty, the tag not among its counted ones): the caller then takes the lock
-        /// and calls <see cref="Allocate"/>. A list found corrupt is true with <paramref name="problem"/> set.
+        /// and calls <see cref="Allocate"/>. A list found corrupt is null with <paramref name="problem"/> set (it is
+        /// written only then: the caller cleared it).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryAllocateFast(uint processor, ulong bytes, uint tag, out void* result, out PoolProblem problem)
+        public void* TryAllocateFast(uint processor, ulong bytes, uint tag, ref PoolProblem problem)
         {
-            result = null;
-            problem = default;
-            if (processor >= _processorCount || bytes > SmallLimit || tag == 0 || _specialTag != 0)
-                return false;
+            if (processor >= _processorCount || bytes > LookasideMaxBytes || tag == 0 || _specialTag != 0)
+                return null;
             uint units = UnitsFor(bytes);
-            if (units > LookasideMaxUnits)
-                return false;
             PoolProcessorCache* part = _processors + processor;
-            ref ProcessorList list = ref part->Lists[(int)units];
+            ref Lookaside list = ref Unsafe.Add(ref part->Lists[0], (int)units);
             if (list.Head == 0)
             {
                 list.Misses++;
-                return false;
+                return null;
             }
-            TagDelta* counted = CountedTag(part, tag);
-            if (counted == null)
-                return false;
-            PoolLinks* node = Decode(list.Head);
-            PoolHeader* header = (PoolHeader*)node - 1;
-            if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
-            {
-                problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
-                return true;
-            }
-            list.Head = node->Flink;
-            list.Depth--;
-            Store(header, Fields(header->PreviousSize, units, PoolBlockState.Allocated), Tail(tag, (uint)bytes));
-            byte* data = (byte*)(header + 1);
-            if (bytes < ((ulong)units - 1) << UnitShift)
-                data[bytes] = CanaryOf(data);
-            part->LookasideBlocks--;
-            part->SmallBlocks++;
-            part->LookasideHits++;
-            part->Allocations++;
-            part->BytesInUse += bytes;
-            counted->Allocations++;
-            counted->BytesInUse += bytes;
-            result = data;
-            return true;
+            ulong* counts = CountedTag(part, tag);
+            if (counts == null)
+                return null;
+            return PopParked(ref list, units, bytes, tag, counts, ref problem);
         }
 
         /// <summary>
@@ -150,53 +125,18 @@ namespace ExectOS.Memory
         {
             if (processor >= _processorCount)
                 return false;
-            ulong virtualAddress = (ulong)address - (ulong)_displacement;
-            bool small = virtualAddress - _initialStart < _initialBytes || virtualAddress - _expansionStart < _expansionBytes;
-            if (!small || (virtualAddress & (_pageSize - 1)) == 0 || (virtualAddress & (UnitSize - 1)) != 0)
+            PoolHeader* header = ParkableBlock(address, tag, sealedNext: false, out ulong first, out ulong second);
+            if (header == null)
                 return false;
-            PoolHeader* header = (PoolHeader*)address - 1;
-            if (!IsSealed(header) || header->State != PoolBlockState.Allocated || header->PoolType != _type)
-                return false;
-            uint size = header->BlockSize;
-            ulong offset = ((ulong)header - (ulong)_displacement) & (_pageSize - 1);
-            if (size < 2 || size > LookasideMaxUnits || offset + ((ulong)size << UnitShift) > _pageSize
-                || (ulong)header->PreviousSize << UnitShift > offset || header->Requested > Capacity(header))
-                return false;
-            if (tag != 0 && header->Tag != tag)
-                return false;
-            ulong requested = header->Requested;
-            byte* data = (byte*)address;
-            if (requested < Capacity(header) && data[requested] != CanaryOf(data))
-                return false;
-            PoolHeader* next = header + size;
-            // Its previous size is this block's for as long as this block is allocated (a single aligned read).
-            if (!IsPageEnd(next) && next->PreviousSize != size)
-                return false;
+            uint size = (ushort)(first >> 16);
             PoolProcessorCache* part = _processors + processor;
-            ref ProcessorList list = ref part->Lists[(int)size];
-            if (list.Depth >= list.MaxDepth)
-            {
-                if (list.MaxDepth >= LookasideDepthMax || list.Misses < list.MaxDepth / 2)
-                    return false;
-                // Full on frees while allocations keep missing it: the working set is larger than the list.
-                list.MaxDepth *= 2;
-                list.Misses = 0;
-            }
-            TagDelta* counted = CountedTag(part, header->Tag);
-            if (counted == null)
+            ref Lookaside list = ref Unsafe.Add(ref part->Lists[0], (int)size);
+            if (!CanPark(ref list))
                 return false;
-            Store(header, Fields(header->PreviousSize, size, PoolBlockState.Lookaside), Tail(header->Tag, 0));
-            var node = (PoolLinks*)data;
-            node->Flink = list.Head;
-            node->Blink = 0;
-            list.Head = Encode(node);
-            list.Depth++;
-            part->LookasideBlocks++;
-            part->SmallBlocks--;
-            part->Frees++;
-            part->BytesInUse -= requested;
-            counted->Frees++;
-            counted->BytesInUse -= requested;
+            ulong* counts = CountedTag(part, (uint)second);
+            if (counts == null)
+                return false;
+            Park(ref list, header, first, second >> 32, counts);
             return true;
         }
 
@@ -242,20 +182,12 @@ namespace ExectOS.Memory
                 PoolProcessorCache* part = _processors + p;
                 for (uint units = 2; units <= LookasideMaxUnits && problem.IsOk; units++)
                 {
-                    ref ProcessorList list = ref part->Lists[(int)units];
+                    ref Lookaside list = ref part->Lists[(int)units];
                     while (list.Head != 0 && problem.IsOk)
                     {
-                        PoolLinks* node = Decode(list.Head);
-                        PoolHeader* header = (PoolHeader*)node - 1;
-                        if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
-                        {
-                            problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
-                            break;
-                        }
-                        list.Head = node->Flink;
-                        list.Depth--;
-                        part->LookasideBlocks--;
-                        Coalesce(ref pages, header, ref problem);
+                        PoolHeader* header = DrainParked(ref list, units, ref problem);
+                        if (header != null)
+                            Coalesce(ref pages, header, ref problem);
                     }
                     list.MaxDepth = ProcessorListDepth;
                     list.Misses = 0;
@@ -265,27 +197,15 @@ namespace ExectOS.Memory
             return problem;
         }
 
-        /// <summary>Adds a processor's part of the counts into the pool's own and clears it (under the lock, the part idle).</summary>
-        private void Fold(PoolProcessorCache* part)
+        /// <summary>Adds a processor's part of the tags' counts into the pool's table and clears it (under the lock, the part idle).</summary>
+        private static void Fold(PoolProcessorCache* part)
         {
-            AddPart(ref _counters, part);
-            part->Allocations = part->Frees = part->BytesInUse = part->SmallBlocks = part->LookasideBlocks = part->LookasideHits = 0;
             for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
             {
                 TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[i]);
                 FoldTag(slot);
                 *slot = default;
             }
-        }
-
-        private static void AddPart(ref PoolCounters counters, PoolProcessorCache* part)
-        {
-            counters.Allocations += part->Allocations;
-            counters.Frees += part->Frees;
-            counters.BytesInUse += part->BytesInUse;
-            counters.SmallBlocks += part->SmallBlocks;
-            counters.LookasideBlocks += part->LookasideBlocks;
-            counters.LookasideHits += part->LookasideHits;
         }
 
         private static void FoldTag(TagDelta* slot)
@@ -298,14 +218,33 @@ namespace ExectOS.Memory
             slot->Allocations = slot->Frees = slot->BytesInUse = 0;
         }
 
+        /// <summary>
+        /// The counts (allocations, frees, bytes in use) processor part <paramref name="part"/> keeps for
+        /// <paramref name="tag"/>, or null when the tag is not among its counted ones. The slot used last is first.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static TagDelta* CountedTag(PoolProcessorCache* part, uint tag)
+        private static ulong* CountedTag(PoolProcessorCache* part, uint tag)
         {
-            for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
+            TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[0]);
+            if (slot->Tag == tag && slot->Entry != null)
+                return &slot->Allocations;
+            return CountedTagAfterFirst(part, tag);
+        }
+
+        /// <summary>The other slots of <see cref="CountedTag"/>; the one found moves to the front.</summary>
+        private static ulong* CountedTagAfterFirst(PoolProcessorCache* part, uint tag)
+        {
+            for (int i = 1; i < PoolProcessorCache.TagSlots; i++)
             {
                 TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[i]);
                 if (slot->Tag == tag && slot->Entry != null)
-                    return slot;
+                {
+                    TagDelta* front = (TagDelta*)Unsafe.AsPointer(ref part->Tags[0]);
+                    TagDelta found = *slot;
+                    *slot = *front;
+                    *front = found;
+                    return &front->Allocations;
+                }
             }
             return null;
         }
@@ -336,8 +275,7 @@ namespace ExectOS.Memory
             {
                 for (uint units = 2; units <= LookasideMaxUnits; units++)
                 {
-                    ProcessorList list = _processors[p].Lists[(int)units];
-                    PoolProblem problem = ValidateParked(list.Head, list.Depth, units, ref parked);
+                    PoolProblem problem = ValidateParked(_processors[p].Lists[(int)units].Head, _processors[p].Lists[(int)units].Depth, units, ref parked);
                     if (!problem.IsOk)
                         return problem;
                 }

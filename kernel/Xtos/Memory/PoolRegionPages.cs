@@ -112,7 +112,7 @@ namespace ExectOS.Memory
             {
                 while (_lookaside[(int)units].Head != 0 && problem.IsOk)
                 {
-                    PoolHeader* header = PopLookaside(units, ref problem);
+                    PoolHeader* header = DrainParked(ref _lookaside[(int)units], units, ref problem);
                     if (header != null)
                         Coalesce(ref pages, header, ref problem);
                 }

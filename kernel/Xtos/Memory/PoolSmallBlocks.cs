@@ -13,15 +13,9 @@ namespace ExectOS.Memory
             uint units = UnitsFor(bytes);
             if (units <= LookasideMaxUnits)
             {
-                ref Lookaside list = ref _lookaside[(int)units];
+                ref Lookaside list = ref SharedList(units);
                 if (list.Head != 0)
-                {
-                    PoolHeader* parked = PopLookaside(units, ref problem);
-                    if (parked == null)
-                        return null;
-                    _counters.LookasideHits++;
-                    return Hand(parked, units, bytes, tag);
-                }
+                    return PopParked(ref list, units, bytes, tag, TagCounts(tag), ref problem);
                 list.Misses++;
             }
 
@@ -60,24 +54,6 @@ namespace ExectOS.Memory
             return Hand(block, size, bytes, tag);
         }
 
-        /// <summary>The top block of a lookaside list, checked (in the pool, parked, its size, sealed) before its link is followed.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private PoolHeader* PopLookaside(uint units, ref PoolProblem problem)
-        {
-            ref Lookaside list = ref _lookaside[(int)units];
-            PoolLinks* node = Decode(list.Head);
-            PoolHeader* header = (PoolHeader*)node - 1;
-            if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header))
-            {
-                problem = PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, list.Head, units);
-                return null;
-            }
-            list.Head = node->Flink;
-            list.Depth--;
-            _counters.LookasideBlocks--;
-            return header;
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void* Hand(PoolHeader* header, uint size, ulong bytes, uint tag)
         {
@@ -90,78 +66,106 @@ namespace ExectOS.Memory
             return data;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void FreeSmall<TPages>(ref TPages pages, PoolHeader* header, uint tag, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
+            // Both header words read once; every check below works on them.
             byte* data = (byte*)(header + 1);
-            ulong offset = ((ulong)header - (ulong)_displacement) & (_pageSize - 1);
-            if (!IsSealed(header))
+            ulong first = *(ulong*)header, second = ((ulong*)header)[1];
+            if (!SealOf(header, first, second))
             {
-                problem = PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)data, *(ulong*)header, (ulong)_type);
+                problem = PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)data, first, (ulong)_type);
                 return;
             }
-            if (header->State != PoolBlockState.Allocated)
+            if ((PoolBlockState)(byte)(first >> 32) != PoolBlockState.Allocated)
             {
-                problem = PoolProblem.Of(BadPoolCallerCheck.DoubleFree, 0, *(ulong*)header, (ulong)data);
+                problem = PoolProblem.Of(BadPoolCallerCheck.DoubleFree, 0, first, (ulong)data);
                 return;
             }
-            uint size = header->BlockSize;
-            if (header->PoolType != _type || size < 2 || offset + ((ulong)size << UnitShift) > _pageSize
-                || (ulong)header->PreviousSize << UnitShift > offset || header->Requested > Capacity(header))
+            uint size = (ushort)(first >> 16);
+            if (!IsWellFormed(header, first, second))
             {
                 problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, 0, size);
                 return;
             }
-            if (tag != 0 && header->Tag != tag)
+            uint owner = (uint)second;
+            if (tag != 0 && owner != tag)
             {
-                problem = PoolProblem.Of(BadPoolCallerCheck.WrongTag, (ulong)data, tag, header->Tag);
+                problem = PoolProblem.Of(BadPoolCallerCheck.WrongTag, (ulong)data, tag, owner);
                 return;
             }
-            ulong requested = header->Requested;
-            if (requested < Capacity(header) && data[requested] != CanaryOf(data))
+            ulong requested = second >> 32;
+            if (requested < ((ulong)size - 1) << UnitShift && data[requested] != CanaryOf(data))
             {
                 problem = PoolProblem.Of(BadPoolHeaderCheck.DataAfterBlockCorrupt, (ulong)data, requested, data[requested]);
                 return;
             }
-            if (!CheckNext(header, ref problem))
-                return;
-
-            // A hot size goes to its lookaside list, still carved out: no neighbour is touched.
-            if (size <= LookasideMaxUnits)
-            {
-                ref Lookaside list = ref _lookaside[(int)size];
-                if (list.Depth >= list.MaxDepth && list.MaxDepth < LookasideDepthMax && list.Misses >= list.MaxDepth / 2)
-                {
-                    // Full on frees while allocations keep missing it: the working set is larger than the list.
-                    list.MaxDepth *= 2;
-                    list.Misses = 0;
-                }
-                if (list.Depth < list.MaxDepth)
-                {
-                    Store(header, Fields(header->PreviousSize, size, PoolBlockState.Lookaside), Tail(header->Tag, 0));
-                    PoolLinks* node = (PoolLinks*)data;
-                    node->Flink = list.Head;
-                    node->Blink = 0;
-                    list.Head = Encode(node);
-                    list.Depth++;
-                    _counters.LookasideBlocks++;
-                    _counters.SmallBlocks--;
-                    Release(header->Tag, requested);
-                    return;
-                }
-            }
-            uint owner = header->Tag;
+            // A hot size that got here has a full lookaside list (Free parks the others): the block is coalesced.
             if (!Coalesce(ref pages, header, ref problem))
                 return;
             _counters.SmallBlocks--;
             Release(owner, requested);
         }
 
+        /// <summary>
+        /// The header of the small block at <paramref name="address"/> when it is one a free may park at once: in a
+        /// small-block page of the pool, sealed, allocated, of a hot size, well formed, of <paramref name="tag"/> (0: any),
+        /// its canary intact, and the next header's previous size its own (with <paramref name="sealedNext"/>, under the
+        /// pool's lock, the page found in use and the next header sealed too; a processor's fast free leaves that header
+        /// to its own processor and takes the address's place in a region as the old fast free did). Null when anything is
+        /// not so: the free then takes the path that names the problem. <paramref name="first"/> and
+        /// <paramref name="second"/> are the header's words as checked.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly PoolHeader* ParkableBlock(void* address, uint tag, bool sealedNext, out ulong first, out ulong second)
+        {
+            first = second = 0;
+            ulong virtualAddress = (ulong)address - (ulong)_displacement;
+            if ((virtualAddress & _pageMask) == 0 || (sealedNext ? !IsLive(address) : !IsSmallBlockAddress(virtualAddress)))
+                return null;
+            PoolHeader* header = (PoolHeader*)address - 1;
+            first = *(ulong*)header;
+            second = ((ulong*)header)[1];
+            uint size = (ushort)(first >> 16);
+            // The size first: a block of no hot size is no block to park, and its free checks it once, on its own path.
+            if (size > LookasideMaxUnits || !SealOf(header, first, second) || ((first >> 32) & 0xFF) != (ulong)PoolBlockState.Allocated
+                || !IsWellFormed(header, first, second) || (tag != 0 && (uint)second != tag))
+                return null;
+            ulong requested = second >> 32;
+            if (requested < ((ulong)size - 1) << UnitShift && ((byte*)address)[requested] != CanaryOf((byte*)address))
+                return null;
+            PoolHeader* next = header + size;
+            if (IsPageEnd(next))
+                return header;
+            // Its previous size is this block's for as long as this block is allocated (a single aligned read).
+            if (next->PreviousSize != size || (sealedNext && (!IsSealed(next) || next->BlockSize < 2)))
+                return null;
+            return header;
+        }
+
+        /// <summary>A 16-byte aligned address (virtual) in one of the regions small-block pages come from.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool IsSmallBlockAddress(ulong virtualAddress)
+            => (virtualAddress & (UnitSize - 1)) == 0
+                && (virtualAddress - _initialStart < _initialBytes || virtualAddress - _expansionStart < _expansionBytes);
+
+        /// <summary>
+        /// An allocated block's header words (sealed: the pool wrote them) also agree with where the block is: this
+        /// pool's type, a size that fits the page from its offset, a previous block inside the page, the bytes asked
+        /// for within the block.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool IsWellFormed(PoolHeader* header, ulong first, ulong second)
+        {
+            ulong offset = ((ulong)header - (ulong)_displacement) & _pageMask;
+            ulong size = (ushort)(first >> 16);
+            return (first & (0xFFUL << 40)) == _typeBits && size >= 2 && offset + (size << UnitShift) <= _pageSize
+                && (ulong)(ushort)first << UnitShift <= offset && second >> 32 <= (size - 1) << UnitShift;
+        }
+
         /// <summary>The block after <paramref name="header"/> in its page (if any) is sealed and names it as its previous block.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly bool CheckNext(PoolHeader* header, ref PoolProblem problem)
+        private readonly bool CheckNext(PoolHeader* header, uint size, ref PoolProblem problem)
         {
-            uint size = header->BlockSize;
             PoolHeader* next = header + size;
             if (IsPageEnd(next))
                 return true;
@@ -185,7 +189,7 @@ namespace ExectOS.Memory
         private bool Coalesce<TPages>(ref TPages pages, PoolHeader* header, ref PoolProblem problem) where TPages : struct, IPoolPages
         {
             uint size = header->BlockSize;
-            if (!CheckNext(header, ref problem))
+            if (!CheckNext(header, size, ref problem))
                 return false;
             PoolHeader* next = header + size;
             bool hasNext = !IsPageEnd(next);

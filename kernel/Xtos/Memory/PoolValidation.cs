@@ -120,7 +120,7 @@ namespace ExectOS.Memory
         }
 
         /// <summary>A list of parked blocks of <paramref name="units"/> (a lookaside list, shared or a processor's): each checked, <paramref name="depth"/> of them.</summary>
-        private readonly PoolProblem ValidateParked(ulong head, uint depth, uint units, ref ulong parked)
+        private readonly PoolProblem ValidateParked(ulong head, ulong depth, uint units, ref ulong parked)
         {
             ulong count = 0;
             for (ulong link = head; link != 0; link = Decode(link)->Flink)

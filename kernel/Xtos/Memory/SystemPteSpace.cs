@@ -111,7 +111,8 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Whether <paramref name="slot"/> belongs to an allocation.</summary>
-        public readonly bool IsUsed(ulong slot) => slot < _count && IsSet(in _used, slot);
+        public readonly bool IsUsed(ulong slot)
+            => slot < _count && (Unsafe.Add(ref Unsafe.AsRef(in _used[0]), (int)(slot >> 6)) & (1UL << (int)(slot & 63))) != 0; // the count is at most Capacity: no second bounds check
 
         /// <summary>Whether an allocation starts at <paramref name="slot"/>.</summary>
         public readonly bool IsStart(ulong slot) => slot < _count && IsSet(in _starts, slot);

@@ -209,6 +209,36 @@ public unsafe class PoolProcessorCacheTests
             Assert.Equal(BugCheckCode.BadPoolHeader, pool.Free(small).Code);
             small[40] ^= 0xFF;
             Assert.True(pool.Free(small).IsOk);
+
+            // A header whose seal no longer matches (a stray write into its check): not a block to the fast free either.
+            byte* stray = (byte*)pool.Allocate(96, out _);
+            ((PoolHeader*)stray - 1)->Check ^= 1;
+            problem = pool.Free(stray);
+            Assert.Equal((BugCheckCode.BadPoolCaller, (ulong)BadPoolCallerCheck.NotABlock), (problem.Code, problem.P1));
+            ((PoolHeader*)stray - 1)->Check ^= 1;
+            Assert.True(pool.Free(stray).IsOk);
+        });
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void AParkedHeaderOverwrittenOnAProcessorsListIsCaughtWhenItIsHandedOut()
+    {
+        using var pool = new CachedPool();
+        On(3, () =>
+        {
+            // Warm processor 3's list; the block freed last is on top of it.
+            byte* block = (byte*)pool.Allocate(200, out _);
+            Assert.True(pool.Free(pool.Allocate(200, out _)).IsOk);
+            Assert.True(pool.Free(block).IsOk);
+            ulong hits = pool.Pool->Counters.LookasideHits;
+            ((PoolHeader*)block - 1)->PreviousSize ^= 1; // an overrun from the block before
+            void* again = pool.Allocate(200, out PoolProblem problem);
+            Assert.True(again == null);
+            Assert.Equal((BugCheckCode.BadPoolHeader, (ulong)BadPoolHeaderCheck.ListCorrupt, (ulong)block), (problem.Code, problem.P1, problem.P2));
+            Assert.Equal(hits, pool.Pool->Counters.LookasideHits);
+            ((PoolHeader*)block - 1)->PreviousSize ^= 1;
+            Assert.True(pool.Free(pool.Allocate(200, out _)).IsOk);
         });
         Assert.True(pool.Pool->Validate().IsOk);
     }

@@ -637,6 +637,37 @@ public unsafe class PoolTests
     }
 
     [Fact]
+    public void AParkedHeaderOverwrittenAfterTheFreeIsCaughtWhenTheListHandsItOut()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 48);
+        AssertOk(pool.Free(a, Tag)); // parked on the lookaside list, its header sealed as parked
+        AssertOk(pool.P.Validate());
+        ((PoolHeader*)a - 1)->Tag ^= 0x100; // an overrun from the block before reaches the parked header
+        void* p = pool.Allocate(48, Tag, 0, out PoolProblem problem);
+        Assert.True(p == null);
+        AssertProblem(problem, BadPoolHeaderCheck.ListCorrupt);
+        Assert.Equal((ulong)a, problem.P2);
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.HeaderCorrupt);
+    }
+
+    [Fact]
+    public void AParkedBlockWrittenBackToAllocatedIsNoBlockToFree()
+    {
+        using var pool = NewPool();
+        byte* keep = Alloc(pool, 64);
+        byte* p = Alloc(pool, 64);
+        AssertOk(pool.Free(p, Tag));
+        // The state byte is laid over the seal unhashed: writing it back to allocated breaks the seal, so a double
+        // free behind such a write is refused, not parked twice.
+        ((PoolHeader*)p - 1)->State = PoolBlockState.Allocated;
+        AssertProblem(Unchanged(pool, () => pool.Free(p, Tag)), BadPoolCallerCheck.NotABlock);
+        ((PoolHeader*)p - 1)->State = PoolBlockState.Lookaside;
+        AssertOk(pool.P.Validate());
+        AssertOk(pool.Free(keep, Tag));
+    }
+
+    [Fact]
     public void AddressesThatAreNoBlockAreRefused()
     {
         using var pool = NewPool();
