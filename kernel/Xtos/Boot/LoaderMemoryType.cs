@@ -42,6 +42,11 @@ namespace ExectOS.Boot
         Runtime = 1u << 31,
         /// <summary>The run holds firmware code (EfiRuntimeServicesCode): mapped executable, never writable.</summary>
         FirmwareCode = 1u << 30,
+        /// <summary>
+        /// The run is device registers the firmware uses at runtime (EfiMemoryMappedIO, EfiMemoryMappedIOPortSpace, or a
+        /// runtime run the firmware does not allow write-back caching for): mapped as device memory where the mode can say so.
+        /// </summary>
+        Device = 1u << 29,
         /// <summary>While a map is converted, the low bits hold the firmware's entry index for error messages.</summary>
         ConversionIndexMask = (1u << 24) - 1,
     }

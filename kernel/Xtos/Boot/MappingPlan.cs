@@ -108,7 +108,7 @@ namespace ExectOS.Boot
                 LoaderMemoryDescriptor run = request.Memory[i];
                 if ((run.Flags & LoaderMemoryFlags.Runtime) == 0)
                     continue;
-                PageProtection protection = (run.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : Data;
+                PageProtection protection = RuntimeProtection(run.Flags);
                 // The map counts firmware pages; the mapping counts the mode's.
                 problem = Place(list, ref count, ref cursor, in request, MappingKind.FirmwareRuntime, run.BasePage << FirmwarePage.Shift, (run.PageCount << FirmwarePage.Shift) >> shift, protection, page);
             }
@@ -391,6 +391,11 @@ namespace ExectOS.Boot
         /// before carving (the firmware's loader types), the kind's own type after.
         /// </summary>
         /// <summary>Whether <paramref name="bytes"/> from <paramref name="physical"/> are memory of the kind's types (the map counts firmware pages).</summary>
+        /// <summary>What a runtime run is mapped with: its code executable, its device registers as device memory, the rest as data.</summary>
+        public static PageProtection RuntimeProtection(LoaderMemoryFlags flags)
+            => (flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable
+                : (flags & LoaderMemoryFlags.Device) != 0 ? Data | PageProtection.Device : Data;
+
         /// <summary>Whether no run of the memory map holds any of these bytes (device registers lie outside memory).</summary>
         private static bool OutsideMemory(ReadOnlySpan<LoaderMemoryDescriptor> memory, ulong physical, ulong bytes)
         {

@@ -122,15 +122,22 @@ namespace ExectOS.Boot
         };
 
         private const ulong EfiMemoryRuntime = 1UL << 63;
-        private const uint EfiRuntimeServicesCode = 5;
+        private const ulong EfiMemoryWriteBack = 0x8;
+        private const uint EfiRuntimeServicesCode = 5, EfiMemoryMappedIO = 11, EfiMemoryMappedIOPortSpace = 12;
         private const uint IndexMask = (uint)LoaderMemoryFlags.ConversionIndexMask;
 
-        /// <summary>The flags of a UEFI entry: whether runtime services need it mapped, and whether it is their code.</summary>
+        /// <summary>
+        /// The flags of a UEFI entry: whether runtime services need it mapped, whether it is their code, and whether it is
+        /// device registers (MMIO, or a run without EFI_MEMORY_WB: on AArch64 the virt board's flash and RTC).
+        /// </summary>
         public static LoaderMemoryFlags FlagsOf(uint efiType, ulong attributes)
         {
             if ((attributes & EfiMemoryRuntime) == 0)
                 return LoaderMemoryFlags.None;
-            return efiType == EfiRuntimeServicesCode ? LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode : LoaderMemoryFlags.Runtime;
+            if (efiType == EfiRuntimeServicesCode)
+                return LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode;
+            bool device = efiType is EfiMemoryMappedIO or EfiMemoryMappedIOPortSpace || (attributes & EfiMemoryWriteBack) == 0;
+            return device ? LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device : LoaderMemoryFlags.Runtime;
         }
 
         /// <summary>

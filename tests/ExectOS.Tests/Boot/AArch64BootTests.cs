@@ -35,6 +35,9 @@ public sealed class AArch64BootTests
         Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: concurrent self-test passed: 1 processor, 600 operations each", StringComparison.Ordinal));
         // The MADT's GICC entries give the processors by their MPIDR affinities.
         Assert.Contains(result.Lines, l => Regex.IsMatch(l, @"^XTOSKRNL: MADT at 0x[0-9A-F]+: 1 processors enabled \(MPIDR affinities 0\), 0 online-capable, GIC distributor at 0x08000000$"));
+        // The virt board's flash and RTC, which runtime services keep, are device registers: mapped as device memory
+        // (flags 0x20000000), and the kernel found its tables holding exactly that (the paging line above).
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL-DATA v1 range type=LoaderFirmwarePermanent base=0x9010000 pages=1 flags=0xA0000000", StringComparison.Ordinal));
         Assert.Contains("XTOSKRNL: start-up checks passed", result.Lines);
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }

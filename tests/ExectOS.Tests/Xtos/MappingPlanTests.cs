@@ -314,7 +314,7 @@ public class MappingPlanTests
                 0 or 1 or 2 => (LoaderMemoryType.LoaderFree, LoaderMemoryFlags.None),
                 3 or 4 or 5 => (LoaderMemoryType.LoaderFirmwareTemporary, LoaderMemoryFlags.None),
                 6 => (LoaderMemoryType.LoaderFirmwarePermanent, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode),
-                7 => (LoaderMemoryType.LoaderFirmwarePermanent, random.Next(2) == 0 ? LoaderMemoryFlags.Runtime : LoaderMemoryFlags.None),
+                7 => (LoaderMemoryType.LoaderFirmwarePermanent, random.Next(3) switch { 0 => LoaderMemoryFlags.Runtime, 1 => LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device, _ => LoaderMemoryFlags.None }),
                 8 => (LoaderMemoryType.LoaderSpecialMemory, LoaderMemoryFlags.None),
                 _ => (LoaderMemoryType.LoaderBad, LoaderMemoryFlags.None),
             };
@@ -493,7 +493,9 @@ public class MappingPlanTests
         Place(MappingKind.KernelStack, s.Stack, s.StackPages, PageProtection.Writable);
         Place(MappingKind.BootData, s.BootData, s.BootDataPages, PageProtection.Writable);
         foreach (LoaderMemoryDescriptor d in s.Map.Where(d => (d.Flags & LoaderMemoryFlags.Runtime) != 0))
-            Place(MappingKind.FirmwareRuntime, d.BasePage << FirmwarePage.Shift, (d.PageCount << FirmwarePage.Shift) / page, (d.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable : PageProtection.Writable);
+            Place(MappingKind.FirmwareRuntime, d.BasePage << FirmwarePage.Shift, (d.PageCount << FirmwarePage.Shift) / page,
+                (d.Flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable
+                : (d.Flags & LoaderMemoryFlags.Device) != 0 ? PageProtection.Writable | PageProtection.Device : PageProtection.Writable);
         plan.Add(new Mapping(MappingKind.Hyperspace, w.Hyperspace.Start.Value, s.Hyperspace, 1, PageProtection.Writable));
         if (w.SelfMap.Size != 0)
             plan.Add(new Mapping(MappingKind.SelfMap, w.SelfMap.Start.Value, s.Root, w.SelfMap.Size / page, PageProtection.Writable));

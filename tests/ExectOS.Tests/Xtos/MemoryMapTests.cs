@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Linq;
 using ExectOS.Boot;
+using ExectOS.Memory;
 using Xunit;
 
 namespace ExectOS.Tests.Xtos;
@@ -144,6 +145,28 @@ public class MemoryMapTests
         map = Encode([new Entry(7, 0x100, 1), new Entry(7, (ulong.MaxValue >> 12) - 4, 8)], 48, random);
         MemoryMapProblem overflow = MemoryMap.Convert(map, 48, 1, new LoaderMemoryDescriptor[4], out _);
         Assert.Equal((MemoryMapError.AddressOverflow, 1), (overflow.Error, overflow.First));
+    }
+
+    /// <summary>
+    /// What runtime services keep: their code (executable), their data, and device registers (MMIO, or any run without
+    /// EFI_MEMORY_WB), which the plan maps as device memory; nothing for a run that is not runtime.
+    /// </summary>
+    [Theory]
+    [InlineData(5u, 0x800000000000000FUL, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.FirmwareCode)]
+    [InlineData(6u, 0x800000000000000FUL, LoaderMemoryFlags.Runtime)]
+    [InlineData(11u, 0x8000000000000001UL, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device)]
+    [InlineData(11u, 0x800000000000000FUL, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device)]
+    [InlineData(12u, 0x8000000000000001UL, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device)]
+    [InlineData(6u, 0x8000000000000001UL, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device)]
+    [InlineData(11u, 0x0000000000000001UL, LoaderMemoryFlags.None)]
+    [InlineData(7u, 0x000000000000000FUL, LoaderMemoryFlags.None)]
+    public void RuntimeRunsAreToldApartAsCodeDataOrDeviceRegisters(uint type, ulong attributes, LoaderMemoryFlags expected)
+    {
+        Assert.Equal(expected, MemoryMap.FlagsOf(type, attributes));
+        PageProtection protection = MappingPlan.RuntimeProtection(expected);
+        Assert.Equal((expected & LoaderMemoryFlags.Device) != 0, (protection & PageProtection.Device) != 0);
+        Assert.Equal((expected & LoaderMemoryFlags.FirmwareCode) != 0, (protection & PageProtection.Executable) != 0);
+        Assert.NotEqual(PageProtection.Writable | PageProtection.Executable, protection & (PageProtection.Writable | PageProtection.Executable));
     }
 
     [Fact]

@@ -76,7 +76,8 @@ public class OvmfMemoryMapTests
         // What the firmware needs at runtime keeps its flag (and its code is told apart), whatever merging did.
         foreach (var e in entries.Where(e => (e.Attribute >> 63) != 0))
             Assert.Contains(descriptors, d => d.BasePage <= e.Start >> 12 && d.EndPage >= (e.Start >> 12) + e.Pages && (d.Flags & LoaderMemoryFlags.Runtime) != 0
-                && ((d.Flags & LoaderMemoryFlags.FirmwareCode) != 0) == (e.Type == 5));
+                && ((d.Flags & LoaderMemoryFlags.FirmwareCode) != 0) == (e.Type == 5)
+                && ((d.Flags & LoaderMemoryFlags.Device) != 0) == (e.Type is 11 or 12 || (e.Type != 5 && (e.Attribute & 0x8) == 0)));
         Assert.DoesNotContain(descriptors, d => (d.Flags & LoaderMemoryFlags.Runtime) != 0 && !entries.Any(e => (e.Attribute >> 63) != 0 && e.Start >> 12 <= d.BasePage && d.BasePage < (e.Start >> 12) + e.Pages));
     }
 
