@@ -42,6 +42,21 @@ public sealed class AArch64BootTests
         Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
     }
 
+    /// <summary>
+    /// With virtualization=on the firmware runs at EL2 and so does the loader (as on much real hardware): the hand-off
+    /// sets EL1 up and enters the kernel there, which passes as at EL1.
+    /// </summary>
+    [Fact]
+    public void FromEl2TheHandOffDropsToEl1AndTheKernelPasses()
+    {
+        var result = ExectosCommand.Boot(["--arch", "aarch64", "--qemu-arg", "-machine", "--qemu-arg", "virtualization=on"]);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("XTLDR: the firmware left the loader at EL2: the hand-off sets EL1 up and enters the kernel there", result.Lines);
+        Assert.Contains(result.Lines, l => l.StartsWith("XTOSKRNL: concurrent self-test passed: 1 processor, ", StringComparison.Ordinal));
+        Assert.StartsWith("exectos: PASS kernel reported success in ", result.LastLine);
+    }
+
     [Fact]
     public void AStackOverflowIntoTheGuardPageIsNamedAndBugChecksAsOnAmd64()
     {

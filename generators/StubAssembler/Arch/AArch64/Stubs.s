@@ -469,11 +469,13 @@ ArTrapCommon:
 // code at 0x000, the parameter block the loader fills at 0x100, the early fault handler at 0x200 and its vector
 // table at 0x800. Everything in it is position-independent.
 //
-// ArHandOff, called as the copy with x0 = the parameter block, never returns: it reads every parameter, points
-// VBAR_EL1 at the early vectors (until the kernel installs its own, a fault ends the run with a line naming it),
-// turns the MMU and data cache off (the page is the same at its physical address), loads MAIR_EL1, TCR_EL1,
-// TTBR0_EL1 and TTBR1_EL1, drops every old translation, turns the MMU and caches back on with the kernel's tables,
-// and jumps to the kernel in the high half on the kernel stack (SP_EL1) with x0 = the loader block.
+// ArHandOff, called as the copy with x0 = the parameter block, never returns: it reads every parameter; where the
+// firmware left the loader at EL2, it sets EL1 up (AArch64, nothing trapped, FP and the counter allowed, SCTLR_EL1
+// with the MMU and caches off) and drops to it. Then it points VBAR_EL1 at the early vectors (until the kernel
+// installs its own, a fault ends the run with a line naming it), turns the MMU and data cache off (the page is the
+// same at its physical address), loads MAIR_EL1, TCR_EL1, TTBR0_EL1 and TTBR1_EL1, drops every old translation,
+// turns the MMU and caches back on with the kernel's tables, and jumps to the kernel in the high half on the kernel
+// stack (SP_EL1) with x0 = the loader block.
         .globl  ArHandOff
         .p2align 12
 ArHandOff:
@@ -482,7 +484,36 @@ ArHandOff:
         ldp     x3, x4, [x0, #16]
         ldp     x5, x6, [x0, #32]
         ldr     x7, [x0, #48]
-        adr     x9, ArEarlyVectors
+        mrs     x10, CurrentEL
+        cmp     x10, #8
+        b.ne    1f
+        // HCR_EL2 first: RW (EL1 is AArch64), E2H clear, so the _EL1 names below reach EL1's registers; no stage 2.
+        mov     x10, #(1 << 31)
+        msr     HCR_EL2, x10
+        isb
+        mov     x10, #3
+        msr     CNTHCTL_EL2, x10
+        msr     CNTVOFF_EL2, xzr
+        mov     x10, #0x33FF
+        msr     CPTR_EL2, x10
+        msr     HSTR_EL2, xzr
+        mrs     x10, MIDR_EL1
+        msr     VPIDR_EL2, x10
+        mrs     x10, MPIDR_EL1
+        msr     VMPIDR_EL2, x10
+        mov     x10, #(3 << 20)
+        msr     CPACR_EL1, x10
+        // SCTLR_EL1's RES1 bits (29:28, 23:22, 20, 11) and nothing else: MMU, caches and alignment checks off.
+        mov     x10, #0x0800
+        movk    x10, #0x30D0, lsl #16
+        msr     SCTLR_EL1, x10
+        // EL1 with SP_EL1, every exception masked.
+        mov     x10, #0x3C5
+        msr     SPSR_EL2, x10
+        adr     x10, 1f
+        msr     ELR_EL2, x10
+        eret
+1:      adr     x9, ArEarlyVectors
         msr     VBAR_EL1, x9
         mrs     x8, SCTLR_EL1
         bic     x9, x8, #1

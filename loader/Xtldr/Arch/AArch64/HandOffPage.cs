@@ -10,7 +10,8 @@ namespace ExectOS.Loader
     /// block: both halves' roots, the kernel's entry, stack and loader block, MAIR_EL1 and TCR_EL1 for the mode, and
     /// what the early fault handler needs (the console's registers in the kernel's tables, its message, its semihosting
     /// exit). The page is cleaned to the point of coherency, because the stub runs part of its way with the MMU and
-    /// data cache off. The loader must run at EL1 (QEMU's virt board without virtualization=on starts it there).
+    /// data cache off. The loader runs at EL1 (QEMU's virt board) or EL2 (with virtualization=on, and much real
+    /// hardware), from which the hand-off drops to EL1.
     /// </summary>
     internal static unsafe class HandOffPage
     {
@@ -26,15 +27,18 @@ namespace ExectOS.Loader
 
         internal static byte* Prepare<TMode>(ulong page, ulong root, ulong highRoot, ulong entry, ulong stackTop, ulong block, ulong console) where TMode : struct, IPagingMode
         {
-            if (Processor.ExceptionLevel != 1)
+            int level = Processor.ExceptionLevel;
+            if (level is not (1 or 2))
             {
                 TextLine line = default;
                 line.Append("the loader runs at EL");
-                line.AppendDecimal((ulong)Processor.ExceptionLevel);
-                line.Append("; the hand-off enters an EL1 kernel from EL1 only (boot QEMU's virt board without virtualization=on)");
+                line.AppendDecimal((ulong)level);
+                line.Append("; the hand-off enters the kernel at EL1 from EL1 or EL2 only");
                 LoaderConsole.Error(line.AsSpan());
                 return null;
             }
+            if (level == 2)
+                LoaderConsole.WriteLine("XTLDR: the firmware left the loader at EL2: the hand-off sets EL1 up and enters the kernel there");
             if (TMode.RootCount != 2 || highRoot == 0)
             {
                 LoaderConsole.Error("the AArch64 hand-off needs a split mode with both halves' roots");
