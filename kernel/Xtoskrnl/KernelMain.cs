@@ -187,7 +187,7 @@ namespace ExectOS.Kernel
                 MemoryCut.Describe(ref line, block->PagesLeftOut, block->FreePagesLeftOut, block->LeftOutReason, TMode.Name);
                 KernelConsole.WriteLine(line.AsSpan());
             }
-            LayoutReport.Run<TLayout>(block);
+            LayoutReport.Run<TMode, TLayout>(block);
             PagingCheck.Run<TMode, TLayout>(block);
             // Armed before the memory manager starts: a fault while it builds the PFN database shows the tables.
             Faults<TMode>.Install();

@@ -9,9 +9,12 @@ namespace ExectOS.Kernel
     /// <summary>Computes the kernel's virtual layout from the detected memory (descriptor layout rules) and prints it.</summary>
     internal static unsafe class LayoutReport
     {
-        internal static void Run<TLayout>(LoaderBlock* block) where TLayout : struct, ILayout
+        /// <summary>The layout for the machine's RAM in frames of the mode's pages (the loader block's map counts firmware pages).</summary>
+        internal static void Run<TMode, TLayout>(LoaderBlock* block)
+            where TMode : struct, IPagingMode
+            where TLayout : struct, ILayout
         {
-            ulong pages = MemoryMap.RamPages(new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount));
+            ulong pages = MemoryMap.RamFrames(new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount), TMode.PageShift);
             LayoutRegions.Storage regions = default;
             Span<LayoutRegion> span = LayoutRegions.Compute<TLayout>(ref regions, pages);
             if (span.Length == 0)

@@ -27,6 +27,16 @@ namespace ExectOS.Kernel
         internal static PhysicalAddress s_highRoot;
         internal static ulong s_layoutChecksum;
         internal static LayoutRegions.Storage s_regions;
+        /// <summary>The memory map in frames of a mode whose pages are larger than the firmware's (see <c>MemoryManager{TMode}.FramesOf</c>).</summary>
+        internal static FrameMap s_frames;
+
+        [InlineArray(FrameMapCapacity)]
+        internal struct FrameMap
+        {
+            private LoaderMemoryDescriptor _element;
+        }
+
+        private const int FrameMapCapacity = 1024;
 
         /// <summary>A region of the running layout, as computed at start-up (see <see cref="KernelLayout.Require{TLayout}"/>).</summary>
         internal static LayoutRegion Region(int index) => s_regions[index];
@@ -77,6 +87,25 @@ namespace ExectOS.Kernel
     /// </summary>
     internal static unsafe class MemoryManager<TMode> where TMode : struct, IPagingMode
     {
+        /// <summary>
+        /// The loader block's memory map in frames of the mode (<see cref="MemoryMap.ToFrames"/>): the map itself where
+        /// pages are the firmware's 4 KiB, else a converted copy (the block's stays in firmware pages for the rest).
+        /// </summary>
+        private static ReadOnlySpan<LoaderMemoryDescriptor> FramesOf(LoaderBlock* block)
+        {
+            var map = new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount);
+            if (TMode.PageShift == FirmwarePage.Shift)
+                return map;
+            Span<LoaderMemoryDescriptor> frames = MemoryManager.s_frames;
+            if (map.Length > frames.Length)
+                BugCheck.Raise(MemoryManagementCheck.LayoutUnavailable, (ulong)map.Length, (ulong)frames.Length, 0);
+            for (int i = 0; i < map.Length; i++)
+                frames[i] = map[i];
+            int count = map.Length;
+            MemoryMap.ToFrames(frames, ref count, TMode.PageShift);
+            return frames.Slice(0, count);
+        }
+
         /// <summary>The live tables: the loader's root (and a split mode's high-half root), which the kernel keeps.</summary>
         internal static PageTable<TMode> Table => new PageTable<TMode>(MemoryManager.Root, MemoryManager.HighRoot);
 
@@ -85,7 +114,8 @@ namespace ExectOS.Kernel
             int pfnRegion = KernelLayout.Require<TLayout>("PfnDatabase"), systemPtes = KernelLayout.Require<TLayout>("SystemPtes");
             int nonPaged = KernelLayout.Require<TLayout>("NonPagedPool"), expansion = KernelLayout.Require<TLayout>("NonPagedExpansion");
             int paged = KernelLayout.Require<TLayout>("PagedPool"), hyperspace = KernelLayout.Require<TLayout>("Hyperspace");
-            var map = new ReadOnlySpan<LoaderMemoryDescriptor>((void*)block->MemoryDescriptors, (int)block->MemoryDescriptorCount);
+            // The database counts the mode's frames: the loader block's map (firmware pages) as frames, in a copy.
+            ReadOnlySpan<LoaderMemoryDescriptor> map = FramesOf(block);
             var plan = new ReadOnlySpan<Mapping>((void*)block->Mappings, (int)block->MappingCount);
             for (int i = 0; i < plan.Length; i++)
             {

@@ -32,8 +32,8 @@ namespace ExectOS.Kernel
                 Fail(MemoryManagementCheck.PlanInvalid, problem);
 
             // The plan must be the one this kernel's layout makes: same windows, kernel where it was linked.
-            if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamPages(memoryMap), out PlanWindows windows))
-                BugCheck.Raise(MemoryManagementCheck.PlanWindowsUnavailable, MemoryMap.RamPages(memoryMap), 0, 0);
+            if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamFrames(memoryMap, TMode.PageShift), out PlanWindows windows))
+                BugCheck.Raise(MemoryManagementCheck.PlanWindowsUnavailable, MemoryMap.RamFrames(memoryMap, TMode.PageShift), 0, 0);
             ulong code = (ulong)(delegate*<LoaderBlock*, void>)&Run<TMode, TLayout>;
             int handOff = -1, hyperspaceIndex = -1;
             for (int i = 0; i < plan.Length; i++)

@@ -43,9 +43,11 @@ namespace ExectOS.Loader
             if (EfiStatus.IsError(status))
                 return status;
             capacity = (int)(mapSize / descriptorSize) + SpareDescriptors;
-            ulong pages = ((ulong)capacity * (ulong)sizeof(LoaderMemoryDescriptor) + PageSize - 1) / PageSize;
-            ulong data;
-            status = bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, (nuint)(1 + pages), &data);
+            // The block's page, then the descriptors, in whole pages of every mode (the kernel maps them).
+            ulong bytes = LoaderPages.Round(PageSize + (ulong)capacity * (ulong)sizeof(LoaderMemoryDescriptor));
+            ulong pages = bytes / PageSize - 1;
+            ulong data = 0;
+            status = LoaderPages.Allocate(bs, EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, bytes, ref data);
             allocations.BootData = data;
             allocations.BootDataPages = 1 + pages;
             capacity = (int)(pages * PageSize / (ulong)sizeof(LoaderMemoryDescriptor));
@@ -206,9 +208,9 @@ namespace ExectOS.Loader
             if (problem.IsOk)
                 problem = MemoryMap.Carve(descriptors, ref count, (a.BootData >> FirmwarePage.Shift) + 1, a.BootDataPages - 1, LoaderMemoryType.LoaderMemoryData);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.Hyperspace >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, a.Hyperspace >> FirmwarePage.Shift, LoaderPages.UnitPages, LoaderMemoryType.LoaderMemoryData);
             if (problem.IsOk)
-                problem = MemoryMap.Carve(descriptors, ref count, a.HandOff >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
+                problem = MemoryMap.Carve(descriptors, ref count, a.HandOff >> FirmwarePage.Shift, LoaderPages.UnitPages, LoaderMemoryType.LoaderMemoryData);
             if (problem.IsOk && a.ProcessorStart != 0)
                 problem = MemoryMap.Carve(descriptors, ref count, a.ProcessorStart >> FirmwarePage.Shift, 1, LoaderMemoryType.LoaderMemoryData);
             // Page tables are the kernel's from the first instruction: never free memory (ExectOS #25).

@@ -35,14 +35,16 @@ namespace ExectOS.Loader
             var allocations = new LoaderAllocations
             {
                 KernelImage = kernel.PhysicalBase,
-                KernelImagePages = (kernel.ImageSize + PageSize - 1) / PageSize,
+                KernelImagePages = LoaderPages.Round(kernel.ImageSize) / PageSize,
                 KernelStackPages = KernelStackSize / PageSize,
             };
             ulong stack, hyperspace, handOff = HandOffPage.Limit;
             // The hand-off page runs with paging being switched: identity-mapped, where the architecture needs it, and loader code.
-            if (EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, (nuint)allocations.KernelStackPages, &stack))
-                || EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, 1, &hyperspace))
-                || EfiStatus.IsError(bs->AllocatePages(EfiAllocateType.MaxAddress, EfiMemoryType.LoaderCode, 1, &handOff)))
+            // Each a whole page of every mode the image has (LoaderPages): the hyperspace and hand-off pages are one.
+            stack = hyperspace = 0;
+            if (EfiStatus.IsError(LoaderPages.Allocate(bs, EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, KernelStackSize, ref stack))
+                || EfiStatus.IsError(LoaderPages.Allocate(bs, EfiAllocateType.AnyPages, EfiMemoryType.LoaderData, LoaderPages.Unit, ref hyperspace))
+                || EfiStatus.IsError(LoaderPages.Allocate(bs, EfiAllocateType.MaxAddress, EfiMemoryType.LoaderCode, LoaderPages.Unit, ref handOff)))
             {
                 LoaderConsole.Error("no memory for the kernel stack, the hyperspace page and the hand-off page");
                 return EfiStatus.OutOfResources;
@@ -52,7 +54,7 @@ namespace ExectOS.Loader
             allocations.ProcessorStart = ProcessorStartPage.Allocate(bs);
             allocations.Hyperspace = hyperspace;
             allocations.HandOff = handOff;
-            new Span<byte>((void*)hyperspace, (int)PageSize).Clear();
+            new Span<byte>((void*)hyperspace, (int)LoaderPages.Unit).Clear();
 
             nuint status = FirmwareExit.AllocateBootData(bs, ref allocations, out int capacity);
             if (EfiStatus.IsError(status))
@@ -210,7 +212,8 @@ namespace ExectOS.Loader
             for (int attempt = 0; attempt < 2; attempt++)
             {
                 pool = HandOffPage.TableLimit;
-                nuint status = bs->AllocatePages(EfiAllocateType.MaxAddress, EfiMemoryType.LoaderData, (nuint)poolPages, &pool);
+                // The pool counts the mode's pages.
+                nuint status = LoaderPages.Allocate(bs, EfiAllocateType.MaxAddress, EfiMemoryType.LoaderData, poolPages << TMode.PageShift, ref pool);
                 if (EfiStatus.IsError(status))
                 {
                     LoaderConsole.Error("no memory for the kernel's page tables where the hand-off can load them");
@@ -227,7 +230,7 @@ namespace ExectOS.Loader
                     LoaderConsole.WriteLine(left.AsSpan());
                 }
                 ReadOnlySpan<LoaderMemoryDescriptor> map = descriptors.Slice(0, mapCount);
-                if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamPages(map), out PlanWindows windows))
+                if (!PlanWindows.Compute<TMode, TLayout>(MemoryMap.RamFrames(map, TMode.PageShift), out PlanWindows windows))
                 {
                     LoaderConsole.Error("the memory map is outside the range the kernel's layout supports");
                     return EfiStatus.LoadError;
@@ -252,9 +255,9 @@ namespace ExectOS.Loader
                     KernelImageSize = kernel.ImageSize,
                     KernelRanges = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(ref kernel.Ranges.First, kernel.RangeCount),
                     Stack = new PhysicalAddress(allocations.KernelStack),
-                    StackPages = allocations.KernelStackPages,
+                    StackPages = KernelStackSize >> TMode.PageShift,
                     BootData = new PhysicalAddress(allocations.BootData),
-                    BootDataPages = allocations.BootDataPages,
+                    BootDataPages = (allocations.BootDataPages << FirmwarePage.Shift) >> TMode.PageShift,
                     HyperspacePage = new PhysicalAddress(allocations.Hyperspace),
                     HandOff = new PhysicalAddress(allocations.HandOff),
                     ConsoleDevice = new PhysicalAddress(SerialPort.ConsoleRegisters),
@@ -271,7 +274,7 @@ namespace ExectOS.Loader
                 ulong bound = MappingPlan.TableBound<TMode>(plan.Slice(0, count));
                 if (bound <= poolPages)
                     break;
-                bs->FreePages(pool, (nuint)poolPages);
+                bs->FreePages(pool, (nuint)((poolPages << TMode.PageShift) >> FirmwarePage.Shift));
                 poolPages = bound;
                 pool = 0;
             }
@@ -327,9 +330,9 @@ namespace ExectOS.Loader
             highRoot = 0;
             var memory = new IdentityMappedMemory();
             var root = new PhysicalAddress(pool);
-            memory.Zero(root, PageSize);
+            memory.Zero(root, 1UL << TMode.PageShift);
             var table = new PageTable<TMode>(root);
-            var allocator = new RunAllocator(root + PageSize, poolPages - 1, TMode.PageShift);
+            var allocator = new RunAllocator(root + (1UL << TMode.PageShift), poolPages - 1, TMode.PageShift);
             MapStatus status = MapStatus.Done;
             // A split mode walks each half from a root of its own (TableBound counts both): the high half's is the
             // pool's next page; the loader block and the hand-off carry it (AArch64: TTBR1_EL1).
@@ -367,9 +370,10 @@ namespace ExectOS.Loader
                 LoaderConsole.Error(line.AsSpan());
                 return EfiStatus.LoadError;
             }
-            ulong used = (allocator.Next - pool) / PageSize;
-            if (used < poolPages)
-                bs->FreePages(pool + used * PageSize, (nuint)(poolPages - used));
+            // In firmware pages from here on (the memory map's unit), as many as the tables the mode's pages took.
+            ulong used = (allocator.Next - pool) / PageSize, reserved = (poolPages << TMode.PageShift) / PageSize;
+            if (used < reserved)
+                bs->FreePages(pool + used * PageSize, (nuint)(reserved - used));
             allocations.Tables = pool;
             allocations.TablePages = used;
             return EfiStatus.Success;

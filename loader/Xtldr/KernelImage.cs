@@ -67,9 +67,9 @@ namespace ExectOS.Loader
 
             if (info.SectionCount + 1 > LoadedKernel.MaxRanges)
                 return Refuse(ImageProblem.Of(ImageError.BadImageSize, LoadedKernel.MaxRanges - 1, info.SectionCount));
-            ulong pages = (info.SizeOfImage + PageSize - 1) / PageSize;
-            ulong physical;
-            status = bs->AllocatePages(EfiAllocateType.AnyPages, EfiMemoryType.LoaderCode, (nuint)pages, &physical);
+            // Aligned to every mode's page, as the kernel maps its sections (its SectionAlignment is at least that).
+            ulong physical = 0;
+            status = LoaderPages.Allocate(bs, EfiAllocateType.AnyPages, EfiMemoryType.LoaderCode, info.SizeOfImage, ref physical);
             if (EfiStatus.IsError(status))
                 return Refuse(ImageProblem.Of(ImageError.DestinationTooSmall, info.SizeOfImage, 0));
 

@@ -1,3 +1,4 @@
+using System.Linq;
 using ExectOS.Descriptors.Model;
 
 namespace ExectOS.Descriptors.Emit;
@@ -15,6 +16,10 @@ internal static class ImageEmitter
         w.Open($"public static class {image.TypeName}");
         w.Line($"public static string Name => \"{image.Name}\";");
         w.Line($"public static int ModeCount => {image.Modes.Count};");
+        int largest = image.Modes.Select(m => model.Modes.First(x => x.Name == m.Mode).PageShift).DefaultIfEmpty(12).Max();
+        w.Line();
+        w.Line("/// <summary>The largest page of the image's modes (log2): the loader aligns what it maps to it before it knows the mode.</summary>");
+        w.Line($"public static int LargestPageShift => {largest};");
         w.Line();
         w.Line("/// <summary>The identifier of the mode at <paramref name=\"index\"/> in order of preference (0: most preferred); 0 past the end.</summary>");
         w.Open("public static uint ModeId(int index) => index switch");
@@ -50,6 +55,7 @@ internal static class ImageEmitter
         string target = $"{model.Architecture}.{image.TypeName}";
         w.Line($"public static string Name => {target}.Name;");
         w.Line($"public static int ModeCount => {target}.ModeCount;");
+        w.Line($"public static int LargestPageShift => {target}.LargestPageShift;");
         w.Line($"public static uint ModeId(int index) => {target}.ModeId(index);");
         w.Line();
         w.Line("public static bool Dispatch<TVisitor>(uint modeId, ref TVisitor visitor) where TVisitor : struct, IModeVisitor");

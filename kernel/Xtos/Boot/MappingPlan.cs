@@ -109,8 +109,11 @@ namespace ExectOS.Boot
                 if ((run.Flags & LoaderMemoryFlags.Runtime) == 0)
                     continue;
                 PageProtection protection = RuntimeProtection(run.Flags);
-                // The map counts firmware pages; the mapping counts the mode's.
-                problem = Place(list, ref count, ref cursor, in request, MappingKind.FirmwareRuntime, run.BasePage << FirmwarePage.Shift, (run.PageCount << FirmwarePage.Shift) >> shift, protection, page);
+                // The map counts firmware pages; the mapping counts the mode's, whole ones around the run (UEFI aligns
+                // runtime memory to 64 KiB on AArch64 for that; a smaller device run, such as an RTC's page, is mapped
+                // with the rest of its page).
+                ulong first = RuntimePages(run, shift, out ulong pages);
+                problem = Place(list, ref count, ref cursor, in request, MappingKind.FirmwareRuntime, first, pages, protection, page);
             }
             // Device registers: their page, after the firmware's regions (the registers' offset in it is the kernel's to add).
             if (problem.IsOk && request.ConsoleDevice.Value != 0)
@@ -154,10 +157,8 @@ namespace ExectOS.Boot
                 if (mapping.Kind == MappingKind.FirmwareRuntime)
                 {
                     runtimeMapped++;
-                    int index = Find(memory, mapping.PhysicalBase >> FirmwarePage.Shift);
-                    if (index < 0 || memory[index].BasePage << FirmwarePage.Shift != mapping.PhysicalBase
-                        || memory[index].PageCount << FirmwarePage.Shift != mapping.PageCount << TMode.PageShift
-                        || (memory[index].Flags & LoaderMemoryFlags.Runtime) == 0)
+                    int index = FindRuntime(memory, mapping.PhysicalBase, mapping.PageCount << TMode.PageShift);
+                    if (index < 0 || RuntimePages(memory[index], TMode.PageShift, out ulong pages) != mapping.PhysicalBase || pages != mapping.PageCount)
                         return MappingProblem.Of(MappingError.TypeMismatch, mapping.Kind, detail: mapping.PhysicalBase);
                     continue;
                 }
@@ -391,6 +392,27 @@ namespace ExectOS.Boot
         /// before carving (the firmware's loader types), the kind's own type after.
         /// </summary>
         /// <summary>Whether <paramref name="bytes"/> from <paramref name="physical"/> are memory of the kind's types (the map counts firmware pages).</summary>
+        /// <summary>The mode's pages a runtime run is mapped with, whole pages around it: the first page's address, and how many.</summary>
+        public static ulong RuntimePages(in LoaderMemoryDescriptor run, int shift, out ulong pages)
+        {
+            ulong start = run.BasePage << FirmwarePage.Shift, end = run.EndPage << FirmwarePage.Shift, mask = (1UL << shift) - 1;
+            ulong first = start & ~mask;
+            pages = (((end + mask) & ~mask) - first) >> shift;
+            return first;
+        }
+
+        /// <summary>The runtime run of the map inside the mapped bytes, or -1.</summary>
+        private static int FindRuntime(ReadOnlySpan<LoaderMemoryDescriptor> memory, ulong physical, ulong bytes)
+        {
+            for (int i = 0; i < memory.Length; i++)
+            {
+                if ((memory[i].Flags & LoaderMemoryFlags.Runtime) != 0 && memory[i].BasePage << FirmwarePage.Shift >= physical
+                    && memory[i].BasePage << FirmwarePage.Shift < physical + bytes)
+                    return i;
+            }
+            return -1;
+        }
+
         /// <summary>What a runtime run is mapped with: its code executable, its device registers as device memory, the rest as data.</summary>
         public static PageProtection RuntimeProtection(LoaderMemoryFlags flags)
             => (flags & LoaderMemoryFlags.FirmwareCode) != 0 ? PageProtection.Executable

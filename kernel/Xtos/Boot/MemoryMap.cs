@@ -253,6 +253,49 @@ namespace ExectOS.Boot
         }
 
         /// <summary>
+        /// What <see cref="RamPages"/> gives for the map once <see cref="ToFrames"/> has made it frames of
+        /// 2^<paramref name="pageShift"/> bytes, without rewriting it: the layouts count frames of the mode.
+        /// </summary>
+        public static ulong RamFrames(ReadOnlySpan<LoaderMemoryDescriptor> descriptors, int pageShift)
+        {
+            int scale = pageShift - FirmwarePage.Shift;
+            if (scale <= 0)
+                return RamPages(descriptors);
+            // ToFrames' walk, keeping only the last run it kept (the one the next may still trim): a run counts once it
+            // is final, when another is kept after it or the map ends.
+            ulong round = (1UL << scale) - 1, frames = 0, previousBase = 0, previousEnd = 0;
+            LoaderMemoryType previousType = default;
+            bool kept = false;
+            for (int i = 0; i < descriptors.Length; i++)
+            {
+                LoaderMemoryDescriptor d = descriptors[i];
+                bool free = LoaderMemoryDescriptor.IsFree(d.Type);
+                ulong first = free ? (d.BasePage + round) >> scale : d.BasePage >> scale;
+                ulong end = free ? d.EndPage >> scale : (d.EndPage + round) >> scale;
+                if (kept)
+                {
+                    if (previousEnd > first && !free && LoaderMemoryDescriptor.IsFree(previousType))
+                        previousEnd = first;
+                    else if (previousEnd > first)
+                        first = previousEnd;
+                    if (previousEnd <= previousBase)
+                        kept = false;
+                }
+                if (end <= first)
+                    continue;
+                if (kept && IsRam(previousType) && previousEnd > frames)
+                    frames = previousEnd;
+                kept = true;
+                previousType = d.Type;
+                previousBase = first;
+                previousEnd = end;
+            }
+            if (kept && IsRam(previousType) && previousEnd > frames)
+                frames = previousEnd;
+            return frames;
+        }
+
+        /// <summary>
         /// Rewrites a normalized map (sorted, in firmware pages) in place into page frames of 2^<paramref name="pageShift"/>
         /// bytes, what the PFN database counts: a free run keeps only the frames wholly inside it, any other run takes
         /// every frame it touches, and a frame two runs share goes to the one not free (or, both taken, to the first).

@@ -169,6 +169,46 @@ public class MemoryMapTests
         Assert.NotEqual(PageProtection.Writable | PageProtection.Executable, protection & (PageProtection.Writable | PageProtection.Executable));
     }
 
+    /// <summary>RamFrames is what RamPages says of the map made frames by ToFrames, for every page size, without rewriting the map.</summary>
+    [Theory]
+    [InlineData(12)]
+    [InlineData(14)]
+    [InlineData(16)]
+    public void RamFramesCountsTheFramesToFramesWouldLeave(int pageShift)
+    {
+        var random = new Random(pageShift);
+        for (int round = 0; round < 2000; round++)
+        {
+            var map = new List<LoaderMemoryDescriptor>();
+            ulong cursor = (ulong)random.Next(0, 64);
+            for (int i = random.Next(1, 12); i > 0; i--)
+            {
+                LoaderMemoryType type = random.Next(4) switch { 0 => LoaderMemoryType.LoaderFree, 1 => LoaderMemoryType.LoaderFirmwareTemporary, 2 => LoaderMemoryType.LoaderFirmwarePermanent, _ => LoaderMemoryType.LoaderBad };
+                ulong pages = (ulong)random.Next(1, 40);
+                map.Add(new LoaderMemoryDescriptor(type, cursor, pages));
+                cursor += pages + (ulong)random.Next(0, 3);
+            }
+            LoaderMemoryDescriptor[] before = map.ToArray(), frames = map.ToArray();
+            int count = frames.Length;
+            MemoryMap.ToFrames(frames, ref count, pageShift);
+            Assert.Equal(MemoryMap.RamPages(frames.AsSpan(0, count)), MemoryMap.RamFrames(before, pageShift));
+        }
+    }
+
+    /// <summary>A runtime run is mapped with the whole pages of the mode around it (UEFI aligns runtime memory to 64 KiB on AArch64).</summary>
+    [Theory]
+    [InlineData(0x9010UL, 1UL, 16, 0x9010000UL, 1UL)]
+    [InlineData(0x9011UL, 1UL, 16, 0x9010000UL, 1UL)]
+    [InlineData(0x900FUL, 2UL, 16, 0x9000000UL, 2UL)]
+    [InlineData(0x5C440UL, 128UL, 16, 0x5C440000UL, 8UL)]
+    [InlineData(0x9011UL, 1UL, 12, 0x9011000UL, 1UL)]
+    public void RuntimeRunsAreMappedWithTheWholePagesAroundThem(ulong basePage, ulong pages, int shift, ulong first, ulong count)
+    {
+        var run = new LoaderMemoryDescriptor(LoaderMemoryType.LoaderFirmwarePermanent, basePage, pages, LoaderMemoryFlags.Runtime | LoaderMemoryFlags.Device);
+        Assert.Equal(first, MappingPlan.RuntimePages(run, shift, out ulong mapped));
+        Assert.Equal(count, mapped);
+    }
+
     [Fact]
     public void RamAboveFourAndSixtyFourGigabytesKeepsItsFullAddress()
     {
