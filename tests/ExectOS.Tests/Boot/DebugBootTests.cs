@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.IO;
+using System.Linq;
 using Xunit;
 
 namespace ExectOS.Tests.Boot;
@@ -27,10 +28,11 @@ public sealed class DebugBootTests
         byte[] kernel = File.ReadAllBytes(ExectosCommand.KernelImage);
         int optional = BinaryPrimitives.ReadInt32LittleEndian(kernel.AsSpan(0x3C)) + 24;
         ulong entry = 0xFFFFF80000000000UL + BinaryPrimitives.ReadUInt32LittleEndian(kernel.AsSpan(optional + 16));
-        Assert.Contains($"Breakpoint 1 at 0x{entry:x}", result.Lines);
-        Assert.Contains(result.Lines, l => l.StartsWith($"Breakpoint 1, 0x{entry:x16} in Xtoskrnl_ExectOS_Kernel_KernelMain__Start ()", StringComparison.Ordinal));
-        Assert.Contains(result.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, "^#0  0xfffff80000[0-9a-f]{6} in Xtoskrnl_ExectOS_Kernel_KernelMain__PrintLoaderBlock \\(\\)$"));
-        Assert.Contains(result.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, "^#1  0xfffff80000[0-9a-f]{6} in Xtoskrnl_ExectOS_Kernel_KernelMain__Start \\(\\)$"));
+        // Each check names the whole output when it fails (the debugger's lines are what tell a failure apart).
+        Assert.True(result.Lines.Contains($"Breakpoint 1 at 0x{entry:x}"), result.Output);
+        Assert.True(result.Lines.Any(l => l.StartsWith($"Breakpoint 1, 0x{entry:x16} in Xtoskrnl_ExectOS_Kernel_KernelMain__Start ()", StringComparison.Ordinal)), result.Output);
+        Assert.True(result.Lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, "^#0  0xfffff80000[0-9a-f]{6} in Xtoskrnl_ExectOS_Kernel_KernelMain__PrintLoaderBlock \\(\\)$")), result.Output);
+        Assert.True(result.Lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, "^#1  0xfffff80000[0-9a-f]{6} in Xtoskrnl_ExectOS_Kernel_KernelMain__Start \\(\\)$")), result.Output);
         Assert.Equal("exectos: debugger exited with status 0", result.LastLine);
     }
 
