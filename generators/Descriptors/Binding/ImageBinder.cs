@@ -164,7 +164,7 @@ internal sealed class ImageBinder
             }
             if (!modes.TryGetValue(mode.Text, out ModeModel? model))
             {
-                Report(D.UnknownName, $"no mode named '{mode.Text}'", mode);
+                Report(D.UnknownName, $"image '{name.Text}' lists '{mode.Text}', but no mode of that name is declared", mode);
                 continue;
             }
             if (model is null)

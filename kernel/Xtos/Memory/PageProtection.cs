@@ -13,8 +13,8 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// Device registers: a memory type that is never cached, merged or read ahead, where the mode's leaf format has
-        /// a <c>device</c> role (AArch64: MAIR attribute 1, Device-nGnRnE). A mode without one maps device memory as
-        /// any other (x86: the MTRRs make MMIO uncached), and reading such an entry back never says Device.
+        /// a <c>device</c> role (AArch64: MAIR attribute 1, Device-nGnRnE; x86: PCD, UC- with the default PAT). A mode
+        /// without one (RISC-V) maps device memory as any other, and reading such an entry back never says Device.
         /// </summary>
         Device = 16,
     }

@@ -74,6 +74,25 @@ public class AArch64EncodingTests
         Assert.Equal(0UL, AArch64Granule16K.MakeTable(1, new PhysicalAddress(0x4000_4000), PageProtection.Writable) & 0xFFFF_0000_0000_0FFCUL);
     }
 
+    /// <summary>
+    /// Device memory is the descriptors' `device` role: AArch64's AttrIndx bit 0 (MAIR attribute 1, Device-nGnRnE), x86's
+    /// PCD (UC- with the default PAT). It is set for PageProtection.Device only, read back as Device, and tables never carry it.
+    /// </summary>
+    [Fact]
+    public void DeviceMemoryIsTheDeviceRoleBitOnEveryArchitecture()
+    {
+        const PageProtection Registers = PageProtection.Writable | PageProtection.Device;
+        ulong device = AArch64Granule4K.MakePage(3, new PhysicalAddress(0x0900_0000), Registers);
+        Assert.Equal(1UL << 2, device & (7UL << 2));
+        Assert.Equal(0UL, AArch64Granule4K.MakePage(3, new PhysicalAddress(0x0900_0000), PageProtection.Writable) & (7UL << 2));
+        Assert.Equal(Registers, AArch64Granule4K.Protection(3, device) & Registers);
+        ulong x86 = ExectOS.Paging.X86.Amd64.MakePage(3, new PhysicalAddress(0xFEE0_0000), Registers);
+        Assert.Equal(1UL << 4, x86 & (1UL << 4));
+        Assert.Equal(0UL, ExectOS.Paging.X86.Amd64.MakePage(3, new PhysicalAddress(0xFEE0_0000), PageProtection.Writable) & (1UL << 4));
+        Assert.Equal(Registers, ExectOS.Paging.X86.Amd64.Protection(3, x86) & Registers);
+        Assert.Equal(0UL, ExectOS.Paging.X86.Amd64.MakeTable(0, new PhysicalAddress(0x1000), Registers) & (1UL << 4));
+    }
+
     [Fact]
     public void OnlyValidDescriptorsAreReadAsTablesOrPages()
     {
