@@ -573,14 +573,18 @@ ArEarlyFault:
 4:      wfi
         b       4b
 
-// Writes the zero-terminated string at x0 to the PL011 whose registers are at x10 (none when 0).
+// Writes the zero-terminated string at x0 to the PL011 whose registers are at x10 (none when 0). A UART whose
+// transmit FIFO stays full gets each byte after 65536 polls anyway: the handler goes on to its exit, never hangs.
 ArEarlyString:
 1:      ldrb    w3, [x0], #1
         cbz     w3, 3f
         cbz     x10, 1b
+        mov     x12, #0x10000
 2:      ldr     w4, [x10, #0x18]
-        tbnz    w4, #5, 2b
-        str     w3, [x10]
+        tbz     w4, #5, 4f
+        subs    x12, x12, #1
+        b.ne    2b
+4:      str     w3, [x10]
         b       1b
 3:      ret
 
@@ -595,9 +599,12 @@ ArEarlyHex:
         cmp     x3, #10
         csel    x3, x4, x6, lo
         cbz     x10, 3f
+        mov     x12, #0x10000
 2:      ldr     w4, [x10, #0x18]
-        tbnz    w4, #5, 2b
-        str     w3, [x10]
+        tbz     w4, #5, 4f
+        subs    x12, x12, #1
+        b.ne    2b
+4:      str     w3, [x10]
 3:      cbnz    x2, 1b
         ret
 
