@@ -113,8 +113,8 @@ namespace ExectOS.Boot
             Mapping* mappings = (Mapping*)block->Mappings;
             for (uint i = 0; mappings != null && i < block->MappingCount && i < 1024; i++)
             {
-                // Pages are at least 4 KiB in every mode: the range is checked in those.
-                if (mappings[i].Kind == MappingKind.ConsoleDevice && registers >= mappings[i].PhysicalBase && registers - mappings[i].PhysicalBase < mappings[i].PageCount << 12)
+                // Pages are at least the firmware's 4 KiB in every mode: the range is checked in those.
+                if (mappings[i].Kind == MappingKind.ConsoleDevice && registers >= mappings[i].PhysicalBase && registers - mappings[i].PhysicalBase < mappings[i].PageCount << FirmwarePage.Shift)
                     return mappings[i].VirtualBase + (registers - mappings[i].PhysicalBase);
             }
             return 0;
