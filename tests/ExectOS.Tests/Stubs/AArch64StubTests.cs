@@ -88,6 +88,10 @@ public sealed partial class AArch64StubTests
         int parameters = System.Convert.ToInt32(Regex.Match(layout, @"const int Parameters = 0x([0-9A-F]+);").Groups[1].Value, 16);
         Assert.InRange(instructions * 4, 4, room);
         Assert.True(room <= parameters);
+        // The early handler and its vectors lie where HandOffLayout says, from the piece's start.
+        int Offset(string name) => System.Convert.ToInt32(Regex.Match(listing, $"([0-9a-f]+) <{name}>:").Groups[1].Value, 16) - System.Convert.ToInt32(Regex.Match(listing, "([0-9a-f]+) <ArHandOff>:").Groups[1].Value, 16);
+        Assert.Equal(System.Convert.ToInt32(Regex.Match(layout, @"const int EarlyCode = 0x([0-9A-F]+);").Groups[1].Value, 16), Offset("ArEarlyFault"));
+        Assert.Equal(System.Convert.ToInt32(Regex.Match(layout, @"const int EarlyVectors = 0x([0-9A-F]+);").Groups[1].Value, 16), Offset("ArEarlyVectors"));
     }
 
     [Fact]

@@ -217,20 +217,7 @@ ArReadRandom:
         csel    x0, x0, xzr, ne
         ret
 
-// ulong ArReadCounterFrequency(): CNTFRQ_EL0, the generic timer's ticks per second.
-        .globl  ArReadCounterFrequency
-        .p2align 4
-ArReadCounterFrequency:
-        mrs     x0, CNTFRQ_EL0
-        ret
-
-// void* ArReadProcessorBlock() / void ArWriteProcessorBlock(void* block): TPIDR_EL1, this processor's block.
-        .globl  ArReadProcessorBlock
-        .p2align 4
-ArReadProcessorBlock:
-        mrs     x0, TPIDR_EL1
-        ret
-
+// void ArWriteProcessorBlock(void* block): TPIDR_EL1, this processor's block.
         .globl  ArWriteProcessorBlock
         .p2align 4
 ArWriteProcessorBlock:

@@ -57,14 +57,7 @@ namespace ExectOS.Hardware
         [RuntimeImport("ArReadRandom"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern ulong ReadRandom();
 
-        /// <summary>CNTFRQ_EL0: the generic timer's ticks per second.</summary>
-        [RuntimeImport("ArReadCounterFrequency"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern ulong ReadCounterFrequency();
-
-        /// <summary>TPIDR_EL1: this processor's block.</summary>
-        [RuntimeImport("ArReadProcessorBlock"), MethodImpl(MethodImplOptions.InternalCall)]
-        public static extern void* ReadProcessorBlock();
-
+        /// <summary>TPIDR_EL1 := this processor's block.</summary>
         [RuntimeImport("ArWriteProcessorBlock"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern void WriteProcessorBlock(void* block);
 
