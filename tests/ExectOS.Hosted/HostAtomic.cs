@@ -11,6 +11,8 @@ namespace ExectOS.Hardware
 
         public static nuint Read(nuint* location) => Volatile.Read(ref *location);
 
+        public static void Write(nuint* location, nuint value) => Volatile.Write(ref *location, value);
+
         // Hosted threads can outnumber cores: a waiter gives its time slice away, so a preempted holder (or, for the
         // queued lock, the next waiter in line) gets to run.
         public static void SpinPause() => Thread.Yield();

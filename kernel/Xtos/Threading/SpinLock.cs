@@ -46,7 +46,8 @@ namespace ExectOS.Threading
         {
             if (Atomic.Read(&spinLock->_owner) != (nuint)processor + 1)
                 return LockError.NotOwned;
-            Atomic.Exchange(&spinLock->_owner, 0);
+            // A release store: whatever the holder did is seen before the lock is seen free.
+            Atomic.Write(&spinLock->_owner, 0);
             return LockError.None;
         }
     }
@@ -60,7 +61,8 @@ namespace ExectOS.Threading
 
     /// <summary>
     /// A queued (MCS) spin lock: each waiter spins on its own entry, and the lock is handed over in arrival order,
-    /// so a contended lock is fair and each hand-over touches one waiter's line. Knows its owner like <see cref="SpinLock"/>.
+    /// so a contended lock is fair and each hand-over touches one waiter's line. Knows its owner like <see cref="SpinLock"/>;
+    /// the owner field takes release stores, so an uncontended acquire and release are one atomic operation each.
     /// </summary>
     public unsafe struct QueuedSpinLock
     {
@@ -86,7 +88,9 @@ namespace ExectOS.Threading
                 while (Atomic.Read(&entry->Waiting) != 0)
                     Atomic.SpinPause();
             }
-            Atomic.Exchange(&spinLock->_owner, me);
+            // Only this processor writes its own number here, and it reads the field only to compare it with that
+            // number: an ordered store is enough (the exchange above already made the lock ours).
+            Atomic.Write(&spinLock->_owner, me);
             return LockError.None;
         }
 
@@ -94,7 +98,9 @@ namespace ExectOS.Threading
         {
             if (Atomic.Read(&spinLock->_owner) != (nuint)processor + 1)
                 return LockError.NotOwned;
-            Atomic.Exchange(&spinLock->_owner, 0);
+            // Cleared with a release store before the lock is handed on (the compare-exchange or exchange below), so the
+            // next owner's mark always lands after it: two atomic operations a round trip when nobody waits.
+            Atomic.Write(&spinLock->_owner, 0);
             if (Atomic.Read((nuint*)&entry->Next) == 0)
             {
                 // No successor yet: free the lock, unless one is between its exchange and its link.

@@ -37,6 +37,14 @@ ArExchange:
         mov     x0, x2
         ret
 
+// void ArStoreRelease(nuint* location, nuint value): *location = value, observed after every earlier load and
+// store of this processor (a lock's release, an owner field's update).
+        .globl  ArStoreRelease
+        .p2align 4
+ArStoreRelease:
+        stlr    x1, [x0]
+        ret
+
 // void ArPause(): the spin-wait hint.
         .globl  ArPause
         .p2align 4

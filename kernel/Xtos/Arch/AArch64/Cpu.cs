@@ -9,6 +9,10 @@ namespace ExectOS.Hardware
     /// </summary>
     public static unsafe partial class Cpu
     {
+        /// <summary>A store observed after every earlier load and store of this processor (STLR).</summary>
+        [RuntimeImport("ArStoreRelease"), MethodImpl(MethodImplOptions.InternalCall)]
+        public static extern void StoreRelease(nuint* location, nuint value);
+
         /// <summary>ID_AA64MMFR0_EL1: granules, physical address range.</summary>
         [RuntimeImport("ArReadIdAa64Mmfr0"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern ulong ReadIdAa64Mmfr0();

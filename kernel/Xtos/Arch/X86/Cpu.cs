@@ -6,6 +6,13 @@ namespace ExectOS.Hardware
     /// <summary>The privileged instructions, bound to the build-time assembled stubs (generators/StubAssembler); those every architecture has are in Hardware/Cpu.cs.</summary>
     public static unsafe partial class Cpu
     {
+        /// <summary>
+        /// A store observed after every earlier load and store of this processor: any aligned store on x86, whose stores
+        /// are never reordered with earlier loads or stores; out of line, so the compiler does not move it either.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void StoreRelease(nuint* location, nuint value) => *location = value;
+
         [RuntimeImport("ArInByte"), MethodImpl(MethodImplOptions.InternalCall)]
         public static extern byte InByte(ushort port);
 
