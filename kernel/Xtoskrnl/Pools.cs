@@ -198,6 +198,14 @@ namespace ExectOS.Kernel
             // Paged pool may fault to commit: never at DISPATCH_LEVEL or above (NT's IRQL_NOT_LESS_OR_EQUAL).
             if (type == PoolType.Paged && Locks.CurrentIrql >= Threading.Irql.Dispatch)
                 BugCheck.Raise(BugCheckCode.IrqlNotLessOrEqual, bytes, (ulong)Locks.CurrentIrql, 0, tag);
+            // The running processor's own list first, inline; anything it cannot do at once behind one call.
+            void* fast = LockedPool<KernelLocks>.TryAllocate(Pools.Of(type), bytes, tag, alignment);
+            return fast != null ? fast : AllocateSlow(type, bytes, tag, alignment);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void* AllocateSlow(PoolType type, ulong bytes, uint tag, ulong alignment)
+        {
             var pages = new KernelPoolPages<TMode>();
             void* result = LockedPool<KernelLocks>.Allocate(Pools.Of(type), ref pages, bytes, tag, alignment, out PoolProblem problem);
             Pools.Checked(problem);
@@ -230,6 +238,13 @@ namespace ExectOS.Kernel
                 BugCheck.Raise(BugCheckCode.IrqlNotLessOrEqual, (ulong)address, (ulong)Locks.CurrentIrql, 1, tag);
             if (pool == null)
                 Pools.Checked(PoolProblem.Of(BadPoolCallerCheck.OutsidePool, (ulong)address, 0xFF));
+            if (!LockedPool<KernelLocks>.TryFree(pool, address, tag))
+                FreeSlow(pool, address, tag);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void FreeSlow(Pool* pool, void* address, uint tag)
+        {
             var pages = new KernelPoolPages<TMode>();
             Pools.Checked(LockedPool<KernelLocks>.Free(pool, ref pages, address, tag));
         }

@@ -13,8 +13,9 @@ namespace ExectOS.Bench;
 /// calls malloc underneath, plus its own checks), on the same patterns in the same run: batches of a
 /// fixed size (16 to 4096 bytes) allocated then freed in allocation order, and a mix of random sizes
 /// freed in random order. The pool is taken the way kernel callers take it: <see cref="LockedPool{TLocks}"/>
-/// on processor 0 with its own lookaside lists attached (the pool's lock for what they cannot serve), one
-/// call per operation as <c>Pools.Allocate</c> and <c>Pools.Free</c> are. It runs on host memory
+/// on processor 0 with its own lists attached, one call per operation with the lean path inline and the complete one
+/// (the pool's lock for what the lists cannot serve) behind a second call, as <c>Pools.Allocate</c> and
+/// <c>Pools.Free</c> are. It runs on host memory
 /// (<see cref="HostPool"/> without page protection), so what is measured is the allocator, not the kernel's
 /// page mapping; its checks (sealed headers, encoded links, canary, neighbour checks, tag statistics) are all on.
 /// </summary>
@@ -22,11 +23,19 @@ internal static unsafe class PoolBenchmarks
 {
     private const int Batch = 512;
     private const int Repeats = 64;
-    private static readonly uint Tag = HostPool.Tag("Bnch");
+    // A constant, as kernel callers' tags are ('Bnch', as HostPool.Tag spells it).
+    private const uint Tag = 'B' | 'n' << 8 | 'c' << 16 | (uint)'h' << 24;
+
+    // The pool the benchmarks use, in statics as the kernel's pools are (Pools.NonPaged): an allocation's inline part
+    // reads it, as the kernel's does, instead of keeping an argument alive for its slow path.
+    private static HostPool s_host = null!;
+    private static Pool* s_pool;
 
     public static Benchmark[] Build()
     {
         var pool = new HostPool(PoolType.NonPaged, initialPages: 16384, expansionPages: 32768, protect: false);
+        s_host = pool;
+        s_pool = pool.Pool;
         // Processor 0's own lists, as the kernel attaches them at boot (never freed: the bench's process ends).
         pool.Pool->AttachProcessorCaches(NativeMemory.Alloc((nuint)ExectOS.Memory.Pool.ProcessorCacheBytes(1)), 1);
         var slots = new IntPtr[Batch];
@@ -34,7 +43,7 @@ internal static unsafe class PoolBenchmarks
         foreach (int size in new[] { 16, 64, 256, 1024, 4096 })
         {
             long pairs = (long)Batch * Repeats;
-            Action candidate = () => PoolFixed(pool, slots, (ulong)size);
+            Action candidate = () => PoolFixed(slots, (ulong)size);
             benchmarks.Add(new Benchmark($"pool alloc+free {size} B vs malloc", "pairs", pairs, "pool", candidate, "glibc malloc/free", () => MallocFixed(slots, (nuint)size), () => { }));
             benchmarks.Add(new Benchmark($"pool alloc+free {size} B vs NativeMemory", "pairs", pairs, "pool", candidate, "NativeMemory.Alloc/Free", () => NativeFixed(slots, (nuint)size), () => { }));
         }
@@ -50,33 +59,52 @@ internal static unsafe class PoolBenchmarks
         }
         random.Shuffle(order);
         long mixedPairs = (long)Batch * Repeats;
-        Action mixed = () => PoolMixed(pool, slots, sizes, order);
+        Action mixed = () => PoolMixed(slots, sizes, order);
         benchmarks.Add(new Benchmark("pool alloc+free mixed 16-4096 B vs malloc", "pairs", mixedPairs, "pool", mixed, "glibc malloc/free", () => MallocMixed(slots, sizes, order), () => { }));
         benchmarks.Add(new Benchmark("pool alloc+free mixed 16-4096 B vs NativeMemory", "pairs", mixedPairs, "pool", mixed, "NativeMemory.Alloc/Free", () => NativeMixed(slots, sizes, order), () => { }));
         return benchmarks.ToArray();
     }
 
-    private static void PoolFixed(HostPool pool, IntPtr[] slots, ulong size)
+    private static void PoolFixed(IntPtr[] slots, ulong size)
     {
         for (int r = 0; r < Repeats; r++)
         {
             for (int i = 0; i < Batch; i++)
-                slots[i] = (IntPtr)Allocate(pool, size);
+                slots[i] = (IntPtr)Allocate(size);
             for (int i = 0; i < Batch; i++)
-                Free(pool, (void*)slots[i]);
+                Free((void*)slots[i]);
         }
     }
 
-    /// <summary>An allocation as a kernel caller makes it (<c>Pools.Allocate</c>: a call, the locked pool inside).</summary>
+    /// <summary>An allocation as a kernel caller makes it (<c>Pools.Allocate</c>: a call, the lean pop inline, the rest behind one more call).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void* Allocate(HostPool pool, ulong bytes)
-        => LockedPool<OneProcessorLocks>.Allocate(pool.Pool, ref pool.Pages, bytes, Tag, 0, out _);
+    private static void* Allocate(ulong bytes)
+    {
+        void* fast = LockedPool<OneProcessorLocks>.TryAllocate(s_pool, bytes, Tag, 0);
+        return fast != null ? fast : AllocateSlow(bytes);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* AllocateSlow(ulong bytes)
+    {
+        void* result = LockedPool<OneProcessorLocks>.Allocate(s_pool, ref s_host.Pages, bytes, Tag, 0, out PoolProblem problem);
+        if (!problem.IsOk)
+            Fail(problem);
+        return result;
+    }
 
     /// <summary>A free as a kernel caller makes it (<c>Pools.Free</c>), every refusal an exception.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Free(HostPool pool, void* address)
+    private static void Free(void* address)
     {
-        PoolProblem problem = LockedPool<OneProcessorLocks>.Free(pool.Pool, ref pool.Pages, address, Tag);
+        if (!LockedPool<OneProcessorLocks>.TryFree(s_pool, address, Tag))
+            FreeSlow(address);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeSlow(void* address)
+    {
+        PoolProblem problem = LockedPool<OneProcessorLocks>.Free(s_pool, ref s_host.Pages, address, Tag);
         if (!problem.IsOk)
             Fail(problem);
     }
@@ -103,14 +131,14 @@ internal static unsafe class PoolBenchmarks
         }
     }
 
-    private static void PoolMixed(HostPool pool, IntPtr[] slots, int[] sizes, int[] order)
+    private static void PoolMixed(IntPtr[] slots, int[] sizes, int[] order)
     {
         for (int r = 0; r < Repeats; r++)
         {
             for (int i = 0; i < Batch; i++)
-                slots[i] = (IntPtr)Allocate(pool, (ulong)sizes[i]);
+                slots[i] = (IntPtr)Allocate((ulong)sizes[i]);
             for (int i = 0; i < Batch; i++)
-                Free(pool, (void*)slots[order[i]]);
+                Free((void*)slots[order[i]]);
         }
     }
 

@@ -201,14 +201,34 @@ namespace ExectOS.Memory
 
     /// <summary>
     /// A pool from any processor. Small blocks of the hot sizes come first from the running processor's own list
-    /// (<see cref="Pool.TryAllocateFast"/>, <see cref="Pool.TryFreeFast"/>: NT's per-processor lookaside lists), with no
+    /// (<see cref="TryAllocate"/> and <see cref="TryFree"/> inline in callers, <see cref="Pool.TryAllocateFast"/> and
+    /// <see cref="Pool.TryFreeFast"/> behind them: NT's per-processor lookaside lists), with no
     /// shared lock; everything else is an operation of <see cref="Pool"/> under the pool's lock, which also readies the
     /// processor's counts for the tag it served. The pages the pool commits take the PFN lock inside
     /// (<see cref="PoolPages{TMode, TMemory, TCache, TLocks}"/>), after the pool's.
     /// </summary>
     public static unsafe class LockedPool<TLocks> where TLocks : struct, ILockPolicy
     {
+        /// <summary>
+        /// The lean allocate, for a caller's inline fast path: a block from the running processor's own list when the
+        /// request is an ordinary one it can serve at once (<see cref="Pool.TryPop"/>), or null, with nothing changed and
+        /// nothing said; the caller then calls <see cref="Allocate"/>. It takes no pages and no problem, so a caller's
+        /// inline part keeps little alive (<c>Pools.Allocate</c> is shaped so).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void* TryAllocate(Pool* pool, ulong bytes, uint tag, ulong alignment)
+            => alignment <= Pool.UnitSize ? pool->TryPop(TLocks.CurrentProcessor, bytes, tag) : null;
+
+        /// <summary>The lean free, for a caller's inline fast path (<see cref="Pool.TryPark"/>): false, with nothing changed, sends the caller to <see cref="Free"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool TryFree(Pool* pool, void* address, uint tag) => pool->TryPark(TLocks.CurrentProcessor, address, tag);
+
+        /// <summary>
+        /// An allocation from the running processor, deciding everything: the lean pop; the processor's own list once
+        /// more, on the path that counts its misses, finds the tag among its counted ones and names a corrupt list; then
+        /// the pool's lock.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         public static void* Allocate<TPages>(Pool* pool, ref TPages pages, ulong bytes, uint tag, ulong alignment, out PoolProblem problem)
             where TPages : struct, IPoolPages
         {
@@ -216,28 +236,12 @@ namespace ExectOS.Memory
             problem = default;
             if (alignment <= Pool.UnitSize)
             {
-                void* fast = pool->TryAllocateFast(processor, bytes, tag, ref problem);
+                void* fast = pool->TryPop(processor, bytes, tag);
+                if (fast == null)
+                    fast = pool->TryAllocateFast(processor, bytes, tag, ref problem);
                 if (fast != null || !problem.IsOk)
                     return fast;
             }
-            return AllocateLocked(pool, ref pages, processor, bytes, tag, alignment, out problem);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static PoolProblem Free<TPages>(Pool* pool, ref TPages pages, void* address, uint tag)
-            where TPages : struct, IPoolPages
-        {
-            uint processor = TLocks.CurrentProcessor;
-            if (pool->TryFreeFast(processor, address, tag))
-                return default;
-            return FreeLocked(pool, ref pages, processor, address, tag);
-        }
-
-        /// <summary>An allocation the processor's own lists could not serve, under the pool's lock.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void* AllocateLocked<TPages>(Pool* pool, ref TPages pages, uint processor, ulong bytes, uint tag, ulong alignment, out PoolProblem problem)
-            where TPages : struct, IPoolPages
-        {
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
             void* result = pool->Allocate(ref pages, bytes, tag, alignment, out problem);
@@ -247,11 +251,14 @@ namespace ExectOS.Memory
             return result;
         }
 
-        /// <summary>A free the processor's own lists could not take, under the pool's lock.</summary>
+        /// <summary>A free from the running processor, deciding everything: the lean park; the processor's own list once more (growing its depth, finding the tag); then the pool's lock.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static PoolProblem FreeLocked<TPages>(Pool* pool, ref TPages pages, uint processor, void* address, uint tag)
+        public static PoolProblem Free<TPages>(Pool* pool, ref TPages pages, void* address, uint tag)
             where TPages : struct, IPoolPages
         {
+            uint processor = TLocks.CurrentProcessor;
+            if (pool->TryPark(processor, address, tag) || pool->TryFreeFast(processor, address, tag))
+                return default;
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
             PoolProblem problem = pool->Free(ref pages, address, tag);

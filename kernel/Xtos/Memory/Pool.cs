@@ -78,8 +78,14 @@ namespace ExectOS.Memory
         public const ulong UnitSize = 1UL << UnitShift;
         /// <summary>Free lists, indexed by block size in units (2 up to a page).</summary>
         public const int ListCount = (1 << (MaxPageShift - UnitShift)) + 1;
-        /// <summary>Block sizes (in units, header included) with a lookaside list: up to 512 bytes.</summary>
+        /// <summary>Block sizes (in units, header included) with a shared lookaside list: up to 512 bytes.</summary>
         public const uint LookasideMaxUnits = 32;
+        /// <summary>
+        /// Block sizes (in units) with a list on each processor: up to 4 KiB, beyond NT's 512 bytes, so the common sizes of
+        /// kernel structures up to a page take no lock. Lists above <see cref="LookasideMaxUnits"/> hold at most
+        /// <see cref="ProcessorListBytesMax"/> bytes each.
+        /// </summary>
+        public const uint ProcessorMaxUnits = 256;
         /// <summary>Blocks a lookaside list holds at first before frees go back to the free lists.</summary>
         public const uint LookasideDepth = 64;
         /// <summary>
@@ -103,17 +109,31 @@ namespace ExectOS.Memory
         /// <summary>The tag the per-tag table counts in once its 256 entries are taken.</summary>
         public const uint OverflowTag = 0x6C66764F; // "Ovfl"
 
+        // First, so the lean paths' first reads are near the pool's address (the compiler then needs no null check of it):
+        // each processor's own lists and part of the counts (PoolProcessorCache.cs), outside the pool (null: none), and
+        // the processors whose lists serve allocations and frees: all of them, or none while a special tag is set.
+        private PoolProcessorCache* _processors;
+        private uint _processorCount;
+        private uint _fastProcessors;
         private PoolType _type;
         private int _pageShift;
         private ulong _pageSize;
         private uint _pageUnits;
         private ulong _cookie;
+        // The cookie's halves swapped: the key of a parked block's link check (PoolLookaside.cs).
+        private ulong _linkKey;
         private long _displacement;
         private uint _specialTag;
         private bool _demand;
         // Derived once for the hot paths: the page offset mask, and the pool type where it sits in a header's first word.
         private ulong _pageMask;
         private ulong _typeBits;
+        // Bits 32 to 47 of an allocated block's first header word: its state and this pool's type.
+        private ulong _allocatedShape;
+        // Bits 16 to 47 of a parked block's first header word but its size: the parked state and this pool's type.
+        private ulong _parkedShape;
+        // A block's canary is its data address's bits 4 to 11 under this key (see CanaryOf).
+        private ulong _canaryKey;
         // The regions' bounds (virtual), for one-compare range checks on the hot paths.
         private ulong _initialStart, _initialBytes, _expansionStart, _expansionBytes, _specialStart, _specialBytes;
         // The last tag accounted and its entry: most runs of operations use one tag.
@@ -136,9 +156,6 @@ namespace ExectOS.Memory
         private int _bigCount;
         // The pool's own counts; with processor caches attached, each processor keeps its part apart (see Counters).
         private PoolCounters _counters;
-        // Each processor's own lists and part of the counts (PoolProcessorCache.cs), outside the pool; null: none.
-        private PoolProcessorCache* _processors;
-        private uint _processorCount;
 
         /// <summary>The pool's lock: held for every operation from any processor (see <see cref="LockedPool{TLocks}"/>).</summary>
         public QueuedSpinLock Lock;
@@ -163,11 +180,15 @@ namespace ExectOS.Memory
             _pageSize = 1UL << config.PageShift;
             _pageUnits = (uint)(_pageSize >> UnitShift);
             _cookie = config.Cookie;
+            _linkKey = _cookie << 32 | _cookie >> 32;
             _displacement = config.Displacement;
             _specialTag = config.SpecialTag;
             _demand = config.DemandCommit;
             _pageMask = _pageSize - 1;
             _typeBits = (ulong)_type << 40;
+            _allocatedShape = (ulong)PoolBlockState.Allocated | (ulong)_type << 8;
+            _parkedShape = (ulong)PoolBlockState.Lookaside << 16 | (ulong)_type << 24;
+            _canaryKey = (_cookie >> 24) ^ 0x5A;
             // A region larger than the slot bitmaps can track is used up to what they track.
             if (_initial.Initialize(config.InitialStart, Min(config.InitialPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
                 || _expansion.Initialize(config.ExpansionStart, Min(config.ExpansionPages, SystemPteSpace.Capacity), _pageShift) != StackError.None
@@ -204,7 +225,7 @@ namespace ExectOS.Memory
                 uint units = UnitsFor(bytes);
                 ref Lookaside list = ref SharedList(units);
                 if (list.Head != 0)
-                    return PopParked(ref list, units, bytes, tag, TagCounts(tag), ref problem);
+                    return PopShared(ref list, units, bytes, tag, ref problem);
             }
             return AllocateAny(ref pages, bytes, tag, alignment, ref problem);
         }
@@ -248,13 +269,13 @@ namespace ExectOS.Memory
             where TPages : struct, IPoolPages
         {
             // The common case inline: a hot size that passes every check, parked on its shared lookaside list.
-            PoolHeader* header = ParkableBlock(address, tag, sealedNext: true, out ulong first, out ulong second);
+            PoolHeader* header = ParkableBlock(address, tag, sealedNext: true, LookasideMaxUnits, out ulong first, out ulong second);
             if (header != null)
             {
                 ref Lookaside list = ref SharedList((ushort)(first >> 16));
-                if (CanPark(ref list))
+                if (CanPark(ref list, LookasideDepthMax))
                 {
-                    Park(ref list, header, first, second >> 32, TagCounts((uint)second));
+                    ParkShared(ref list, header, first, second);
                     return default;
                 }
             }
@@ -426,10 +447,21 @@ namespace ExectOS.Memory
         private readonly void StoreFree(PoolHeader* header, uint previous, uint size, uint tag)
             => Store(header, Fields(previous, size, PoolBlockState.Free), Tail(tag, 0));
 
-        /// <summary>Points a header's previous size at a new neighbour, resealing it.</summary>
+        /// <summary>
+        /// Points a header's previous size at a new neighbour, resealing it; a parked block's link check, which covers its
+        /// header, follows (see <see cref="LinkCheck"/>). Under the pool's lock.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly void SetPrevious(PoolHeader* header, uint previous)
-            => Store(header, (*(ulong*)header & FieldsMask & ~0xFFFFUL) | previous, ((ulong*)header)[1]);
+        {
+            ulong second = ((ulong*)header)[1];
+            Store(header, (*(ulong*)header & FieldsMask & ~0xFFFFUL) | previous, second);
+            if (header->State == PoolBlockState.Lookaside)
+            {
+                var node = (PoolLinks*)(header + 1);
+                node->Blink = LinkCheck(node, node->Flink, *(ulong*)header, second);
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsSealed(PoolHeader* header) => SealOf(header, *(ulong*)header, ((ulong*)header)[1]);
@@ -437,7 +469,12 @@ namespace ExectOS.Memory
         /// <summary>Whether a header's two words, as read, are sealed for its address.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool SealOf(PoolHeader* header, ulong first, ulong second)
-            => (ushort)(first >> 48) == CheckOf(header, first & FieldsMask, second);
+        {
+            // CheckOf's hash, compared in place: the seal (bits 48 to 63) against the hash's top 16 bits with the state
+            // and type bytes (bits 32 to 47, shifted up to meet them) laid over them.
+            ulong x = (((ulong)(uint)first ^ _cookie ^ (ulong)header) + ((second << 23) | (second >> 41))) * 0xBF58476D1CE4E5B9UL;
+            return (x ^ first ^ (first << 16)) >> 48 == 0;
+        }
 
         /// <summary>
         /// A 16-bit hash of the header's sizes and second word, its address and the cookie, with the state and pool type
@@ -455,7 +492,7 @@ namespace ExectOS.Memory
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly byte CanaryOf(byte* data) => (byte)((_cookie >> 24) ^ ((ulong)data >> 4) ^ 0x5A);
+        private readonly byte CanaryOf(byte* data) => (byte)(_canaryKey ^ ((ulong)data >> 4));
 
         [InlineArray(ListCount)]
         private struct ListHeads

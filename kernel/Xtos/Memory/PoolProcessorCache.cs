@@ -14,12 +14,22 @@ namespace ExectOS.Memory
         /// <summary>Tags whose counts a processor keeps apart at once; a fifth tag goes through the pool's lock.</summary>
         public const int TagSlots = 4;
 
-        internal ProcessorLists Lists;
+        // The tag slots first and the lists right after them, where FirstSlot and ListsOf find them by address alone (no
+        // field access, so no null check on the lean paths); PoolProcessorCacheTests checks the layout.
 #pragma warning disable CS0649 // written through pointers to its elements
         internal TagDeltas Tags;
 #pragma warning restore CS0649
+        internal ProcessorLists Lists;
 
-        [InlineArray((int)Pool.LookasideMaxUnits + 1)]
+        /// <summary>The first tag slot of <paramref name="part"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static TagDelta* FirstSlot(PoolProcessorCache* part) => (TagDelta*)part;
+
+        /// <summary>The lists of <paramref name="part"/>, indexed by block size in units.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Lookaside* ListsOf(PoolProcessorCache* part) => (Lookaside*)((TagDelta*)part + TagSlots);
+
+        [InlineArray((int)Pool.ProcessorMaxUnits + 1)]
         internal struct ProcessorLists
         {
             private Lookaside _element;
@@ -45,8 +55,21 @@ namespace ExectOS.Memory
 
     public unsafe partial struct Pool
     {
-        /// <summary>The first depth of a processor's list; it doubles up to <see cref="LookasideDepthMax"/> as the shared ones do.</summary>
+        /// <summary>The first depth of a processor's list up to 512 bytes; it doubles up to <see cref="LookasideDepthMax"/> as the shared ones do.</summary>
         public const uint ProcessorListDepth = 32;
+
+        /// <summary>The most bytes a processor's list above <see cref="LookasideMaxUnits"/> holds (its blocks' sizes added).</summary>
+        public const ulong ProcessorListBytesMax = 16384;
+
+        /// <summary>The most bytes a request served by a processor's own lists has: its largest block less the header.</summary>
+        public const ulong ProcessorMaxBytes = (ProcessorMaxUnits - 1) << UnitShift;
+
+        /// <summary>The first depth of a processor's list of <paramref name="units"/>: <see cref="ProcessorListDepth"/>, less where that would pass the list's bytes.</summary>
+        public static uint ProcessorListDepthFor(uint units) => units <= LookasideMaxUnits ? ProcessorListDepth : ProcessorDepthMax(units) < ProcessorListDepth ? ProcessorDepthMax(units) : ProcessorListDepth;
+
+        /// <summary>The most a processor's list of <paramref name="units"/> grows to: <see cref="LookasideDepthMax"/> up to 512 bytes, what <see cref="ProcessorListBytesMax"/> holds above.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static uint ProcessorDepthMax(ulong units) => units <= LookasideMaxUnits ? LookasideDepthMax : (uint)(ProcessorListBytesMax / (units << UnitShift));
 
         /// <summary>Bytes <see cref="AttachProcessorCaches"/> needs for <paramref name="processors"/> processors.</summary>
         public static ulong ProcessorCacheBytes(uint processors) => (ulong)processors * (ulong)sizeof(PoolProcessorCache);
@@ -61,15 +84,18 @@ namespace ExectOS.Memory
             _processors = (PoolProcessorCache*)memory;
             for (uint p = 0; p < processors; p++)
             {
-                for (int units = 0; units <= LookasideMaxUnits; units++)
-                    _processors[p].Lists[units].MaxDepth = ProcessorListDepth;
+                for (uint units = 0; units <= ProcessorMaxUnits; units++)
+                    _processors[p].Lists[(int)units].MaxDepth = ProcessorListDepthFor(units);
             }
             _processorCount = processors;
+            // With a special tag every allocation is first the special pool's to take: no processor's lean path serves one.
+            _fastProcessors = _specialTag != 0 ? 0 : processors;
         }
 
         /// <summary>
-        /// The pool's counts with every processor's part added. Exact when no processor is in the pool; while some are,
-        /// each part is a value it had a moment ago.
+        /// The pool's counts with every processor's part added: its lists' blocks, and its tag slots' allocations, frees
+        /// and bytes (every operation on a processor's own lists is counted in one of its slots). Exact when no processor
+        /// is in the pool; while some are, each part is a value it had a moment ago.
         /// </summary>
         public readonly PoolCounters Counters
         {
@@ -80,11 +106,81 @@ namespace ExectOS.Memory
                     AddList(ref total, in _lookaside[units]);
                 for (uint p = 0; p < _processorCount; p++)
                 {
-                    for (int units = 2; units <= LookasideMaxUnits; units++)
+                    for (int units = 2; units <= ProcessorMaxUnits; units++)
                         AddList(ref total, in _processors[p].Lists[units]);
+                    for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
+                    {
+                        TagDelta slot = _processors[p].Tags[i];
+                        total.Allocations += slot.Allocations;
+                        total.Frees += slot.Frees;
+                        total.BytesInUse += slot.BytesInUse;
+                    }
                 }
                 return total;
             }
+        }
+
+        /// <summary>
+        /// The lean allocate, inline in callers: a block of <paramref name="bytes"/> for <paramref name="tag"/> from the top
+        /// of processor <paramref name="processor"/>'s own list when everything is as usual: a part, a hot size, the tag
+        /// in the first counted slot, the list not empty, its top block and link intact. Null otherwise, with nothing
+        /// changed and nothing said: the caller then calls <see cref="TryAllocateFast"/> (out of line), which decides and
+        /// names any problem. It is the same pop as the full path's, with the head known to be one the pool wrote and the
+        /// top block's header and link known to be as they were parked (see <see cref="LinkCheck"/>), so it needs no
+        /// new hash of the header.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void* TryPop(uint processor, ulong bytes, uint tag)
+        {
+            if (processor >= _fastProcessors || bytes - 1 >= ProcessorMaxBytes)
+                return null;
+            PoolProcessorCache* part = _processors + processor;
+            TagDelta* slot = PoolProcessorCache.FirstSlot(part);
+            if (slot->Tag != tag || tag == 0)
+                return null;
+            ulong units = (bytes + 2 * UnitSize - 1) >> UnitShift;
+            Lookaside* list = PoolProcessorCache.ListsOf(part) + units;
+            ulong head = list->Head;
+            PoolLinks* node = Decode(head);
+            PoolHeader* header = (PoolHeader*)node - 1;
+            if (head == 0)
+                return null;
+            ulong first = *(ulong*)header;
+            ulong link = node->Flink;
+            // Parked, of the list's size, and as it was parked: its header (sealed then) and its link (see LinkCheck).
+            if ((uint)(first >> 16) != (uint)(units | _parkedShape) || node->Blink != LinkCheck(node, link, first, ((ulong*)header)[1]))
+                return null;
+            list->Head = link;
+            list->Pops++;
+            slot->Allocations++;
+            slot->BytesInUse += bytes;
+            return Stamp(header, first, (uint)units, bytes, tag);
+        }
+
+        /// <summary>
+        /// The lean free, inline in callers: the block at <paramref name="address"/> parked on processor
+        /// <paramref name="processor"/>'s own list when it passes every check of <see cref="TryFreeFast"/> and everything
+        /// is as usual (the list has room, the block's tag in the first counted slot). False otherwise, with nothing
+        /// changed: the caller then calls <see cref="TryFreeFast"/> and the locked free (out of line).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryPark(uint processor, void* address, uint tag)
+        {
+            if (processor >= _fastProcessors)
+                return false;
+            PoolHeader* header = ParkableBlock(address, tag, sealedNext: false, ProcessorMaxUnits, out ulong first, out ulong second);
+            if (header == null)
+                return false;
+            ulong size = (ushort)(first >> 16);
+            PoolProcessorCache* part = _processors + processor;
+            TagDelta* slot = PoolProcessorCache.FirstSlot(part);
+            Lookaside* list = PoolProcessorCache.ListsOf(part) + size;
+            if (slot->Tag != (uint)second || list->Depth >= list->MaxDepth)
+                return false;
+            Park(ref *list, header, first, second);
+            slot->Frees++;
+            slot->BytesInUse -= second >> 32;
+            return true;
         }
 
         /// <summary>
@@ -94,10 +190,9 @@ namespace ExectOS.Memory
         /// and calls <see cref="Allocate"/>. A list found corrupt is null with <paramref name="problem"/> set (it is
         /// written only then: the caller cleared it).
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void* TryAllocateFast(uint processor, ulong bytes, uint tag, ref PoolProblem problem)
         {
-            if (processor >= _processorCount || bytes > LookasideMaxBytes || tag == 0 || _specialTag != 0)
+            if (processor >= _fastProcessors || bytes > ProcessorMaxBytes || tag == 0)
                 return null;
             uint units = UnitsFor(bytes);
             PoolProcessorCache* part = _processors + processor;
@@ -107,10 +202,16 @@ namespace ExectOS.Memory
                 list.Misses++;
                 return null;
             }
-            ulong* counts = CountedTag(part, tag);
-            if (counts == null)
+            TagDelta* slot = CountedTag(part, tag);
+            if (slot == null)
                 return null;
-            return PopParked(ref list, units, bytes, tag, counts, ref problem);
+            void* data = PopParked(ref list, units, bytes, tag, ref problem);
+            if (data != null)
+            {
+                slot->Allocations++;
+                slot->BytesInUse += bytes;
+            }
+            return data;
         }
 
         /// <summary>
@@ -120,23 +221,24 @@ namespace ExectOS.Memory
         /// previous size). False when anything is not so, or the list is full: the caller then takes the lock and calls
         /// <see cref="Free"/>, which checks everything again and says what is wrong.
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool TryFreeFast(uint processor, void* address, uint tag)
         {
-            if (processor >= _processorCount)
+            if (processor >= _fastProcessors)
                 return false;
-            PoolHeader* header = ParkableBlock(address, tag, sealedNext: false, out ulong first, out ulong second);
+            PoolHeader* header = ParkableBlock(address, tag, sealedNext: false, ProcessorMaxUnits, out ulong first, out ulong second);
             if (header == null)
                 return false;
             uint size = (ushort)(first >> 16);
             PoolProcessorCache* part = _processors + processor;
             ref Lookaside list = ref Unsafe.Add(ref part->Lists[0], (int)size);
-            if (!CanPark(ref list))
+            if (!CanPark(ref list, ProcessorDepthMax(size)))
                 return false;
-            ulong* counts = CountedTag(part, (uint)second);
-            if (counts == null)
+            TagDelta* slot = CountedTag(part, (uint)second);
+            if (slot == null)
                 return false;
-            Park(ref list, header, first, second >> 32, counts);
+            Park(ref list, header, first, second);
+            slot->Frees++;
+            slot->BytesInUse -= second >> 32;
             return true;
         }
 
@@ -180,7 +282,7 @@ namespace ExectOS.Memory
             for (uint p = 0; p < _processorCount && problem.IsOk; p++)
             {
                 PoolProcessorCache* part = _processors + p;
-                for (uint units = 2; units <= LookasideMaxUnits && problem.IsOk; units++)
+                for (uint units = 2; units <= ProcessorMaxUnits && problem.IsOk; units++)
                 {
                     ref Lookaside list = ref part->Lists[(int)units];
                     while (list.Head != 0 && problem.IsOk)
@@ -189,7 +291,7 @@ namespace ExectOS.Memory
                         if (header != null)
                             Coalesce(ref pages, header, ref problem);
                     }
-                    list.MaxDepth = ProcessorListDepth;
+                    list.MaxDepth = ProcessorListDepthFor(units);
                     list.Misses = 0;
                 }
                 Fold(part);
@@ -198,7 +300,7 @@ namespace ExectOS.Memory
         }
 
         /// <summary>Adds a processor's part of the tags' counts into the pool's table and clears it (under the lock, the part idle).</summary>
-        private static void Fold(PoolProcessorCache* part)
+        private void Fold(PoolProcessorCache* part)
         {
             for (int i = 0; i < PoolProcessorCache.TagSlots; i++)
             {
@@ -208,13 +310,17 @@ namespace ExectOS.Memory
             }
         }
 
-        private static void FoldTag(TagDelta* slot)
+        /// <summary>A slot's counts moved into its tag's entry and the pool's own counts (under the lock).</summary>
+        private void FoldTag(TagDelta* slot)
         {
             if (slot->Entry == null)
                 return;
             slot->Entry->Allocations += slot->Allocations;
             slot->Entry->Frees += slot->Frees;
             slot->Entry->BytesInUse += slot->BytesInUse;
+            _counters.Allocations += slot->Allocations;
+            _counters.Frees += slot->Frees;
+            _counters.BytesInUse += slot->BytesInUse;
             slot->Allocations = slot->Frees = slot->BytesInUse = 0;
         }
 
@@ -223,16 +329,16 @@ namespace ExectOS.Memory
         /// <paramref name="tag"/>, or null when the tag is not among its counted ones. The slot used last is first.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static ulong* CountedTag(PoolProcessorCache* part, uint tag)
+        private static TagDelta* CountedTag(PoolProcessorCache* part, uint tag)
         {
             TagDelta* slot = (TagDelta*)Unsafe.AsPointer(ref part->Tags[0]);
             if (slot->Tag == tag && slot->Entry != null)
-                return &slot->Allocations;
+                return slot;
             return CountedTagAfterFirst(part, tag);
         }
 
         /// <summary>The other slots of <see cref="CountedTag"/>; the one found moves to the front.</summary>
-        private static ulong* CountedTagAfterFirst(PoolProcessorCache* part, uint tag)
+        private static TagDelta* CountedTagAfterFirst(PoolProcessorCache* part, uint tag)
         {
             for (int i = 1; i < PoolProcessorCache.TagSlots; i++)
             {
@@ -243,7 +349,7 @@ namespace ExectOS.Memory
                     TagDelta found = *slot;
                     *slot = *front;
                     *front = found;
-                    return &front->Allocations;
+                    return front;
                 }
             }
             return null;
@@ -273,7 +379,7 @@ namespace ExectOS.Memory
         {
             for (uint p = 0; p < _processorCount; p++)
             {
-                for (uint units = 2; units <= LookasideMaxUnits; units++)
+                for (uint units = 2; units <= ProcessorMaxUnits; units++)
                 {
                     PoolProblem problem = ValidateParked(_processors[p].Lists[(int)units].Head, _processors[p].Lists[(int)units].Depth, units, ref parked);
                     if (!problem.IsOk)

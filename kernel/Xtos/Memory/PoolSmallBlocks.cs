@@ -15,7 +15,7 @@ namespace ExectOS.Memory
             {
                 ref Lookaside list = ref SharedList(units);
                 if (list.Head != 0)
-                    return PopParked(ref list, units, bytes, tag, TagCounts(tag), ref problem);
+                    return PopShared(ref list, units, bytes, tag, ref problem);
                 list.Misses++;
             }
 
@@ -52,6 +52,35 @@ namespace ExectOS.Memory
                 size = units;
             }
             return Hand(block, size, bytes, tag);
+        }
+
+        /// <summary>A block from the shared list <paramref name="list"/> (under the pool's lock), counted in the pool's and the tag's counts.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void* PopShared(ref Lookaside list, uint units, ulong bytes, uint tag, ref PoolProblem problem)
+        {
+            void* data = PopParked(ref list, units, bytes, tag, ref problem);
+            if (data != null)
+            {
+                _counters.Allocations++;
+                _counters.BytesInUse += bytes;
+                ulong* counts = TagCounts(tag);
+                counts[0]++;
+                counts[2] += bytes;
+            }
+            return data;
+        }
+
+        /// <summary>A checked block parked on the shared list <paramref name="list"/> (under the pool's lock), counted as a free.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void ParkShared(ref Lookaside list, PoolHeader* header, ulong first, ulong second)
+        {
+            Park(ref list, header, first, second);
+            ulong requested = second >> 32;
+            _counters.Frees++;
+            _counters.BytesInUse -= requested;
+            ulong* counts = TagCounts((uint)second);
+            counts[1]++;
+            counts[2] -= requested;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -116,27 +145,42 @@ namespace ExectOS.Memory
         /// <paramref name="second"/> are the header's words as checked.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly PoolHeader* ParkableBlock(void* address, uint tag, bool sealedNext, out ulong first, out ulong second)
+        private readonly PoolHeader* ParkableBlock(void* address, uint tag, bool sealedNext, uint maxUnits, out ulong first, out ulong second)
         {
+            // Ordered so that few values are alive at once: a caller's inline part then needs few saved registers.
             first = second = 0;
             ulong virtualAddress = (ulong)address - (ulong)_displacement;
-            if ((virtualAddress & _pageMask) == 0 || (sealedNext ? !IsLive(address) : !IsSmallBlockAddress(virtualAddress)))
+            if ((virtualAddress & (UnitSize - 1)) != 0 || (sealedNext ? !IsLive(address) : !IsSmallBlockAddress(virtualAddress)))
+                return null;
+            // The header's offset in its page; a block's data never starts a page (that is a big allocation).
+            ulong offset = (virtualAddress & _pageMask) - UnitSize;
+            if (offset >= _pageSize)
                 return null;
             PoolHeader* header = (PoolHeader*)address - 1;
             first = *(ulong*)header;
             second = ((ulong*)header)[1];
-            uint size = (ushort)(first >> 16);
-            // The size first: a block of no hot size is no block to park, and its free checks it once, on its own path.
-            if (size > LookasideMaxUnits || !SealOf(header, first, second) || ((first >> 32) & 0xFF) != (ulong)PoolBlockState.Allocated
-                || !IsWellFormed(header, first, second) || (tag != 0 && (uint)second != tag))
+            ulong size = (ushort)(first >> 16);
+            // Of a size the list takes (a block of another size is no block to park, and its free checks it once, on its
+            // own path), allocated in this pool, sealed.
+            if (size - 2 > (ulong)maxUnits - 2 || (((first >> 32) & 0xFFFF) ^ _allocatedShape) != 0 || !SealOf(header, first, second))
                 return null;
+            if (tag != 0 && (uint)second != tag)
+                return null;
+            // The bytes after those asked for: the canary's place when there are any (wrapping below zero when the header
+            // asks for more than the block holds, which the rules below refuse).
             ulong requested = second >> 32;
-            if (requested < ((ulong)size - 1) << UnitShift && ((byte*)address)[requested] != CanaryOf((byte*)address))
+            ulong room = ((size - 1) << UnitShift) - requested;
+            if ((long)room > 0 && ((byte*)address)[requested] != CanaryOf((byte*)address))
                 return null;
-            PoolHeader* next = header + size;
-            if (IsPageEnd(next))
+            // Where it is (IsWellFormed's rules): each difference is below 2^48 when its rule holds and wraps past 2^63
+            // when it does not, so one sign test takes the three.
+            ulong fits = _pageSize - offset - (size << UnitShift);
+            if ((long)(fits | (offset - ((ulong)(ushort)first << UnitShift)) | room) < 0)
+                return null;
+            if (fits == 0)
                 return header;
             // Its previous size is this block's for as long as this block is allocated (a single aligned read).
+            PoolHeader* next = header + size;
             if (next->PreviousSize != size || (sealedNext && (!IsSealed(next) || next->BlockSize < 2)))
                 return null;
             return header;

@@ -242,4 +242,120 @@ public unsafe class PoolProcessorCacheTests
         });
         Assert.True(pool.Pool->Validate().IsOk);
     }
+
+    [Fact]
+    public void AProcessorsListsTakeBlocksUpToFourKibibytesAndAboveHalfAKibibyteOnlyTheirByteBudget()
+    {
+        using var pool = new CachedPool();
+        On(2, () =>
+        {
+            // 4000 bytes: 251 units, a list of its own on each processor, at most ProcessorListBytesMax bytes deep.
+            const ulong Bytes = 4000;
+            ulong units = Pool.UnitsFor(Bytes);
+            uint depth = Pool.ProcessorDepthMax(units);
+            Assert.Equal((ulong)(Pool.ProcessorListBytesMax / (units * Pool.UnitSize)), (ulong)depth);
+            var blocks = new List<IntPtr>();
+            for (int i = 0; i < depth + 3; i++)
+                blocks.Add((IntPtr)pool.Allocate(Bytes, out _));
+            PoolCounters before = pool.Pool->Counters;
+            foreach (IntPtr block in blocks)
+                Assert.True(pool.Free((void*)block).IsOk);
+            // The list took what its budget holds; the rest went back through the pool's lock (each alone on its page,
+            // so three wholly free pages in the page cache).
+            PoolCounters after = pool.Pool->Counters;
+            Assert.Equal((ulong)depth, after.LookasideBlocks - before.LookasideBlocks);
+            Assert.Equal(before.CachedPages + 3, after.CachedPages);
+            Assert.Equal(before.SmallBlocks - (ulong)blocks.Count, after.SmallBlocks);
+            // The next allocation of the size is the block freed last onto the list, taken with no lock.
+            void* again = LockedPool<HostLocks>.TryAllocate(pool.Pool, Bytes, Tag, 0);
+            Assert.True(again == (void*)blocks[(int)depth - 1]);
+            Assert.Equal(after.LookasideHits + 1, pool.Pool->Counters.LookasideHits);
+            Assert.True(LockedPool<HostLocks>.TryFree(pool.Pool, again, Tag));
+            // One byte more than a processor's lists serve: never theirs.
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, Pool.ProcessorMaxBytes + 1, Tag, 0) == null);
+            void* big = pool.Allocate(Pool.ProcessorMaxBytes + 1, out _);
+            Assert.True(big != null);
+            Assert.False(LockedPool<HostLocks>.TryFree(pool.Pool, big, Tag));
+            Assert.True(pool.Free(big).IsOk);
+        });
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void TheLeanPathsDeclineWhatTheyCannotDoAtOnceAndChangeNothing()
+    {
+        using var pool = new CachedPool();
+        On(1, () =>
+        {
+            // A cold list: nothing to pop, nothing counted, nothing changed.
+            PoolCounters cold = pool.Pool->Counters;
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, 64, Tag, 0) == null);
+            Assert.Equal(cold, pool.Pool->Counters);
+            byte* block = (byte*)pool.Allocate(64, out _);
+            Assert.True(pool.Free(block).IsOk);
+            // Warm: the lean pop serves the tag it counts, with the alignment it can give, and nothing else.
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, 64, HostPool.Tag("Othr"), 0) == null);
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, 64, Tag, 32) == null);
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, 0, Tag, 0) == null);
+            byte* again = (byte*)LockedPool<HostLocks>.TryAllocate(pool.Pool, 64, Tag, 0);
+            Assert.True(again == block);
+            // A free the lean path cannot vouch for is left whole to the complete one, which names it.
+            PoolCounters warm = pool.Pool->Counters;
+            Assert.False(LockedPool<HostLocks>.TryFree(pool.Pool, again, HostPool.Tag("Othr")));
+            Assert.False(LockedPool<HostLocks>.TryFree(pool.Pool, again + 16, Tag));
+            ((PoolHeader*)again - 1)->Check ^= 1;
+            Assert.False(LockedPool<HostLocks>.TryFree(pool.Pool, again, Tag));
+            Assert.Equal(warm, pool.Pool->Counters);
+            PoolProblem problem = pool.Free(again);
+            Assert.Equal((BugCheckCode.BadPoolCaller, (ulong)BadPoolCallerCheck.NotABlock), (problem.Code, problem.P1));
+            ((PoolHeader*)again - 1)->Check ^= 1;
+            Assert.True(LockedPool<HostLocks>.TryFree(pool.Pool, again, Tag));
+        });
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void ALinkOverwrittenOnAProcessorsListIsCaughtBeforeItIsFollowed()
+    {
+        using var pool = new CachedPool();
+        On(3, () =>
+        {
+            byte* first = (byte*)pool.Allocate(300, out _);
+            byte* second = (byte*)pool.Allocate(300, out _);
+            Assert.True(pool.Free(first).IsOk);
+            Assert.True(pool.Free(second).IsOk); // second on top of processor 3's list, its link naming first
+            *(ulong*)second = (ulong)first; // a plain pointer where an encoded one belongs
+            PoolCounters before = pool.Pool->Counters;
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, 300, Tag, 0) == null);
+            void* p = pool.Allocate(300, out PoolProblem problem);
+            Assert.True(p == null);
+            Assert.Equal((BugCheckCode.BadPoolHeader, (ulong)BadPoolHeaderCheck.ListCorrupt, (ulong)second, (ulong)first), (problem.Code, problem.P1, problem.P2, problem.P3));
+            Assert.Equal((before.Allocations, before.LookasideHits, before.LookasideBlocks), (pool.Pool->Counters.Allocations, pool.Pool->Counters.LookasideHits, pool.Pool->Counters.LookasideBlocks));
+            Assert.Equal(BugCheckCode.BadPoolHeader, pool.Pool->Validate().Code);
+        });
+    }
+
+    [Fact]
+    public void ABlockOnAProcessorsListWhosePreviousNeighbourGrowsByACoalesceIsStillTheLeanPopsToHandOut()
+    {
+        using var pool = new CachedPool();
+        On(1, () =>
+        {
+            Assert.True(pool.Free(pool.Allocate(48, out _)).IsOk); // processor 1 counts the tag from now on
+            // x, a and c carved one after another by the pool itself; c parked on processor 1's list, x and a freed
+            // through the pool (its free lists), so a merges with x and c's previous size changes under it.
+            byte* x = (byte*)pool.Host.Allocate(600, Tag, 0, out _);
+            byte* a = (byte*)pool.Host.Allocate(600, Tag, 0, out _);
+            byte* c = (byte*)pool.Host.Allocate(48, Tag, 0, out _);
+            Assert.True(a == x + 624 && c == a + 624, "the blocks are carved one after another");
+            Assert.True(LockedPool<HostLocks>.TryFree(pool.Pool, c, Tag));
+            Assert.True(pool.Host.Free(x, Tag).IsOk);
+            Assert.True(pool.Host.Free(a, Tag).IsOk);
+            Assert.Equal((ushort)(1248 / 16), ((PoolHeader*)c - 1)->PreviousSize);
+            Assert.True(pool.Pool->Validate().IsOk);
+            Assert.True(LockedPool<HostLocks>.TryAllocate(pool.Pool, 48, Tag, 0) == c);
+            Assert.True(pool.Free(c).IsOk);
+        });
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
 }

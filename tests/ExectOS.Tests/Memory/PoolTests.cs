@@ -630,10 +630,58 @@ public unsafe class PoolTests
         AssertOk(pool.Free(a, Tag));
         AssertOk(pool.Free(b, Tag)); // b on top, its link pointing at a
         *(ulong*)b = (ulong)a; // a plain pointer where an encoded one belongs
-        Assert.True((ulong)b == (ulong)Alloc(pool, 48));
+        // The link no longer matches its check (b's second data word): b is not handed out and its link is not followed.
+        PoolCounters before = pool.P.Counters;
         void* p = pool.Allocate(48, Tag, 0, out PoolProblem problem);
         Assert.True(p == null);
         AssertProblem(problem, BadPoolHeaderCheck.ListCorrupt);
+        Assert.Equal(((ulong)b, (ulong)a, 4UL), (problem.P2, problem.P3, problem.P4));
+        Assert.Equal((before.Allocations, before.LookasideBlocks), (pool.P.Counters.Allocations, pool.P.Counters.LookasideBlocks));
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.ListCorrupt);
+    }
+
+    [Fact]
+    public void AParkedBlockWhosePreviousNeighbourGrowsByACoalesceIsStillHandedOut()
+    {
+        using var pool = NewPool();
+        // One page: x, a (both for the free lists), then b, a lookaside size, then the rest of the page.
+        byte* x = Alloc(pool, 600);
+        byte* a = Alloc(pool, 600);
+        byte* b = Alloc(pool, 48);
+        Assert.True(a == x + 624 && b == a + 624, "the blocks are carved one after another");
+        AssertOk(pool.Free(b, Tag)); // parked, its link check covering its header
+        AssertOk(pool.Free(x, Tag));
+        AssertOk(pool.Free(a, Tag)); // merges with x: b's previous size changes under it, and its check with it
+        Assert.Equal((ushort)(1248 / 16), ((PoolHeader*)b - 1)->PreviousSize);
+        AssertOk(pool.P.Validate());
+        Assert.True(Alloc(pool, 48) == b);
+        AssertOk(pool.Free(b, Tag));
+        AssertOk(pool.P.Validate());
+    }
+
+    [Fact]
+    public void AParkedBlocksLinkCheckOverwrittenIsCaughtTooAndAWriteOverBothWordsAsWell()
+    {
+        using var pool = NewPool();
+        byte* a = Alloc(pool, 48);
+        byte* b = Alloc(pool, 48);
+        AssertOk(pool.Free(a, Tag));
+        AssertOk(pool.Free(b, Tag));
+        ulong check = ((ulong*)b)[1];
+        ((ulong*)b)[1] ^= 1UL << 40; // the link's check alone
+        void* p = pool.Allocate(48, Tag, 0, out PoolProblem problem);
+        Assert.True(p == null);
+        AssertProblem(problem, BadPoolHeaderCheck.ListCorrupt);
+        Assert.Equal((ulong)b, problem.P2);
+        ((ulong*)b)[1] = check;
+        AssertOk(pool.P.Validate());
+        // A use after free that clears the block's first 16 bytes: no link and check pair either.
+        ((ulong*)b)[0] = ((ulong*)b)[1] = 0;
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.ListCorrupt);
+        p = pool.Allocate(48, Tag, 0, out problem);
+        Assert.True(p == null);
+        AssertProblem(problem, BadPoolHeaderCheck.ListCorrupt);
+        Assert.Equal(((ulong)b, 0UL), (problem.P2, problem.P3));
     }
 
     [Fact]
