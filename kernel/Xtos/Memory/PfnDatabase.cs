@@ -393,13 +393,18 @@ namespace ExectOS.Memory
         /// </summary>
         private void FillListed(ref PageList list, ulong start, ulong end, ulong tail)
         {
+            // The links differ per frame; the entry's second half (no mapping entry, the tail) is the same for the run: the
+            // first frame's is written and copied to the others as one 16-byte block (a single vector or pair store
+            // where the processor has one, where four word stores would be the path's bound).
             ulong* word = (ulong*)(_entries + start);
+            word[2] = 0;
+            word[3] = tail;
+            var rest = (EntryHalf*)(word + 2);
             for (ulong page = start; page < end; page++, word += 4)
             {
                 word[0] = page - 1;
                 word[1] = page + 1;
-                word[2] = 0;
-                word[3] = tail;
+                *(EntryHalf*)(word + 2) = *rest;
             }
             _entries[start].Next = list.First;
             _entries[end - 1].Previous = NoPage;
@@ -414,19 +419,32 @@ namespace ExectOS.Memory
         /// <summary>Writes [<paramref name="start"/>, <paramref name="end"/>) as frames on no list: no links, no mapping entry known.</summary>
         private void FillUnlisted(ulong start, ulong end, ulong tail)
         {
+            // Every entry of the run is the same: the first is written and copied to the others as two 16-byte blocks.
             ulong* word = (ulong*)(_entries + start);
-            for (ulong page = start; page < end; page++, word += 4)
+            word[0] = word[1] = NoPage;
+            word[2] = 0;
+            word[3] = tail;
+            var template = (EntryHalf*)word;
+            for (ulong page = start + 1; page < end; page++)
             {
-                word[0] = NoPage;
-                word[1] = NoPage;
-                word[2] = 0;
-                word[3] = tail;
+                word += 4;
+                *(EntryHalf*)word = template[0];
+                *(EntryHalf*)(word + 2) = template[1];
             }
+        }
+
+        /// <summary>Half an entry, 16 bytes, which the compiler copies as one block (only ever copied through pointers).</summary>
+        private struct EntryHalf
+        {
+#pragma warning disable CS0649
+            public ulong First;
+            public ulong Second;
+#pragma warning restore CS0649
         }
 
         /// <summary>
         /// The last eight bytes of an entry (reference count, state, use, loader type, attributes) as one word, so
-        /// an entry is written as four word stores whatever the byte order.
+        /// an entry is written as words (and copied as 16-byte halves) whatever the byte order.
         /// </summary>
         private static ulong Tail(PageState state, PageUse use, uint references, LoaderMemoryType type, byte attributes)
         {
