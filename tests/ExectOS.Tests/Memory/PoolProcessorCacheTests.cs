@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 using ExectOS.Diagnostics;
@@ -357,5 +358,22 @@ public unsafe class PoolProcessorCacheTests
             Assert.True(pool.Free(c).IsOk);
         });
         Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void TheLeanPathsFindAPartsTagSlotsAndListsByAddressWhereItsFieldsAre()
+    {
+        var part = (PoolProcessorCache*)NativeMemory.AllocZeroed((nuint)sizeof(PoolProcessorCache));
+        try
+        {
+            Assert.True(PoolProcessorCache.FirstSlot(part) == (TagDelta*)Unsafe.AsPointer(ref part->Tags[0]));
+            Assert.True(PoolProcessorCache.ListsOf(part) == (Lookaside*)Unsafe.AsPointer(ref part->Lists[0]));
+            Assert.True(PoolProcessorCache.ListsOf(part) + Pool.ProcessorMaxUnits == (Lookaside*)Unsafe.AsPointer(ref part->Lists[(int)Pool.ProcessorMaxUnits]));
+            Assert.Equal(sizeof(PoolProcessorCache), (int)((byte*)(PoolProcessorCache.ListsOf(part) + Pool.ProcessorMaxUnits + 1) - (byte*)part));
+        }
+        finally
+        {
+            NativeMemory.Free(part);
+        }
     }
 }
