@@ -224,9 +224,9 @@ namespace ExectOS.Memory
         public static bool TryFree(Pool* pool, void* address, uint tag) => pool->TryPark(TLocks.CurrentProcessor, address, tag);
 
         /// <summary>
-        /// An allocation from the running processor, deciding everything: the lean pop; the processor's own list once
-        /// more, on the path that counts its misses, finds the tag among its counted ones and names a corrupt list; then
-        /// the pool's lock.
+        /// An allocation from the running processor, deciding everything: the processor's own list on the path that does
+        /// all the lean pop does and more (counts its misses, finds the tag among its counted ones, names a corrupt list);
+        /// then the pool's lock.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static void* Allocate<TPages>(Pool* pool, ref TPages pages, ulong bytes, uint tag, ulong alignment, out PoolProblem problem)
@@ -236,9 +236,7 @@ namespace ExectOS.Memory
             problem = default;
             if (alignment <= Pool.UnitSize)
             {
-                void* fast = pool->TryPop(processor, bytes, tag);
-                if (fast == null)
-                    fast = pool->TryAllocateFast(processor, bytes, tag, ref problem);
+                void* fast = pool->TryAllocateFast(processor, bytes, tag, ref problem);
                 if (fast != null || !problem.IsOk)
                     return fast;
             }
@@ -251,13 +249,13 @@ namespace ExectOS.Memory
             return result;
         }
 
-        /// <summary>A free from the running processor, deciding everything: the lean park; the processor's own list once more (growing its depth, finding the tag); then the pool's lock.</summary>
+        /// <summary>A free from the running processor, deciding everything: the processor's own list on the path that also grows its depth and finds the tag; then the pool's lock.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static PoolProblem Free<TPages>(Pool* pool, ref TPages pages, void* address, uint tag)
             where TPages : struct, IPoolPages
         {
             uint processor = TLocks.CurrentProcessor;
-            if (pool->TryPark(processor, address, tag) || pool->TryFreeFast(processor, address, tag))
+            if (pool->TryFreeFast(processor, address, tag))
                 return default;
             LockQueueEntry entry = default;
             Irql previous = TLocks.Acquire(&pool->Lock, &entry);
