@@ -472,7 +472,7 @@ namespace ExectOS.Memory
         {
             // CheckOf's hash, compared in place: the seal (bits 48 to 63) against the hash's top 16 bits with the state
             // and type bytes (bits 32 to 47, shifted up to meet them) laid over them.
-            ulong x = (((ulong)(uint)first ^ _cookie ^ (ulong)header) + ((second << 23) | (second >> 41))) * 0xBF58476D1CE4E5B9UL;
+            ulong x = SealHash(header, first, second);
             return (x ^ first ^ (first << 16)) >> 48 == 0;
         }
 
@@ -483,13 +483,17 @@ namespace ExectOS.Memory
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ushort CheckOf(PoolHeader* header, ulong fields, ulong tail)
-        {
-            // One multiply by an odd constant carries any changed bit of either word (folded with the address and cookie)
-            // into bits at or above its own, and so into the top 16: a change there always shows, one lower nearly always.
-            ulong x = ((fields & 0xFFFFFFFFUL) ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41));
-            x *= 0xBF58476D1CE4E5B9UL;
-            return (ushort)((x >> 48) ^ (fields >> 32));
-        }
+            => (ushort)((SealHash(header, fields, tail) >> 48) ^ (fields >> 32));
+
+        /// <summary>
+        /// The seal's hash, of which <see cref="CheckOf"/> keeps the top 16 bits: the first word's sizes (its low 32 bits)
+        /// and the second word, folded with the header's address and the cookie. One multiply by an odd constant carries
+        /// any changed bit of either word into bits at or above its own, and so into the top 16: a change there always
+        /// shows, one lower nearly always.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly ulong SealHash(PoolHeader* header, ulong first, ulong tail)
+            => (((ulong)(uint)first ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41))) * 0xBF58476D1CE4E5B9UL;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly byte CanaryOf(byte* data) => (byte)(_canaryKey ^ ((ulong)data >> 4));

@@ -51,6 +51,22 @@ namespace ExectOS.Memory
         public PoolTagStats* Entry;
         public uint Tag;
         public ulong Allocations, Frees, BytesInUse;
+
+        /// <summary>A block of <paramref name="bytes"/> handed out from one of the processor's lists.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void CountAllocation(ulong bytes)
+        {
+            Allocations++;
+            BytesInUse += bytes;
+        }
+
+        /// <summary>A block of <paramref name="requested"/> bytes parked on one of the processor's lists.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void CountFree(ulong requested)
+        {
+            Frees++;
+            BytesInUse -= requested;
+        }
     }
 
     public unsafe partial struct Pool
@@ -148,12 +164,11 @@ namespace ExectOS.Memory
             ulong first = *(ulong*)header;
             ulong link = node->Flink;
             // Parked, of the list's size, and as it was parked: its header (sealed then) and its link (see LinkCheck).
-            if ((uint)(first >> 16) != (uint)(units | _parkedShape) || node->Blink != LinkCheck(node, link, first, ((ulong*)header)[1]))
+            if ((uint)(first >> 16) != (uint)ParkedShape((uint)units) || node->Blink != LinkCheck(node, link, first, ((ulong*)header)[1]))
                 return null;
             list->Head = link;
             list->Pops++;
-            slot->Allocations++;
-            slot->BytesInUse += bytes;
+            slot->CountAllocation(bytes);
             return Stamp(header, first, (uint)units, bytes, tag);
         }
 
@@ -178,8 +193,7 @@ namespace ExectOS.Memory
             if (slot->Tag != (uint)second || list->Depth >= list->MaxDepth)
                 return false;
             Park(ref *list, header, first, second);
-            slot->Frees++;
-            slot->BytesInUse -= second >> 32;
+            slot->CountFree(second >> 32);
             return true;
         }
 
@@ -207,10 +221,7 @@ namespace ExectOS.Memory
                 return null;
             void* data = PopParked(ref list, units, bytes, tag, ref problem);
             if (data != null)
-            {
-                slot->Allocations++;
-                slot->BytesInUse += bytes;
-            }
+                slot->CountAllocation(bytes);
             return data;
         }
 
@@ -237,8 +248,7 @@ namespace ExectOS.Memory
             if (slot == null)
                 return false;
             Park(ref list, header, first, second);
-            slot->Frees++;
-            slot->BytesInUse -= second >> 32;
+            slot->CountFree(second >> 32);
             return true;
         }
 

@@ -161,23 +161,15 @@ namespace ExectOS.Memory
             second = ((ulong*)header)[1];
             ulong size = (ushort)(first >> 16);
             // Of a size the list takes (a block of another size is no block to park, and its free checks it once, on its
-            // own path), allocated in this pool, sealed.
-            if (size - 2 > (ulong)maxUnits - 2 || (((first >> 32) & 0xFFFF) ^ _allocatedShape) != 0 || !SealOf(header, first, second))
+            // own path), allocated in this pool, sealed, where it is (IsWellFormed's rules; the type is in the shape), of the
+            // tag, its canary intact.
+            if (size - 2 > (ulong)maxUnits - 2 || (((first >> 32) & 0xFFFF) ^ _allocatedShape) != 0 || !SealOf(header, first, second)
+                || (long)PlaceRules(offset, first, second) < 0 || (tag != 0 && (uint)second != tag))
                 return null;
-            if (tag != 0 && (uint)second != tag)
-                return null;
-            // The bytes after those asked for: the canary's place when there are any (wrapping below zero when the header
-            // asks for more than the block holds, which the rules below refuse).
             ulong requested = second >> 32;
-            ulong room = ((size - 1) << UnitShift) - requested;
-            if ((long)room > 0 && ((byte*)address)[requested] != CanaryOf((byte*)address))
+            if (requested < (size - 1) << UnitShift && ((byte*)address)[requested] != CanaryOf((byte*)address))
                 return null;
-            // Where it is (IsWellFormed's rules): each difference is below 2^48 when its rule holds and wraps past 2^63
-            // when it does not, so one sign test takes the three.
-            ulong fits = _pageSize - offset - (size << UnitShift);
-            if ((long)(fits | (offset - ((ulong)(ushort)first << UnitShift)) | room) < 0)
-                return null;
-            if (fits == 0)
+            if (offset + (size << UnitShift) == _pageSize)
                 return header;
             // Its previous size is this block's for as long as this block is allocated (a single aligned read).
             PoolHeader* next = header + size;
@@ -201,9 +193,21 @@ namespace ExectOS.Memory
         private readonly bool IsWellFormed(PoolHeader* header, ulong first, ulong second)
         {
             ulong offset = ((ulong)header - (ulong)_displacement) & _pageMask;
+            return (first & (0xFFUL << 40)) == _typeBits && (long)PlaceRules(offset, first, second) >= 0;
+        }
+
+        /// <summary>
+        /// <see cref="IsWellFormed"/>'s rules on where a block is, for a header at <paramref name="offset"/> in its page:
+        /// at least two units, inside the page, its previous block inside the page too, the bytes asked for inside it.
+        /// Each is a difference below 2^48 when it holds that wraps past 2^63 when it does not, so the value is negative
+        /// (as a signed number) exactly when one fails: one sign test for the four.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly ulong PlaceRules(ulong offset, ulong first, ulong second)
+        {
             ulong size = (ushort)(first >> 16);
-            return (first & (0xFFUL << 40)) == _typeBits && size >= 2 && offset + (size << UnitShift) <= _pageSize
-                && (ulong)(ushort)first << UnitShift <= offset && second >> 32 <= (size - 1) << UnitShift;
+            return (size - 2) | (_pageSize - offset - (size << UnitShift)) | (offset - ((ulong)(ushort)first << UnitShift))
+                | (((size - 1) << UnitShift) - (second >> 32));
         }
 
         /// <summary>The block after <paramref name="header"/> in its page (if any) is sealed and names it as its previous block.</summary>
