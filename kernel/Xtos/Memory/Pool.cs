@@ -425,8 +425,16 @@ namespace ExectOS.Memory
             => which == 0 ? (SystemPteSpace*)Unsafe.AsPointer(ref _initial) : (SystemPteSpace*)Unsafe.AsPointer(ref _expansion);
 
         // A header is two 8-byte words: sizes, state, pool type and check; then tag and bytes requested.
-        // Headers are written whole, from registers, never field by field: a narrow store followed by the
-        // 8-byte load of the check would stall store forwarding on every operation.
+        //
+        // Who writes what. The previous size (bits 0 to 15) is the neighbour's field: the lock holder rewrites it when the
+        // block before is split or merged (SetPrevious), whoever owns this block at the time, so it is outside the seal
+        // and the link check, and it is stored alone. Everything else is the owner's: the lock holder's for a free block
+        // or one it hands out or takes back, a processor's on its own lists, without the lock, for a block it parks, pops
+        // or frees. Those lock-free writes cover the upper half of the first word (state, type, seal; SetUpper) and the
+        // second word, never the previous size, so no write of the lock holder's is lost to them. Headers are otherwise
+        // written whole, from registers; the lock-free paths read the first word's parts apart (ReadFirst, or the size and
+        // the upper half), so a load never straddles the narrower store before it (which would stall store forwarding on
+        // every operation).
         private const ulong FieldsMask = 0x0000FFFFFFFFFFFFUL;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -436,6 +444,7 @@ namespace ExectOS.Memory
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static ulong Tail(uint tag, uint requested) => tag | (ulong)requested << 32;
 
+        /// <summary>A header written whole (the block is the lock holder's: free, or being handed out or taken back under the lock).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly void Store(PoolHeader* header, ulong fields, ulong tail)
         {
@@ -443,28 +452,47 @@ namespace ExectOS.Memory
             *(ulong*)header = fields | (ulong)CheckOf(header, fields, tail) << 48;
         }
 
+        /// <summary>A header resealed by its owner, wherever it runs: the second word and the first word's upper half, not the previous size.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly void StoreOwned(PoolHeader* header, ulong fields, ulong tail)
+        {
+            ((ulong*)header)[1] = tail;
+            SetUpper(header, (uint)((fields | (ulong)CheckOf(header, fields, tail) << 48) >> 32));
+        }
+
+        /// <summary>The upper half of the first word (state, pool type, seal), in one store: what the owner's lock-free writes of the first word are.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void SetUpper(PoolHeader* header, uint upper) => ((uint*)header)[1] = upper;
+
+        /// <summary>A header's first word as its owner reads it, its halves apart (see the note on headers).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static ulong ReadFirst(PoolHeader* header) => (ulong)((uint*)header)[1] << 32 | *(uint*)header;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly void StoreFree(PoolHeader* header, uint previous, uint size, uint tag)
             => Store(header, Fields(previous, size, PoolBlockState.Free), Tail(tag, 0));
 
         /// <summary>
-        /// Points a header's previous size at a new neighbour, resealing it; a parked block's link check, which covers its
-        /// header, follows (see <see cref="LinkCheck"/>). Under the pool's lock.
+        /// Points a header's previous size at a new neighbour (under the pool's lock): one 16-bit store, no new seal or
+        /// link check (neither covers it). The block may be another processor's, parked on its list or being freed by
+        /// it; that processor's writes never cover this field, and nothing here writes the fields it owns.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly void SetPrevious(PoolHeader* header, uint previous)
-        {
-            ulong second = ((ulong*)header)[1];
-            Store(header, (*(ulong*)header & FieldsMask & ~0xFFFFUL) | previous, second);
-            if (header->State == PoolBlockState.Lookaside)
-            {
-                var node = (PoolLinks*)(header + 1);
-                node->Blink = LinkCheck(node, node->Flink, *(ulong*)header, second);
-            }
-        }
+        private static void SetPrevious(PoolHeader* header, uint previous) => header->PreviousSize = (ushort)previous;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsSealed(PoolHeader* header) => SealOf(header, *(ulong*)header, ((ulong*)header)[1]);
+
+        /// <summary>
+        /// A neighbour's header as the lock holder may check it: at least two units, and sealed if it is free or if no
+        /// processor has a lean path into the pool. Otherwise a block that is not free may be another processor's,
+        /// rewritten on its lean path at this moment (the seal and the second word are two stores), so its seal is its
+        /// owner's to check, when it frees or pops it; its size does not change while it is not free, and its previous
+        /// size is checked against the block before by the callers (an overrun from that block reaches it first).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool IsSoundNeighbour(PoolHeader* header)
+            => header->BlockSize >= 2 && ((header->State != PoolBlockState.Free && _fastProcessors != 0) || IsSealed(header));
 
         /// <summary>Whether a header's two words, as read, are sealed for its address.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -477,23 +505,24 @@ namespace ExectOS.Memory
         }
 
         /// <summary>
-        /// A 16-bit hash of the header's sizes and second word, its address and the cookie, with the state and pool type
+        /// A 16-bit hash of the header's size and second word, its address and the cookie, with the state and pool type
         /// bytes laid over it unhashed: an overrun or a stray write shows, a changed state or type always. A block parked
         /// or handed back changes its state and its seal by the same bits, with no new hash (see <see cref="ParkFlip"/>).
+        /// The previous size is not in it (see <see cref="SetPrevious"/>); it is checked against the block before.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ushort CheckOf(PoolHeader* header, ulong fields, ulong tail)
             => (ushort)((SealHash(header, fields, tail) >> 48) ^ (fields >> 32));
 
         /// <summary>
-        /// The seal's hash, of which <see cref="CheckOf"/> keeps the top 16 bits: the first word's sizes (its low 32 bits)
-        /// and the second word, folded with the header's address and the cookie. One multiply by an odd constant carries
-        /// any changed bit of either word into bits at or above its own, and so into the top 16: a change there always
-        /// shows, one lower nearly always.
+        /// The seal's hash, of which <see cref="CheckOf"/> keeps the top 16 bits: the first word's size (bits 16 to 31,
+        /// hashed from bit 0) and the second word, folded with the header's address and the cookie. One multiply by an
+        /// odd constant carries any changed bit of either word into bits at or above its own, and so into the top 16: a
+        /// change there always shows, one lower nearly always.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong SealHash(PoolHeader* header, ulong first, ulong tail)
-            => (((ulong)(uint)first ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41))) * 0xBF58476D1CE4E5B9UL;
+            => (((ulong)(ushort)(first >> 16) ^ _cookie ^ (ulong)header) + ((tail << 23) | (tail >> 41))) * 0xBF58476D1CE4E5B9UL;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly byte CanaryOf(byte* data) => (byte)(_canaryKey ^ ((ulong)data >> 4));

@@ -30,9 +30,10 @@ namespace ExectOS.Memory
     /// header sealed as parked, its link (the next block, encoded with the cookie) in its first data word and the link's
     /// check in its second (<see cref="LinkCheck"/>). A pop checks the top block's header and link before it follows the
     /// link, so every block a list names was named by the pool, and stamps the block allocated with one sealed header; a
-    /// free that passed its checks parks the block with one store of its header's first word (its seal stays valid, see
-    /// <see cref="ParkFlip"/>) and two of its link. The counts are the callers': a pop or a push is one count on the
-    /// list. Part of <see cref="Pool"/>; the fields are in Pool.cs.
+    /// free that passed its checks parks the block with one store of the upper half of its header's first word (its seal
+    /// stays valid, see <see cref="ParkFlip"/>) and two of its link. None of these writes the previous size (see
+    /// SetPrevious). The counts are the callers': a pop or a push is one count on the list. Part of <see cref="Pool"/>;
+    /// the fields are in Pool.cs.
     /// </summary>
     public unsafe partial struct Pool
     {
@@ -49,15 +50,17 @@ namespace ExectOS.Memory
         private readonly ulong ParkedShape(uint units) => units | _parkedShape;
 
         /// <summary>
-        /// What a parked block's second data word holds: its link, its header's two words as parked (<paramref name="first"/>,
-        /// <paramref name="second"/>, rotated apart) and its address, folded with a key from the cookie. A write into the
-        /// parked header (an overrun from the block before) or into the first 16 data bytes (a use after free) breaks it
-        /// unless the writer knows the cookie. So a pop needs no check of where a link points before it follows it, and
-        /// the lean pop no new hash of a header that was sealed when it was parked.
+        /// What a parked block's second data word holds: its link, its header's second word and the upper half of its
+        /// first (<paramref name="upper"/>, below 2^32: state, pool type and the seal, which covers the size and the
+        /// second word) as parked, and its address, folded with a key from the cookie. A write into the parked header (an overrun from the
+        /// block before) or into the first 16 data bytes (a use after free) breaks it unless the writer knows the cookie,
+        /// or shows in the size, which a pop compares with its list's. So a pop needs no check of where a link points
+        /// before it follows it, and the lean pop no new hash of a header that was sealed when it was parked. The previous
+        /// size is not in it: the lock holder changes that while the block is parked (see SetPrevious).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly ulong LinkCheck(PoolLinks* node, ulong link, ulong first, ulong second)
-            => link ^ (ulong)node ^ _linkKey ^ ((first << 17) | (first >> 47)) ^ ((second << 41) | (second >> 23));
+        private readonly ulong LinkCheck(PoolLinks* node, ulong link, ulong upper, ulong second)
+            => link ^ (ulong)node ^ _linkKey ^ (upper << 23) ^ ((second << 41) | (second >> 23));
 
         /// <summary>
         /// The top block of <paramref name="list"/> taken off for <paramref name="bytes"/> of <paramref name="tag"/>
@@ -71,20 +74,23 @@ namespace ExectOS.Memory
                 return null;
             list.Head = link;
             list.Pops++;
-            return Stamp(header, first, units, bytes, tag);
+            return Stamp(header, (uint)(first >> 32), units, bytes, tag);
         }
 
-        /// <summary>A parked block (<paramref name="first"/>: its header's first word as checked) stamped allocated for <paramref name="bytes"/> of <paramref name="tag"/>.</summary>
+        /// <summary>
+        /// A parked block of <paramref name="units"/> (<paramref name="upper"/>: its first word's upper half as checked)
+        /// stamped allocated for <paramref name="bytes"/> of <paramref name="tag"/>, by the owner's writes (not the previous size).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void* Stamp(PoolHeader* header, ulong first, uint units, ulong bytes, uint tag)
+        private void* Stamp(PoolHeader* header, uint upper, uint units, ulong bytes, uint tag)
         {
             // The same tag and size as the block's last allocation (its second word, which parking kept): the header it
             // had then, whose seal the pop just checked, comes back with the state flipped. Otherwise a new seal.
             ulong tail = Tail(tag, (uint)bytes);
             if (((ulong*)header)[1] == tail)
-                *(ulong*)header = first ^ ParkFlip;
+                SetUpper(header, upper ^ (uint)(ParkFlip >> 32));
             else
-                Store(header, (first & FieldsMask) ^ StateFlip << 32, tail);
+                StoreOwned(header, (((ulong)upper << 32 | (ulong)units << 16) & FieldsMask) ^ StateFlip << 32, tail);
             byte* data = (byte*)(header + 1);
             if (bytes < ((ulong)units - 1) << UnitShift)
                 data[bytes] = CanaryOf(data);
@@ -104,12 +110,12 @@ namespace ExectOS.Memory
             PoolHeader* header = (PoolHeader*)node - 1;
             if (IsLive(node))
             {
-                first = *(ulong*)header;
+                first = ReadFirst(header);
                 link = node->Flink;
                 ulong second = ((ulong*)header)[1];
                 if (((first >> 16) & 0xFFFFFFFF) == ParkedShape(units) && SealOf(header, first, second))
                 {
-                    if (node->Blink == LinkCheck(node, link, first, second))
+                    if (node->Blink == LinkCheck(node, link, first >> 32, second))
                         return header;
                     first = link = 0;
                     problem = LinkCorrupt(node, units);
@@ -170,12 +176,12 @@ namespace ExectOS.Memory
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Park(ref Lookaside list, PoolHeader* header, ulong first, ulong second)
         {
-            ulong parked = first ^ ParkFlip;
-            *(ulong*)header = parked;
+            ulong upper = (first ^ ParkFlip) >> 32;
+            SetUpper(header, (uint)upper);
             var node = (PoolLinks*)(header + 1);
             ulong link = list.Head;
             node->Flink = link;
-            node->Blink = LinkCheck(node, link, parked, second);
+            node->Blink = LinkCheck(node, link, upper, second);
             list.Head = Encode(node);
             list.Pushes++;
         }

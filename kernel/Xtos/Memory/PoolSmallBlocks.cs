@@ -99,7 +99,7 @@ namespace ExectOS.Memory
         {
             // Both header words read once; every check below works on them.
             byte* data = (byte*)(header + 1);
-            ulong first = *(ulong*)header, second = ((ulong*)header)[1];
+            ulong first = ReadFirst(header), second = ((ulong*)header)[1];
             if (!SealOf(header, first, second))
             {
                 problem = PoolProblem.Of(BadPoolCallerCheck.NotABlock, (ulong)data, first, (ulong)_type);
@@ -137,11 +137,12 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// The header of the small block at <paramref name="address"/> when it is one a free may park at once: in a
-        /// small-block page of the pool, sealed, allocated, of a hot size, well formed, of <paramref name="tag"/> (0: any),
-        /// its canary intact, and the next header's previous size its own (with <paramref name="sealedNext"/>, under the
-        /// pool's lock, the page found in use and the next header sealed too; a processor's fast free leaves that header
-        /// to its own processor and takes the address's place in a region as the old fast free did). Null when anything is
-        /// not so: the free then takes the path that names the problem. <paramref name="first"/> and
+        /// small-block page of the pool, sealed, allocated, of a hot size, well formed (its previous size only with
+        /// <paramref name="sealedNext"/>), of <paramref name="tag"/> (0: any), its canary intact, and the next header's
+        /// previous size its own (with <paramref name="sealedNext"/>, under the pool's lock, the page found in use and the
+        /// next header sound too, see IsSoundNeighbour; a processor's fast free leaves that header to its owner and takes
+        /// the address's place in a region as the old fast free did). Null when anything is not so: the free then takes
+        /// the path that names the problem. <paramref name="first"/> and
         /// <paramref name="second"/> are the header's words as checked.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -157,14 +158,18 @@ namespace ExectOS.Memory
             if (offset >= _pageSize)
                 return null;
             PoolHeader* header = (PoolHeader*)address - 1;
-            first = *(ulong*)header;
+            // The first word's parts apart (see the note on headers in Pool.cs). The previous size only under the lock: a
+            // processor's free parks the block and never follows it, and the lock holder checks it wherever it does
+            // (Coalesce, which every block parked on a processor's list reaches through the lock).
+            ulong size = header->BlockSize;
+            ulong upper = ((uint*)header)[1];
+            first = upper << 32 | (sealedNext ? *(uint*)header : size << 16);
             second = ((ulong*)header)[1];
-            ulong size = (ushort)(first >> 16);
             // Of a size the list takes (a block of another size is no block to park, and its free checks it once, on its
             // own path), allocated in this pool, sealed, where it is (IsWellFormed's rules; the type is in the shape), of the
             // tag, its canary intact.
-            if (size - 2 > (ulong)maxUnits - 2 || (((first >> 32) & 0xFFFF) ^ _allocatedShape) != 0 || !SealOf(header, first, second)
-                || (long)PlaceRules(offset, first, second) < 0 || (tag != 0 && (uint)second != tag))
+            if (size - 2 > (ulong)maxUnits - 2 || ((upper & 0xFFFF) ^ _allocatedShape) != 0 || !SealOf(header, first, second)
+                || (long)PlaceRules(offset, first, second, sealedNext) < 0 || (tag != 0 && (uint)second != tag))
                 return null;
             ulong requested = second >> 32;
             if (requested < (size - 1) << UnitShift && ((byte*)address)[requested] != CanaryOf((byte*)address))
@@ -173,7 +178,7 @@ namespace ExectOS.Memory
                 return header;
             // Its previous size is this block's for as long as this block is allocated (a single aligned read).
             PoolHeader* next = header + size;
-            if (next->PreviousSize != size || (sealedNext && (!IsSealed(next) || next->BlockSize < 2)))
+            if (next->PreviousSize != size || (sealedNext && !IsSoundNeighbour(next)))
                 return null;
             return header;
         }
@@ -186,8 +191,8 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// An allocated block's header words (sealed: the pool wrote them) also agree with where the block is: this
-        /// pool's type, a size that fits the page from its offset, a previous block inside the page, the bytes asked
-        /// for within the block.
+        /// pool's type, a size that fits the page from its offset, a previous block inside the page, the bytes asked for
+        /// within the block.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsWellFormed(PoolHeader* header, ulong first, ulong second)
@@ -200,34 +205,32 @@ namespace ExectOS.Memory
         /// <see cref="IsWellFormed"/>'s rules on where a block is, for a header at <paramref name="offset"/> in its page:
         /// at least two units, inside the page, its previous block inside the page too, the bytes asked for inside it.
         /// Each is a difference below 2^48 when it holds that wraps past 2^63 when it does not, so the value is negative
-        /// (as a signed number) exactly when one fails: one sign test for the four.
+        /// (as a signed number) exactly when one fails: one sign test for the four. The previous size is read as it is
+        /// now (the lock holder may change it, see SetPrevious): any value it takes holds.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly ulong PlaceRules(ulong offset, ulong first, ulong second)
+        private readonly ulong PlaceRules(ulong offset, ulong first, ulong second, bool previous = true)
         {
             ulong size = (ushort)(first >> 16);
-            return (size - 2) | (_pageSize - offset - (size << UnitShift)) | (offset - ((ulong)(ushort)first << UnitShift))
+            return (size - 2) | (_pageSize - offset - (size << UnitShift)) | (previous ? offset - ((ulong)(ushort)first << UnitShift) : 0)
                 | (((size - 1) << UnitShift) - (second >> 32));
         }
 
-        /// <summary>The block after <paramref name="header"/> in its page (if any) is sealed and names it as its previous block.</summary>
+        /// <summary>The block after <paramref name="header"/> in its page (if any) is sound (<see cref="IsSoundNeighbour"/>) and names it as its previous block.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool CheckNext(PoolHeader* header, uint size, ref PoolProblem problem)
         {
             PoolHeader* next = header + size;
             if (IsPageEnd(next))
                 return true;
-            if (!IsSealed(next) || next->BlockSize < 2)
-            {
-                problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, (ulong)next, size);
-                return false;
-            }
-            if (next->PreviousSize != size)
-            {
-                problem = PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)next);
-                return false;
-            }
-            return true;
+            if (next->PreviousSize == size && IsSoundNeighbour(next))
+                return true;
+            // Something is wrong, and no other processor made it so: the next block's previous size is this block's while
+            // this one is the caller's. A next header that is not sealed (read now, to say what is wrong) was overrun.
+            problem = next->BlockSize >= 2 && IsSealed(next)
+                ? PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)next)
+                : PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, (ulong)next, size);
+            return false;
         }
 
         /// <summary>
@@ -242,10 +245,19 @@ namespace ExectOS.Memory
             PoolHeader* next = header + size;
             bool hasNext = !IsPageEnd(next);
             PoolHeader* previous = null;
-            if (header->PreviousSize != 0)
+            // The previous size is not sealed (see SetPrevious): it is checked against the block's place in its page
+            // before it is followed, and against the block it names.
+            uint previousSize = header->PreviousSize;
+            ulong offset = ((ulong)header - (ulong)_displacement) & _pageMask;
+            if ((previousSize == 0) != (offset == 0) || (ulong)previousSize << UnitShift > offset)
             {
-                previous = header - header->PreviousSize;
-                if (!IsSealed(previous) || previous->BlockSize != header->PreviousSize)
+                problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, previousSize, size);
+                return false;
+            }
+            if (previousSize != 0)
+            {
+                previous = header - previousSize;
+                if (previous->BlockSize != previousSize || !IsSoundNeighbour(previous))
                 {
                     problem = PoolProblem.Of(BadPoolHeaderCheck.NeighboursDisagree, (ulong)header, 0, (ulong)previous);
                     return false;

@@ -128,7 +128,7 @@ namespace ExectOS.Memory
                 PoolLinks* node = Decode(link);
                 PoolHeader* header = (PoolHeader*)node - 1;
                 if (!IsLive(node) || header->State != PoolBlockState.Lookaside || header->BlockSize != units || !IsSealed(header)
-                    || node->Blink != LinkCheck(node, node->Flink, *(ulong*)header, ((ulong*)header)[1]) || ++count > depth)
+                    || node->Blink != LinkCheck(node, node->Flink, ((uint*)header)[1], ((ulong*)header)[1]) || ++count > depth)
                     return PoolProblem.Of(BadPoolHeaderCheck.ListCorrupt, (ulong)node, link, units);
             }
             if (count != depth)

@@ -233,15 +233,62 @@ public unsafe class PoolProcessorCacheTests
             Assert.True(pool.Free(pool.Allocate(200, out _)).IsOk);
             Assert.True(pool.Free(block).IsOk);
             ulong hits = pool.Pool->Counters.LookasideHits;
-            ((PoolHeader*)block - 1)->PreviousSize ^= 1; // an overrun from the block before
+            *(ulong*)((PoolHeader*)block - 1) ^= 0x4141414141414141; // an overrun from the block before: the first word
             void* again = pool.Allocate(200, out PoolProblem problem);
             Assert.True(again == null);
             Assert.Equal((BugCheckCode.BadPoolHeader, (ulong)BadPoolHeaderCheck.ListCorrupt, (ulong)block), (problem.Code, problem.P1, problem.P2));
             Assert.Equal(hits, pool.Pool->Counters.LookasideHits);
-            ((PoolHeader*)block - 1)->PreviousSize ^= 1;
+            *(ulong*)((PoolHeader*)block - 1) ^= 0x4141414141414141;
             Assert.True(pool.Free(pool.Allocate(200, out _)).IsOk);
         });
         Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void APreviousSizeOverwrittenOnAParkedBlockIsCaughtWhenTheBlockBeforeIsFreed()
+    {
+        using var pool = new CachedPool();
+        On(3, () =>
+        {
+            // Two blocks side by side (the first allocations of a size take the lock and carve the page in order).
+            byte* before = (byte*)pool.Allocate(200, out _);
+            byte* block = (byte*)pool.Allocate(200, out _);
+            Assert.Equal((ulong)before + Pool.UnitsFor(200) * Pool.UnitSize, (ulong)block);
+            Assert.True(pool.Free(block).IsOk); // parked on processor 3's list
+            // The previous size is the neighbour's field (the lock holder rewrites it while another processor may own
+            // the block), so neither the seal nor the link check covers it: it is checked against the block before.
+            ((PoolHeader*)block - 1)->PreviousSize ^= 1;
+            PoolCounters counts = pool.Pool->Counters;
+            PoolProblem problem = pool.Free(before);
+            Assert.Equal((BugCheckCode.BadPoolHeader, (ulong)BadPoolHeaderCheck.NeighboursDisagree, (ulong)((PoolHeader*)before - 1), 0UL, (ulong)((PoolHeader*)block - 1)),
+                (problem.Code, problem.P1, problem.P2, problem.P3, problem.P4));
+            Assert.Equal(counts, pool.Pool->Counters);
+            PoolProblem valid = pool.Pool->Validate();
+            Assert.Equal((BugCheckCode.BadPoolHeader, (ulong)BadPoolHeaderCheck.HeaderCorrupt, (ulong)((PoolHeader*)block - 1)), (valid.Code, valid.P1, valid.P2));
+            ((PoolHeader*)block - 1)->PreviousSize ^= 1;
+            Assert.True(pool.Free(before).IsOk);
+        });
+        Assert.True(pool.Pool->Validate().IsOk);
+    }
+
+    [Fact]
+    public void APreviousSizeOutsideItsPageIsCaughtBeforeItIsFollowed()
+    {
+        using var pool = new CachedPool();
+        PoolHeader* header = null;
+        On(2, () =>
+        {
+            Assert.True(pool.Allocate(200, out _) != null);
+            byte* block = (byte*)pool.Allocate(200, out _);
+            header = (PoolHeader*)block - 1;
+            Assert.True(pool.Free(block).IsOk); // parked on processor 2's list
+            // A stray write: the previous block would start 2 KiB before this page (memory not the pool's to read). The
+            // drain back to the free lists checks the previous size against the block's place before it follows it.
+            header->PreviousSize = (ushort)((ulong)header % 4096 / 16 + 0x80);
+            PoolProblem problem = pool.Pool->DrainProcessorCaches(ref pool.Host.Pages);
+            Assert.Equal((BugCheckCode.BadPoolHeader, (ulong)BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, (ulong)header->PreviousSize),
+                (problem.Code, problem.P1, problem.P2, problem.P3));
+        });
     }
 
     [Fact]

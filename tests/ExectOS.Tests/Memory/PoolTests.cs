@@ -572,8 +572,20 @@ public unsafe class PoolTests
         byte* a = Alloc(pool, 96);  // 7 units: the header and exactly 96 bytes, no slack
         byte* b = Alloc(pool, 96);
         Assert.Equal(112L, b - a);
-        a[96] ^= 0x40; // one byte too far: a bit of b's header
+        a[96] ^= 0x40; // one byte too far: a bit of b's header, in its previous size (the neighbour's field, not sealed)
         PoolProblem problem = Unchanged(pool, () => pool.Free(a, Tag));
+        AssertProblem(problem, BadPoolHeaderCheck.NeighboursDisagree);
+        Assert.Equal(((ulong)(a - 16), 0UL, (ulong)(b - 16)), (problem.P2, problem.P3, problem.P4));
+        // b's previous block would start before its page.
+        problem = Unchanged(pool, () => pool.Free(b, Tag));
+        AssertProblem(problem, BadPoolHeaderCheck.HeaderCorrupt);
+        Assert.Equal((ulong)(b - 16), problem.P2);
+        AssertProblem(pool.P.Validate(), BadPoolHeaderCheck.HeaderCorrupt);
+        a[96] ^= 0x40;
+
+        // Eight bytes too far: b's whole first word, its sealed fields too.
+        *(ulong*)(a + 96) ^= 0x4141414141414141;
+        problem = Unchanged(pool, () => pool.Free(a, Tag));
         AssertProblem(problem, BadPoolHeaderCheck.HeaderCorrupt);
         Assert.Equal(((ulong)(a - 16), (ulong)(b - 16)), (problem.P2, problem.P3));
         AssertProblem(Unchanged(pool, () => pool.Free(b, Tag)), BadPoolCallerCheck.NotABlock);
