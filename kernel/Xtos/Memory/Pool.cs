@@ -435,8 +435,6 @@ namespace ExectOS.Memory
         // written whole, from registers; the lock-free paths read the first word's parts apart (ReadFirst, or the size and
         // the upper half), so a load never straddles the narrower store before it (which would stall store forwarding on
         // every operation).
-        private const ulong FieldsMask = 0x0000FFFFFFFFFFFFUL;
-
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Fields(uint previous, uint size, PoolBlockState state)
             => previous | (ulong)size << 16 | (ulong)state << 32 | _typeBits;

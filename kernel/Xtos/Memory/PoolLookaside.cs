@@ -56,11 +56,12 @@ namespace ExectOS.Memory
         /// block before) or into the first 16 data bytes (a use after free) breaks it unless the writer knows the cookie,
         /// or shows in the size, which a pop compares with its list's. So a pop needs no check of where a link points
         /// before it follows it, and the lean pop no new hash of a header that was sealed when it was parked. The previous
-        /// size is not in it: the lock holder changes that while the block is parked (see SetPrevious).
+        /// size is not in it: the lock holder changes that while the block is parked (see SetPrevious). (The upper half is
+        /// rotated, not shifted: the same value, as it is below 2^32, in one instruction that leaves its operand alone.)
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong LinkCheck(PoolLinks* node, ulong link, ulong upper, ulong second)
-            => link ^ (ulong)node ^ _linkKey ^ (upper << 23) ^ ((second << 41) | (second >> 23));
+            => link ^ (ulong)node ^ _linkKey ^ ((upper << 23) | (upper >> 41)) ^ ((second << 41) | (second >> 23));
 
         /// <summary>
         /// The top block of <paramref name="list"/> taken off for <paramref name="bytes"/> of <paramref name="tag"/>
@@ -90,7 +91,7 @@ namespace ExectOS.Memory
             if (((ulong*)header)[1] == tail)
                 SetUpper(header, upper ^ (uint)(ParkFlip >> 32));
             else
-                StoreOwned(header, (((ulong)upper << 32 | (ulong)units << 16) & FieldsMask) ^ StateFlip << 32, tail);
+                StoreOwned(header, Fields(0, units, PoolBlockState.Allocated), tail);
             byte* data = (byte*)(header + 1);
             if (bytes < ((ulong)units - 1) << UnitShift)
                 data[bytes] = CanaryOf(data);

@@ -162,15 +162,15 @@ namespace ExectOS.Memory
             if (head == 0)
                 return null;
             // The first word's upper half and the size apart, not the previous size (the lock holder's to change).
-            uint upper = ((uint*)header)[1];
+            ulong upper = ((uint*)header)[1];
             ulong link = node->Flink;
             // Parked, of the list's size, and as it was parked: its header (sealed then) and its link (see LinkCheck).
-            if ((upper << 16 | header->BlockSize) != (uint)ParkedShape((uint)units) || node->Blink != LinkCheck(node, link, upper, ((ulong*)header)[1]))
+            if (((uint)upper << 16 | header->BlockSize) != (uint)ParkedShape((uint)units) || node->Blink != LinkCheck(node, link, upper, ((ulong*)header)[1]))
                 return null;
             list->Head = link;
             list->Pops++;
             slot->CountAllocation(bytes);
-            return Stamp(header, upper, (uint)units, bytes, tag);
+            return Stamp(header, (uint)upper, (uint)units, bytes, tag);
         }
 
         /// <summary>
