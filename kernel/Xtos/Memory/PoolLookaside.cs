@@ -52,12 +52,13 @@ namespace ExectOS.Memory
         /// <summary>
         /// What a parked block's second data word holds: its link, its header's second word and the upper half of its
         /// first (<paramref name="upper"/>, below 2^32: state, pool type and the seal, which covers the size and the
-        /// second word) as parked, and its address, folded with a key from the cookie. A write into the parked header (an overrun from the
-        /// block before) or into the first 16 data bytes (a use after free) breaks it unless the writer knows the cookie,
-        /// or shows in the size, which a pop compares with its list's. So a pop needs no check of where a link points
-        /// before it follows it, and the lean pop no new hash of a header that was sealed when it was parked. The previous
-        /// size is not in it: the lock holder changes that while the block is parked (see SetPrevious). (The upper half is
-        /// rotated, not shifted: the same value, as it is below 2^32, in one instruction that leaves its operand alone.)
+        /// second word) as parked, and its address, folded with a key from the cookie. A write into the parked header (an
+        /// overrun from the block before) or into the first 16 data bytes (a use after free) breaks it unless the writer
+        /// knows the cookie, or shows in the size, which a pop compares with its list's. So a pop needs no check of where
+        /// a link points before it follows it, and the lean pop no new hash of a header that was sealed when it was
+        /// parked. The previous size is not in it: the lock holder changes that while the block is parked (see
+        /// SetPrevious). The upper half is rotated, not shifted: the same value, as it is below 2^32, in one instruction
+        /// that leaves its operand alone.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong LinkCheck(PoolLinks* node, ulong link, ulong upper, ulong second)
@@ -80,7 +81,8 @@ namespace ExectOS.Memory
 
         /// <summary>
         /// A parked block of <paramref name="units"/> (<paramref name="upper"/>: its first word's upper half as checked)
-        /// stamped allocated for <paramref name="bytes"/> of <paramref name="tag"/>, by the owner's writes (not the previous size).
+        /// stamped allocated for <paramref name="bytes"/> of <paramref name="tag"/>, by the owner's writes (not the
+        /// previous size).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void* Stamp(PoolHeader* header, uint upper, uint units, ulong bytes, uint tag)

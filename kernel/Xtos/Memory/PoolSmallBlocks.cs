@@ -142,8 +142,8 @@ namespace ExectOS.Memory
         /// previous size its own (with <paramref name="sealedNext"/>, under the pool's lock, the page found in use and the
         /// next header sound too, see IsSoundNeighbour; a processor's fast free leaves that header to its owner and takes
         /// the address's place in a region as the old fast free did). Null when anything is not so: the free then takes
-        /// the path that names the problem. <paramref name="first"/> and
-        /// <paramref name="second"/> are the header's words as checked.
+        /// the path that names the problem. <paramref name="first"/> and <paramref name="second"/> are the header's
+        /// words as checked (the first's previous size 0 without <paramref name="sealedNext"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly PoolHeader* ParkableBlock(void* address, uint tag, bool sealedNext, uint maxUnits, out ulong first, out ulong second)
@@ -205,8 +205,8 @@ namespace ExectOS.Memory
         /// <see cref="IsWellFormed"/>'s rules on where a block is, for a header at <paramref name="offset"/> in its page:
         /// at least two units, inside the page, its previous block inside the page too, the bytes asked for inside it.
         /// Each is a difference below 2^48 when it holds that wraps past 2^63 when it does not, so the value is negative
-        /// (as a signed number) exactly when one fails: one sign test for the four. The previous size is read as it is
-        /// now (the lock holder may change it, see SetPrevious): any value it takes holds.
+        /// (as a signed number) exactly when one fails: one sign test for the four. The previous size is as it was read
+        /// (the lock holder may rewrite it at any time, see SetPrevious, always with one that holds).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong PlaceRules(ulong offset, ulong first, ulong second, bool previous = true)
