@@ -359,7 +359,11 @@ namespace ExectOS.Memory
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly bool IsPageEnd(PoolHeader* header) => (((ulong)header - (ulong)_displacement) & _pageMask) == 0;
+        private readonly bool IsPageEnd(PoolHeader* header) => OffsetInPage(header) == 0;
+
+        /// <summary>A header's byte offset in its page (of the pool's virtual addresses).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly ulong OffsetInPage(PoolHeader* header) => ((ulong)header - (ulong)_displacement) & _pageMask;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly ulong Encode(void* node) => (ulong)node ^ _cookie;

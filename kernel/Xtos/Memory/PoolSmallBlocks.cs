@@ -197,7 +197,7 @@ namespace ExectOS.Memory
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private readonly bool IsWellFormed(PoolHeader* header, ulong first, ulong second)
         {
-            ulong offset = ((ulong)header - (ulong)_displacement) & _pageMask;
+            ulong offset = OffsetInPage(header);
             return (first & (0xFFUL << 40)) == _typeBits && (long)PlaceRules(offset, first, second) >= 0;
         }
 
@@ -248,7 +248,7 @@ namespace ExectOS.Memory
             // The previous size is not sealed (see SetPrevious): it is checked against the block's place in its page
             // before it is followed, and against the block it names.
             uint previousSize = header->PreviousSize;
-            ulong offset = ((ulong)header - (ulong)_displacement) & _pageMask;
+            ulong offset = OffsetInPage(header);
             if ((previousSize == 0) != (offset == 0) || (ulong)previousSize << UnitShift > offset)
             {
                 problem = PoolProblem.Of(BadPoolHeaderCheck.HeaderCorrupt, (ulong)header, previousSize, size);

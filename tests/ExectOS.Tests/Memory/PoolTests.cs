@@ -661,9 +661,9 @@ public unsafe class PoolTests
         byte* a = Alloc(pool, 600);
         byte* b = Alloc(pool, 48);
         Assert.True(a == x + 624 && b == a + 624, "the blocks are carved one after another");
-        AssertOk(pool.Free(b, Tag)); // parked, its link check covering its header
+        AssertOk(pool.Free(b, Tag)); // parked, its link check covering its header but for the previous size
         AssertOk(pool.Free(x, Tag));
-        AssertOk(pool.Free(a, Tag)); // merges with x: b's previous size changes under it, and its check with it
+        AssertOk(pool.Free(a, Tag)); // merges with x: b's previous size changes under it (one 16-bit store, see SetPrevious)
         Assert.Equal((ushort)(1248 / 16), ((PoolHeader*)b - 1)->PreviousSize);
         AssertOk(pool.P.Validate());
         Assert.True(Alloc(pool, 48) == b);
